@@ -1,0 +1,60 @@
+"""The filters every view and command shares, validated once, carried as a frozen dataclass."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from .bands import Bands
+
+#: Dimensions a rate table can be split by. Event dimensions split the numerator only.
+TREATMENT_DIMS = (
+    "training_band",
+    "experience_band",
+    "ultrasound",
+    "body_region",
+    "clinic",
+    "practitioner",
+    "profession",
+    "technique",
+    "month",
+    "quarter",
+    "year",
+)
+EVENT_DIMS = ("category", "severity")
+DIMS = EVENT_DIMS + TREATMENT_DIMS
+PER_UNITS = ("treatments", "insertions")
+
+_QUARTER = re.compile(r"^(\d{4})\s*-?\s*[Qq]([1-4])$")
+
+
+def parse_quarter(text: str) -> tuple[date, date]:
+    """``'2026Q3'`` -> (2026-07-01, 2026-09-30). Raises ValueError with the expected form."""
+    match = _QUARTER.match(text.strip())
+    if not match:
+        raise ValueError(f"'{text}' is not a quarter: write it like 2026Q3")
+    year, q = int(match.group(1)), int(match.group(2))
+    start = date(year, 3 * q - 2, 1)
+    end = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
+    return start, date.fromordinal(end.toordinal() - 1)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which treatments (and events) a rate is computed over.
+
+    ``category`` and ``severity`` restrict the events counted, never the treatments:
+    the denominator stays every treatment matching the other filters.
+    """
+
+    date_from: date | None = None
+    date_to: date | None = None
+    clinics: tuple[str, ...] = ()
+    category: str | None = None
+    severity: str | None = None
+    bands: Bands = field(default_factory=Bands)
+
+    def __post_init__(self) -> None:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"the period starts ({self.date_from}) after it ends ({self.date_to})")

@@ -1,0 +1,125 @@
+"""The ingest library's entry points; ``needlewatch ingest`` is a thin wrapper over these."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from needlewatch import settings
+
+from .errors import StrictModeAbort
+from .kinds import KINDS, LOAD_ORDER
+from .load import RunResult, load_source
+from .readers import file_sha256, open_sources
+from .store import write_transaction
+from .terms import add_mappings, read_mapping_file
+from .validate import ParseOptions
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """What the user may say about a batch of files (mirrors ``needlewatch ingest``)."""
+
+    kind: str | None = None
+    encoding: str | None = None
+    date_format: str | None = None
+    strict: bool = False
+    today: date | None = None  # tests pin "today"; None means the real date
+
+    def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """The outcome of one ``ingest`` call: one RunResult per file (or workbook sheet)."""
+
+    db_path: Path
+    batch_id: int
+    runs: tuple[RunResult, ...] = field(default_factory=tuple)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(r.rows_rejected for r in self.runs)
+
+
+def ingest_files(
+    db_path: Path,
+    files: list[Path],
+    options: IngestOptions = IngestOptions(),
+    *,
+    replace: bool = False,
+) -> IngestReport:
+    """Load ``files`` into ``db_path`` as one atomic batch.
+
+    Files are loaded kind by kind (clinics, practitioners, treatments, events), in the
+    given order within a kind, so references resolve within the batch. Raises an
+    UnusableInputError subclass (nothing written) for a file that cannot be read, and
+    StrictModeAbort (nothing written) when ``options.strict`` and any row is rejected.
+    ``replace=True`` builds a new database from these files alone (``needlewatch demo``).
+    """
+    today = options.today or date.today()
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        write_transaction(db_path, fresh=replace) as session,
+    ):
+        con = session.con
+        hashes = {path: pool.submit(file_sha256, Path(path)) for path in files}
+        sources = [
+            src
+            for index, path in enumerate(files)
+            for src in open_sources(
+                con,
+                Path(path),
+                kind=options.kind,
+                encoding=options.encoding,
+                workdir=session.workdir,
+                index=index,
+            )
+        ]
+        order = [k.name for k in LOAD_ORDER]
+        sources.sort(key=lambda s: order.index(s.kind.name))
+        batch_id, next_run = con.execute(
+            "SELECT coalesce(max(batch_id), 0) + 1, coalesce(max(run_id), 0) + 1 FROM ingest_runs"
+        ).fetchone()
+        runs = []
+        for offset, source in enumerate(sources):
+            opts = ParseOptions(
+                date_format=options.date_format,
+                decimal_comma=source.decimal_comma,
+                today=today,
+                earliest=settings.EARLIEST_DATE,
+            )
+            runs.append(
+                load_source(
+                    con,
+                    source,
+                    opts,
+                    run_id=next_run + offset,
+                    batch_id=batch_id,
+                    sha256=hashes[source.path].result(),
+                    options_json={
+                        "kind": options.kind,
+                        "encoding": options.encoding,
+                        "date_format": options.date_format,
+                        "strict": options.strict,
+                    },
+                )
+            )
+        report = IngestReport(Path(db_path), batch_id, tuple(runs))
+        if options.strict and report.rows_rejected:
+            raise StrictModeAbort(
+                f"--strict: {report.rows_rejected} row(s) rejected, nothing was written; "
+                "fix the rows listed above and run again"
+            ).with_report(report)
+    return report
+
+
+def add_term_mappings(db_path: Path, mapping_file: Path) -> int:
+    """Extend the event-term vocabulary from a CSV (term,category); returns events remapped."""
+    pairs = read_mapping_file(mapping_file)
+    with write_transaction(db_path) as session:
+        return add_mappings(session.con, pairs)

@@ -1,0 +1,141 @@
+"""Database schema and migrations.
+
+The schema version lives in ``meta``; ``MIGRATIONS[i]`` takes a database from version
+``i`` to ``i + 1``. Only the writer (``ingest.store.write_transaction``) runs
+migrations, on its private copy, so a reader never sees a half-migrated file.
+
+There are deliberately no PRIMARY KEY or UNIQUE constraints on the data tables: the
+ingest enforces one row per id itself (delete-then-insert of each batch), which keeps
+bulk loads fast and avoids DuckDB's over-eager unique checks on delete+reinsert in one
+transaction. ``tests/test_ingest_*`` assert the uniqueness.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import duckdb
+
+from .errors import SchemaTooNewError
+
+_V1 = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+
+CREATE TABLE clinics (
+    clinic_id VARCHAR NOT NULL,
+    name VARCHAR,
+    region VARCHAR,
+    country VARCHAR,
+    run_id INTEGER NOT NULL
+);
+
+CREATE TABLE practitioners (
+    practitioner_id VARCHAR NOT NULL,
+    clinic_id VARCHAR NOT NULL,
+    profession VARCHAR,
+    dn_training_hours DOUBLE NOT NULL,
+    years_dn_experience DOUBLE,
+    run_id INTEGER NOT NULL
+);
+
+CREATE TABLE treatments (
+    treatment_id VARCHAR NOT NULL,
+    treatment_date DATE NOT NULL,
+    practitioner_id VARCHAR NOT NULL,
+    clinic_id VARCHAR NOT NULL,
+    patient_key VARCHAR,
+    body_region VARCHAR NOT NULL,
+    ultrasound_guided BOOLEAN NOT NULL,
+    needle_insertions INTEGER,
+    technique VARCHAR,
+    retention_minutes DOUBLE,
+    electrical_stimulation BOOLEAN,
+    contraindications VARCHAR,
+    run_id INTEGER NOT NULL
+);
+
+CREATE TABLE adverse_events (
+    event_id VARCHAR NOT NULL,
+    treatment_id VARCHAR NOT NULL,
+    event_type VARCHAR NOT NULL,
+    category VARCHAR NOT NULL,
+    severity_reported VARCHAR,
+    severity VARCHAR NOT NULL,
+    onset VARCHAR,
+    onset_date DATE,
+    outcome VARCHAR,
+    hospitalised BOOLEAN,
+    narrative VARCHAR,
+    run_id INTEGER NOT NULL
+);
+
+CREATE TABLE ingest_runs (
+    run_id INTEGER PRIMARY KEY,
+    batch_id INTEGER NOT NULL,
+    file VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    rows_read BIGINT NOT NULL,
+    rows_accepted BIGINT NOT NULL,
+    rows_updated BIGINT NOT NULL,
+    rows_unchanged BIGINT NOT NULL,
+    rows_rejected BIGINT NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL,
+    options VARCHAR
+);
+
+CREATE TABLE rejects (
+    run_id INTEGER NOT NULL,
+    file VARCHAR NOT NULL,
+    row_number BIGINT NOT NULL,
+    column_name VARCHAR,
+    value VARCHAR,
+    reason VARCHAR NOT NULL
+);
+
+CREATE TABLE term_mappings (
+    term VARCHAR PRIMARY KEY,
+    category VARCHAR NOT NULL,
+    added_at TIMESTAMP NOT NULL
+);
+"""
+
+#: Each entry upgrades the schema by one version. Append; never edit a released one.
+MIGRATIONS: tuple[str, ...] = (_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Schema version of an open database; 0 for an empty file."""
+    has_meta = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    ).fetchone()
+    if not has_meta or has_meta[0] == 0:
+        return 0
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring a writable connection to SCHEMA_VERSION; returns the version found.
+
+    Raises SchemaTooNewError rather than touch a file from a newer release.
+    """
+    found = current_version(con)
+    if found > SCHEMA_VERSION:
+        raise SchemaTooNewError(
+            f"database schema version {found} is newer than this NeedleWatch "
+            f"({SCHEMA_VERSION}): upgrade NeedleWatch"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        con.execute(MIGRATIONS[version])
+        if version == 0:
+            # Per-database secret for the keyed patient hash (see ingest.validate).
+            con.execute(
+                "INSERT INTO meta VALUES ('patient_key_secret', ?)", [secrets.token_hex(32)]
+            )
+            con.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version + 1)])
+    return found

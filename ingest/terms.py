@@ -1,0 +1,129 @@
+"""Event-term and severity mapping, applied set-based to the distinct reported values.
+
+Reported wording is kept as is (adverse_events.event_type, severity_reported); the
+category and tier are looked up from the *distinct* values only, so a file with a
+million events and forty spellings costs forty dictionary look-ups.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .errors import BadHeaderError, FileUnreadableError, MissingColumnsError
+from .kinds import normalise_header
+from .vocab import (
+    ALWAYS_SERIOUS,
+    BUILTIN_TERMS,
+    SEVERITY_WORDS,
+    UNMAPPED,
+    normalise_term,
+    normalise_words,
+)
+
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def term_lookup(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Normalised term -> category: built-in vocabulary, overridden by user mappings."""
+    lookup = dict(BUILTIN_TERMS)
+    lookup.update(dict(con.execute("SELECT term, category FROM term_mappings").fetchall()))
+    return lookup
+
+
+def categorise(terms: list[str], lookup: dict[str, str]) -> list[str]:
+    """Category for each reported term; ``unmapped`` when nothing matches."""
+    return [lookup.get(normalise_term(t), UNMAPPED) for t in terms]
+
+
+def load_mapping_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """term_map(raw, category) and severity_map(raw, tier) for the distinct values in src."""
+    raw_terms = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT event_type FROM src WHERE event_type IS NOT NULL"
+        ).fetchall()
+    ]
+    term_map = pd.DataFrame(
+        {"raw": raw_terms, "category": categorise(raw_terms, term_lookup(con))}, dtype="string"
+    )
+    con.register("term_map_df", term_map)
+    con.execute("CREATE OR REPLACE TEMP TABLE term_map AS SELECT * FROM term_map_df")
+    con.unregister("term_map_df")
+    raw_sev = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT lower(severity) FROM src WHERE severity IS NOT NULL"
+        ).fetchall()
+    ]
+    tiers = [SEVERITY_WORDS.get(normalise_words(s)) for s in raw_sev]
+    sev_map = pd.DataFrame(
+        {
+            "raw": [s for s, t in zip(raw_sev, tiers, strict=True) if t],
+            "tier": [t for t in tiers if t],
+        },
+        dtype="string",
+    )
+    con.register("sev_map_df", sev_map)
+    con.execute("CREATE OR REPLACE TEMP TABLE severity_map AS SELECT * FROM sev_map_df")
+    con.unregister("sev_map_df")
+
+
+def read_mapping_file(path: Path) -> list[tuple[str, str]]:
+    """(normalised term, category) pairs from a CSV with columns ``term,category``."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise FileUnreadableError(f"{path}: cannot read the mapping file ({exc})") from None
+    frame.columns = [normalise_header(c) for c in frame.columns]
+    missing = {"term", "category"} - set(frame.columns)
+    if missing:
+        raise MissingColumnsError(
+            f"{path}: mapping file lacks column(s) {', '.join(sorted(missing))}; "
+            "it needs term,category"
+        )
+    pairs = []
+    for row_no, (term, category) in enumerate(
+        zip(frame["term"], frame["category"], strict=True), start=2
+    ):
+        code = category.strip().lower()
+        if not term.strip() or not _CODE.match(code):
+            raise BadHeaderError(
+                f"{path} row {row_no}, column category: '{category}' is not a category code "
+                "(lower-case letters, digits, _): fix the row"
+            )
+        pairs.append((normalise_term(term), code))
+    return pairs
+
+
+def add_mappings(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]) -> int:
+    """Store user mappings and re-categorise stored events; returns events re-categorised."""
+    now = datetime.now()
+    frame = pd.DataFrame(
+        {"term": [t for t, _ in pairs], "category": [c for _, c in pairs]}, dtype="string"
+    ).drop_duplicates("term", keep="last")
+    frame["added_at"] = now
+    con.register("new_terms", frame)
+    con.execute("DELETE FROM term_mappings WHERE term IN (SELECT term FROM new_terms)")
+    con.execute("INSERT INTO term_mappings SELECT term, category, added_at FROM new_terms")
+    con.unregister("new_terms")
+    raw = [r[0] for r in con.execute("SELECT DISTINCT event_type FROM adverse_events").fetchall()]
+    remap = pd.DataFrame(
+        {"raw": raw, "category": categorise(raw, term_lookup(con))}, dtype="string"
+    )
+    con.register("remap", remap)
+    changed = con.execute(
+        """
+        UPDATE adverse_events SET category = remap.category,
+            severity = CASE WHEN list_contains(?, remap.category) THEN 'serious' ELSE severity END
+        FROM remap WHERE adverse_events.event_type = remap.raw
+          AND adverse_events.category <> remap.category
+        """,
+        [sorted(ALWAYS_SERIOUS)],
+    ).fetchone()[0]
+    con.unregister("remap")
+    return int(changed)

@@ -1,0 +1,213 @@
+"""Set-based validation: every check is one SQL predicate over the staged rows.
+
+Shape of the data through a load (one source):
+
+    src      (rowid = file order; one VARCHAR column per canonical name, trimmed, '' -> NULL)
+      -> errs   (_k = src.rowid, column_name, value, reason): one row per failed check
+      -> final  (typed columns of the target table, one row per id, valid rows only)
+
+Column names come only from ingest.kinds (a fixed list); every value, word list and
+date bound is a named parameter (``$today``, ``$true_words`` ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from .kinds import Column, Kind
+from .vocab import FALSE_WORDS, ONSET_WORDS, TRUE_WORDS
+
+ISO_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"]
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    """What the user told us about the values: date format, decimal comma, today."""
+
+    date_format: str | None
+    decimal_comma: bool
+    today: date
+    earliest: date
+
+    def params(self) -> dict[str, object]:
+        return {
+            "date_formats": [self.date_format] if self.date_format else ISO_FORMATS,
+            "today": self.today,
+            "earliest": self.earliest,
+            "true_words": list(TRUE_WORDS),
+            "false_words": list(FALSE_WORDS),
+            "onset_during": [w for w, v in ONSET_WORDS.items() if v == "during"],
+            "onset_after": [w for w, v in ONSET_WORDS.items() if v == "after"],
+        }
+
+
+@dataclass(frozen=True)
+class Check:
+    """Rows of ``src`` where ``predicate`` holds are rejected on ``column`` with ``reason``."""
+
+    column: str
+    predicate: str
+    reason: str
+
+
+def _number(c: str, opts: ParseOptions) -> str:
+    text = f"replace({c}, ',', '.')" if opts.decimal_comma else c
+    return f"TRY_CAST({text} AS DOUBLE)"
+
+
+def parse_expr(col: Column, opts: ParseOptions) -> str:
+    """SQL that turns the staged text of ``col`` into its stored type (NULL if invalid)."""
+    c = col.name
+    match col.type:
+        case "id" | "text" | "patient" | "event_type" | "severity":
+            return c
+        case "lowertext":
+            return f"lower({c})"
+        case "region":
+            return f"regexp_replace(lower({c}), '[\\s\\-]+', '_', 'g')"
+        case "number":
+            return _number(c, opts)
+        case "integer":
+            return f"TRY_CAST({_number(c, opts)} AS INTEGER)"
+        case "bool":
+            return (
+                f"CASE WHEN list_contains($true_words, lower({c})) THEN true "
+                f"WHEN list_contains($false_words, lower({c})) THEN false END"
+            )
+        case "date":
+            return f"CAST(try_strptime({c}, $date_formats) AS DATE)"
+        case "onset":
+            words = f"trim(regexp_replace(lower({c}), '[\\s\\-_]+', ' ', 'g'))"
+            return (
+                f"CASE WHEN list_contains($onset_during, {words}) THEN 'during' "
+                f"WHEN list_contains($onset_after, {words}) THEN 'after' END"
+            )
+    raise ValueError(f"no parser for column type {col.type!r}")
+
+
+def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
+    """The per-value checks for one column, in the order a user would fix them."""
+    c = col.name
+    checks = []
+    if col.required:
+        checks.append(Check(c, f"{c} IS NULL", f"required value missing: fill in {c}"))
+    present = f"{c} IS NOT NULL"
+    match col.type:
+        case "number" | "integer":
+            num = _number(c, opts)
+            checks.append(
+                Check(
+                    c,
+                    f"{present} AND ({num} IS NULL OR NOT isfinite({num}))",
+                    "not a number: write digits only, e.g. 12 or 12.5",
+                )
+            )
+            checks.append(Check(c, f"{num} < 0", "negative: must be 0 or more"))
+            if col.type == "integer":
+                checks.append(
+                    Check(
+                        c,
+                        f"isfinite({num}) AND {num} >= 0 AND "
+                        f"({num} <> floor({num}) OR {num} > 2147483647)",
+                        "not a whole number: give a count such as 8",
+                    )
+                )
+        case "bool":
+            checks.append(
+                Check(
+                    c,
+                    f"{present} AND {parse_expr(col, opts)} IS NULL",
+                    "not a yes/no value: use yes/no, true/false, y/n or 1/0",
+                )
+            )
+        case "date":
+            expected = (
+                f"does not match --date-format {opts.date_format}: fix the date or the format"
+                if opts.date_format
+                else "not an ISO 8601 date (YYYY-MM-DD): fix it or pass --date-format, "
+                "e.g. --date-format %d/%m/%Y"
+            )
+            parsed = parse_expr(col, opts)
+            checks += [
+                Check(c, f"{present} AND {parsed} IS NULL", expected),
+                Check(
+                    c,
+                    f"{parsed} < $earliest",
+                    f"before {opts.earliest.isoformat()}: check the year",
+                ),
+                Check(
+                    c,
+                    f"{parsed} > $today",
+                    f"in the future (after {opts.today.isoformat()}): check the date",
+                ),
+            ]
+        case "onset":
+            checks.append(
+                Check(
+                    c,
+                    f"{present} AND {parse_expr(col, opts)} IS NULL",
+                    "unknown onset: use during or after",
+                )
+            )
+        case "severity":
+            checks.append(
+                Check(
+                    c,
+                    f"{present} AND lower({c}) NOT IN (SELECT raw FROM severity_map)",
+                    "unknown severity wording: use mild, significant or serious "
+                    "(minor, moderate, major, severe, life-threatening are understood)",
+                )
+            )
+    return checks
+
+
+def reference_checks(kind: Kind, opts: ParseOptions) -> list[Check]:
+    """Checks against what is already in the database (including earlier files of this run)."""
+    clinic_fix = "not in the database or this run: ingest the clinics file first or fix the id"
+    if kind.name == "practitioners":
+        return [
+            Check(
+                "clinic_id",
+                "clinic_id IS NOT NULL AND clinic_id NOT IN (SELECT clinic_id FROM clinics)",
+                f"unknown clinic_id: {clinic_fix}",
+            )
+        ]
+    if kind.name == "treatments":
+        return [
+            Check(
+                "practitioner_id",
+                "practitioner_id IS NOT NULL AND practitioner_id NOT IN "
+                "(SELECT practitioner_id FROM practitioners)",
+                "unknown practitioner_id: not in the database or this run; ingest the "
+                "practitioners file first or fix the id",
+            ),
+            Check(
+                "clinic_id",
+                "clinic_id IS NOT NULL AND clinic_id NOT IN (SELECT clinic_id FROM clinics)",
+                f"unknown clinic_id: {clinic_fix}",
+            ),
+        ]
+    if kind.name == "adverse_events":
+        onset = parse_expr(kind.column("onset_date"), opts)
+        return [
+            Check(
+                "treatment_id",
+                "treatment_id IS NOT NULL AND treatment_id NOT IN "
+                "(SELECT treatment_id FROM treatments)",
+                "unknown treatment_id: not in the database or this run; ingest the "
+                "treatments file first or fix the id",
+            ),
+            Check(
+                "onset_date",
+                f"{onset} < (SELECT t.treatment_date FROM treatments t "
+                "WHERE t.treatment_id = src.treatment_id)",
+                "onset_date is before the treatment_date: check both dates",
+            ),
+        ]
+    return []
+
+
+def all_checks(kind: Kind, present: tuple[str, ...], opts: ParseOptions) -> list[Check]:
+    checks = [ch for col in kind.columns if col.name in present for ch in column_checks(col, opts)]
+    return checks + [ch for ch in reference_checks(kind, opts) if ch.column in present]

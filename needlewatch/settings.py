@@ -1,0 +1,52 @@
+"""Named defaults for every NeedleWatch command, in one place.
+
+Anything a user may want to change is read here once; the rest of the code takes
+these values as parameters so tests can pass their own.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+#: Default database file, relative to the working directory (the repository root
+#: when following the README).
+DEFAULT_DB = Path("data/needlewatch.duckdb")
+#: Environment variable that overrides DEFAULT_DB; ``--db`` overrides both.
+DB_ENV_VAR = "NEEDLEWATCH_DB"
+
+#: Where ``needlewatch demo`` writes its CSV files.
+DEFAULT_DEMO_DIR = Path("data/demo")
+DEFAULT_DEMO_SEED = 20261121
+DEFAULT_DEMO_TREATMENTS = 250_000
+
+#: Dates before this are rejected as typos (dry needling registries start later).
+EARLIEST_DATE = date(1990, 1, 1)
+
+#: Training-hours bands: inclusive upper bounds. Labels come out as
+#: ``0-20``, ``21-60``, ``61-100``, ``101-200``, ``>200``.
+TRAINING_BAND_UPPER: tuple[int, ...] = (20, 60, 100, 200)
+#: Experience bands: lower bounds of each band after the first. Labels come out as
+#: ``<2``, ``2-4``, ``5-9``, ``>=10`` (years).
+EXPERIENCE_BAND_CUTS: tuple[int, ...] = (2, 5, 10)
+
+#: Confidence level of every interval NeedleWatch prints.
+CONFIDENCE = 0.95
+
+#: DuckDB limits for the ingest process: the 2 GB peak-memory target with headroom.
+INGEST_MEMORY_LIMIT = "1200MB"
+INGEST_THREADS = 2
+
+#: Seconds an ingest waits for another ingest on the same database before giving up.
+LOCK_TIMEOUT_SECONDS = 600.0
+
+
+def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
+    """The database path: ``--db`` if given, else ``$NEEDLEWATCH_DB``, else the default."""
+    if cli_value:
+        return Path(cli_value)
+    env = os.environ.get(DB_ENV_VAR)
+    if env:
+        return Path(env)
+    return DEFAULT_DB
