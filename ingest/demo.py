@@ -13,51 +13,60 @@ whole data set are bruising 7.5%, bleeding 6%, pain during 3%, soreness 2.2%, ag
 0.9%, drowsiness 0.26%, dizziness 0.3%, fainting 0.2%, fatigue 0.15%, headache 0.14%,
 nausea 0.13%, numbness 0.1%, skin irritation 0.1% (Brady 2014, Boyce 2020); significant
 events about 1.3 per 1,000 (MacPherson 2001, White 2001); serious events other than
-pneumothorax about 1 per 100,000 and pneumothorax 1.2 per 100,000 (Witt 2009, Baeumler
-2021). Each category's probability is ``baseline * m / mean(m)`` where ``m`` is the
-product of the effects below, so the effects move risk between treatments without
+pneumothorax about 1 per 100,000 and pneumothorax 1.0 per 100,000 treatments (Witt 2009,
+Baeumler 2021). Each category's probability is ``baseline * m / mean(m)`` where ``m`` is
+the product of the effects below, so the effects move risk between treatments without
 changing the overall rate. Categories are independent draws (a treatment can have
 several events, of different categories).
 
 ASSUMPTIONS (invented for the demo: no published study measures these effects):
 - A1 training hours (bruising, bleeding, pain during): incidence rate ratio 1.40 for
   0-20 h, 1.25 for 21-60 h, 1.12 for 61-100 h, 1.05 for 101-200 h, 1.00 for >200 h.
-- A2 experience (all mild-type categories): x0.99 per year of dry-needling experience
+- A2 experience (all mild-type categories, i.e. bruising to skin irritation in the list
+  above plus the terms outside the vocabulary): x0.99 per year of dry-needling experience
   (10 years -> 0.90); years are blanked in the file for 3 practitioners, not in the model.
 - A3 needle insertions (bruising, bleeding, pain during): x(insertions / 8) ** 0.3.
 - A4 chest-wall regions (upper/lower trapezius, rhomboids, scalenes, intercostals,
-  pectorals, serratus anterior, thoracic paraspinals): bruising and bleeding x1.8.
+  pectorals, serratus anterior, thoracic paraspinals): bruising and bleeding x2.0.
 - A5 ultrasound guidance, within a region: bruising and bleeding x0.85; pneumothorax x0.10.
 - A6 ultrasound is used at 5 clinics (C02, C05, C07, C11, C13; 90% of their
   practitioners: 60% of chest-wall and 4% of other treatments) and occasionally elsewhere
-  (15% of practitioners: 8% chest-wall, 1% other), about 10% of treatments overall.
+  (15% of practitioners: 8% chest-wall, 1% other): about 12% of treatments overall, and
+  about half the practitioners never use it (85.5% in the 2024 survey).
   Because it is concentrated on the chest wall (A4), the crude ultrasound-vs-none
   bruising ratio comes out above 1 while the region-adjusted one is below 1 (Simpson's
   paradox, on purpose).
 - A7 pneumothorax only in chest-wall regions, relative risk 1 (trapezius, rhomboids,
   thoracic paraspinals), 1.5 (scalenes, pectorals, serratus anterior), 3 (intercostals).
-- A8 clinic frailty (all mild-type categories): gamma, shape 8 (SD 0.35), normalised to a
-  volume-weighted mean of 1 within ultrasound and other clinics separately, so the
-  ultrasound contrast is confounded by region only; practitioner frailty: gamma, shape
-  10, normalised to mean 1 within each clinic.
+- A8 clinic frailty (all mild-type categories): gamma, shape 12 (SD 0.29), scaled to a
+  volume-weighted mean of 1 within ultrasound clinics and within the other clinics
+  except C09 (so C09 is 1.8x its peers), then all non-ultrasound clinics are scaled
+  together so that their mean, C09's factor included, is 1: the ultrasound contrast is
+  confounded by region, not by clinic. Practitioner frailty: gamma, shape 10 (SD 0.32),
+  volume-weighted mean 1 within each clinic.
 - A9 technique: electrical stimulation soreness x1.3; static retention drowsiness x1.5.
 - A10 contraindications (patient-level, about 4% of patients): anticoagulants bruising x2.0
   and bleeding x2.5; needle phobia fainting x3.0 and dizziness x2.0; pregnancy fainting
   x1.5 and nausea x2.0; diabetes infection x3.0. No profession effect.
 - A11 share of events reported significant (serious): bruising and bleeding 0.2%, pain
-  during 0.4%, soreness 0.8%, aggravation 3%, fainting 12% (0.2%), dizziness 1.5%,
-  headache 3%, numbness 4%, nerve injury 80% (10%), vascular injury 90% (10%), infection
-  75% (20%), needle breakage 50%, forgotten needle 60%; pneumothorax always serious.
+  during 0.4%, soreness 0.8%, aggravation 3%, fainting 12% (0.15%), dizziness 1.5%,
+  drowsiness 0.5%, fatigue 1%, headache 3%, nausea 2%, numbness 4%, skin irritation 2%,
+  nerve injury 80% (8%), vascular injury 90% (8%), infection 75% (12%), needle breakage
+  50%, forgotten needle 60%; pneumothorax always serious. Rare categories per 100,000
+  treatments: nerve injury 3, vascular injury 2, infection 2, needle breakage 1,
+  forgotten needle 2; terms outside the vocabulary 100 (about 0.5% of events).
 
 PLANTED SIGNALS (for the dashboard to find):
 - S1 clinic C09 runs x1.8 on every mild-type category for the whole period (its own
-  frailty is fixed at 1): a funnel-plot outlier.
+  frailty is 1 before the A8 scaling): a funnel-plot outlier.
 - S2 clinic C04, quarter 2025Q2 (2025-04-01 to 2025-06-30) only: fainting x4, dizziness
   x4, bruising x2.5.
 - S3 Simpson's paradox for ultrasound and bruising (A4-A6).
-Volumes: practitioners' rates are log-normal (SD 0.8 on the log scale) times a clinic
-scale; 20% of practitioners join and 10% leave during the period; daily volume grows
-30% over the three years, with quiet weekends, Christmas and August.
+Volumes and patients (not effects on risk): practitioners' rates are log-normal (SD 0.8
+on the log scale) times a clinic scale; 20% of practitioners join and 10% leave during
+the period; daily volume grows 15% over the three years, with quiet weekends, Christmas
+and August. A patient has one episode of about 9 roughly weekly sessions with one
+practitioner; 70% of a patient's sessions treat the same (main) body region.
 """
 
 from __future__ import annotations
@@ -70,7 +79,7 @@ import pandas as pd
 
 from needlewatch.settings import TRAINING_BAND_UPPER
 
-from .demo_events import HOT_CLINIC, simulate_events
+from .demo_events import HOT_CLINIC, HOT_IRR, serial_ids, simulate_events
 from .kinds import KINDS
 from .vocab import CHEST_WALL_REGIONS
 
@@ -108,8 +117,11 @@ REGIONS: tuple[tuple[str, float], ...] = (
     ("shoulder_rotator_cuff", 0.08), ("forearm", 0.04), ("masseter", 0.02),
 )  # fmt: skip
 TECHNIQUES = ("in_and_out", "static", "electrical")
-CONTRAINDICATIONS = (("", 0.958), ("anticoagulants", 0.012), ("diabetes", 0.015),
-                     ("pregnancy", 0.003), ("needle_phobia", 0.008), ("metal_allergy", 0.004))  # fmt: skip
+#: Patient-level cautions recorded on every treatment of the patient ("" = none).
+CONTRAINDICATIONS = (
+    ("", 0.958), ("anticoagulants", 0.012), ("diabetes", 0.015), ("pregnancy", 0.003),
+    ("needle_phobia", 0.008), ("metal_allergy", 0.004),
+)  # fmt: skip
 #: P(ultrasound) by practitioner type (never, clinic with ultrasound, occasional user):
 #: (chest-wall treatments, other treatments). Assumption A6.
 US_PROB = np.array([[0.0, 0.0], [0.60, 0.04], [0.08, 0.01]])
@@ -117,10 +129,10 @@ MEAN_TREATMENTS_PER_PATIENT = 9.0
 
 
 def _day_weights(n_days: int) -> np.ndarray:
-    """Relative clinic activity per day: 30% growth, weekends, Christmas and August."""
+    """Relative clinic activity per day: 15% growth, weekends, Christmas and August."""
     days = np.datetime64(DEMO_START) + np.arange(n_days).astype("timedelta64[D]")
     weekday = (days.astype("int64") + 3) % 7  # 0 = Monday (1970-01-01 was a Thursday)
-    w = 1.0 + 0.3 * np.arange(n_days) / n_days
+    w = 1.0 + 0.15 * np.arange(n_days) / n_days
     w *= np.array([1, 1, 1, 1, 1, 0.3, 0.03])[weekday]
     month = days.astype("datetime64[M]").astype("int64") % 12 + 1
     dom = (days - days.astype("datetime64[M]")).astype("int64") + 1
@@ -143,7 +155,7 @@ def _practitioners(rng: np.random.Generator, n_days: int, w: np.ndarray) -> pd.D
     profession = np.where(
         chiro,
         np.searchsorted(np.cumsum([0.5, 0.4, 0.05, 0.05]), u, side="right"),
-        np.searchsorted(np.cumsum([0.82, 0.08, 0.06, 0.04]), u, side="right"),
+        np.searchsorted(np.cumsum([0.85, 0.05, 0.06, 0.04]), u, side="right"),
     ).clip(0, 3)
     u = rng.random(n)
     us_type = np.where(has_us, np.where(u < 0.9, 1, 0), np.where(u < 0.15, 2, 0))
@@ -154,14 +166,15 @@ def _practitioners(rng: np.random.Generator, n_days: int, w: np.ndarray) -> pd.D
     volume = rate * (cw[end + 1] - cw[start])
     technique_p = rng.dirichlet(np.array([0.55, 0.30, 0.15]) * 8, size=n)
     frailty = rng.gamma(10.0, 0.1, n)
-    clinic_frailty = rng.gamma(8.0, 1 / 8, len(CLINICS))
-    ids = [c[0] for c in CLINICS]
-    clinic_frailty[ids.index(HOT_CLINIC)] = 1.0
+    clinic_frailty = rng.gamma(12.0, 1 / 12, len(CLINICS))
+    ids = np.array([c[0] for c in CLINICS], dtype=object)
+    clinic_frailty[ids == HOT_CLINIC] = 1.0
+    hot = np.where(ids == HOT_CLINIC, HOT_IRR, 1.0)
     clinic_volume = np.bincount(clinic_of, weights=volume, minlength=len(CLINICS))
     clinic_us = np.array([c[5] for c in CLINICS])
-    for group in (clinic_us, ~clinic_us & (np.array(ids) != HOT_CLINIC)):
-        f, v = clinic_frailty[group], clinic_volume[group]
-        clinic_frailty[group] = f / (f * v).sum() * v.sum()
+    for group in (clinic_us, ~clinic_us & (hot == 1.0), ~clinic_us):  # A8 scaling
+        f, v = clinic_frailty[group] * hot[group], clinic_volume[group]
+        clinic_frailty[group] *= v.sum() / (f * v).sum()
     for c in range(len(CLINICS)):  # practitioner frailty: volume-weighted mean 1 per clinic
         s = clinic_of == c
         frailty[s] = frailty[s] / (frailty[s] * volume[s]).sum() * volume[s].sum()
@@ -170,7 +183,7 @@ def _practitioners(rng: np.random.Generator, n_days: int, w: np.ndarray) -> pd.D
     return pd.DataFrame(
         {
             "practitioner_id": [f"P{i + 1:03d}" for i in range(n)],
-            "clinic_id": np.array(ids, dtype=object)[clinic_of],
+            "clinic_id": ids[clinic_of],
             "profession": np.array(PROFESSIONS, dtype=object)[profession],
             "dn_training_hours": hours,
             "years_dn_experience": years_shown,
@@ -187,21 +200,33 @@ def _practitioners(rng: np.random.Generator, n_days: int, w: np.ndarray) -> pd.D
     )
 
 
-def _patients(rng: np.random.Generator, clinic: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Patient number per treatment: episodes of care of ~9 sessions within one clinic."""
+def _patients(
+    rng: np.random.Generator, who: np.ndarray, day: np.ndarray, weeks: np.ndarray
+) -> np.ndarray:
+    """Patient number per treatment: episodes of ~9 weekly sessions with one practitioner.
+
+    A practitioner's treatments, in date order, are dealt round-robin to as many "slots"
+    as they give treatments per week; each slot is a chain of patients whose episode
+    lengths are 1 + negative binomial (mean 9), so a patient comes back about weekly.
+    """
     patient = np.empty(len(day), dtype=np.int64)
     offset = 0
-    for c in range(len(CLINICS)):  # a loop over clinics; each step is vectorised
-        idx = np.flatnonzero(clinic == c)
+    p = 1.5 / (1.5 + MEAN_TREATMENTS_PER_PATIENT - 1)
+    for k in range(len(weeks)):  # a loop over practitioners; each step is vectorised
+        idx = np.flatnonzero(who == k)
         if len(idx) == 0:
             continue
-        idx = idx[np.argsort(day[idx] + rng.normal(0.0, 20.0, len(idx)), kind="stable")]
-        p = 1.5 / (1.5 + MEAN_TREATMENTS_PER_PATIENT - 1)
-        sizes = 1 + rng.negative_binomial(1.5, p, size=len(idx) // 4 + 10)
-        group = np.searchsorted(np.cumsum(sizes), np.arange(len(idx)), side="right")
-        patient[idx] = offset + group
-        offset += int(group.max()) + 1
-    return patient
+        idx = idx[np.argsort(day[idx], kind="stable")]
+        stride = max(1, round(len(idx) / weeks[k]))
+        slot, cycle = np.arange(len(idx)) % stride, np.arange(len(idx)) // stride
+        n_cycles = int(cycle.max()) + 1
+        ends = np.cumsum(1 + rng.negative_binomial(1.5, p, size=(stride, n_cycles)), axis=1)
+        span = int(ends.max()) + 1
+        flat = (ends + np.arange(stride)[:, None] * span).ravel()
+        patient[idx] = offset + np.searchsorted(flat, slot * span + cycle, side="right")
+        offset += stride * n_cycles
+    used, patient = np.unique(patient, return_inverse=True)
+    return rng.permutation(len(used))[patient]
 
 
 def _treatments(rng: np.random.Generator, prac: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -216,8 +241,8 @@ def _treatments(rng: np.random.Generator, prac: pd.DataFrame, n: int) -> pd.Data
     u = cdf0[start] + rng.random(n) * (cdf[end] - cdf0[start])
     day = np.clip(np.searchsorted(cdf, u, side="right"), start, end)
     clinic_id = prac["clinic_id"].to_numpy()
-    clinic = np.searchsorted([c[0] for c in CLINICS], clinic_id)[who]
-    patient = _patients(rng, clinic, day)
+    weeks = (prac["end"].to_numpy() - prac["start"].to_numpy() + 1) / 7
+    patient = _patients(rng, who, day, weeks)
 
     n_pat = int(patient.max()) + 1
     region_p = np.array([r[1] for r in REGIONS])
@@ -243,7 +268,7 @@ def _treatments(rng: np.random.Generator, prac: pd.DataFrame, n: int) -> pd.Data
             "treatment_date": np.datetime_as_string(dates, unit="D"),
             "practitioner_id": prac["practitioner_id"].to_numpy()[who],
             "clinic_id": clinic_id[who],
-            "patient_id": np.char.add("PT", np.char.zfill((patient + 1).astype(str), 6)),
+            "patient_id": serial_ids("PT", patient + 1, 6),
             "body_region": np.array([r[0] for r in REGIONS], dtype=object)[region],
             "ultrasound_guided": np.where(us, "yes", "no"),
             "needle_insertions": insertions,
@@ -263,7 +288,7 @@ def _treatments(rng: np.random.Generator, prac: pd.DataFrame, n: int) -> pd.Data
     hidden = ["years_true", "training_band", "prac_frailty", "clinic_frailty"]
     t = t.join(prac.set_index("practitioner_id")[hidden], on="practitioner_id")
     t = t.iloc[order].reset_index(drop=True)
-    t.insert(0, "treatment_id", np.char.add("T", np.char.zfill(np.arange(1, n + 1).astype(str), 7)))
+    t.insert(0, "treatment_id", serial_ids("T", np.arange(1, n + 1), 7))
     return t
 
 

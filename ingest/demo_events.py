@@ -23,7 +23,7 @@ import pandas as pd
 TRAINING_IRR = (1.40, 1.25, 1.12, 1.05, 1.00)  # bands 0-20, 21-60, 61-100, 101-200, >200 h
 EXPERIENCE_IRR_PER_YEAR = 0.99
 INSERTIONS_EXPONENT = 0.3  # (insertions / 8) ** 0.3
-CHEST_WALL_BLEED_IRR = 1.8
+CHEST_WALL_BLEED_IRR = 2.0
 ULTRASOUND_BLEED_IRR = 0.85
 ULTRASOUND_PTX_IRR = 0.10
 ELECTRICAL_SORENESS_IRR = 1.3
@@ -52,7 +52,7 @@ PTX_REGION_WEIGHT = {
     "intercostals": 3.0,
 }
 #: Pneumothoraces per treatment over all treatments (within the brief's 0.8-1.6 / 100,000).
-PTX_RATE = 1.2e-5
+PTX_RATE = 1.0e-5
 
 
 @dataclass(frozen=True)
@@ -74,379 +74,153 @@ def _t(*pairs: str | int) -> tuple[tuple[str, int], ...]:
     return tuple(zip(pairs[::2], pairs[1::2], strict=True))  # type: ignore[arg-type]
 
 
+# The event table: one row per category. Wording weights are relative frequencies.
+# fmt: off
 CATEGORIES: tuple[Category, ...] = (
     Category(
-        "bruising",
-        0.075,
-        0.002,
-        0.0,
-        0.4,
-        _t(
-            "Bruising",
-            30,
-            "bruising",
-            15,
-            "bruise",
-            10,
-            "Bruise",
-            5,
-            "bruises",
-            5,
-            "Haematoma",
-            8,
-            "haematoma",
-            5,
-            "hematoma",
-            4,
-            "hematomas",
-            2,
-            "Ecchymosis",
-            2,
-            "bruised",
-            2,
-            "BRUISING",
-            1,
-        ),
-        ("Small bruise at needle site.", "Bruise noticed next day."),
-        (
-            "Large haematoma over {site}; patient unable to train for several days.",
-            "Extensive bruising over {site}, painful to touch; advised to see GP.",
-        ),
+        "bruising", rate=0.075, p_significant=0.002, p_serious=0.0, p_during=0.4,
+        terms=_t("Bruising", 30, "bruising", 15, "bruise", 10, "Bruise", 5, "bruises", 5,
+                 "Haematoma", 8, "haematoma", 5, "hematoma", 4, "hematomas", 2,
+                 "Ecchymosis", 2, "bruised", 2, "BRUISING", 1),
+        mild_notes=("Small bruise at needle site.", "Bruise noticed next day."),
+        notes=("Large haematoma over {site}; patient unable to train for several days.",
+               "Extensive bruising over {site}, painful to touch; advised to see GP."),
     ),
     Category(
-        "bleeding",
-        0.060,
-        0.002,
-        0.0,
-        0.95,
-        _t(
-            "Bleeding",
-            30,
-            "bleeding",
-            15,
-            "minor bleeding",
-            12,
-            "Minor Bleeding",
-            3,
-            "blood spot",
-            8,
-            "Blood spots",
-            3,
-            "Bleeding at needle site",
-            5,
-            "bleed",
-            3,
-        ),
-        ("Pinpoint bleeding, pressure applied.", "Drop of blood on withdrawal."),
-        (
-            "Prolonged bleeding at {site} needle site (over 10 minutes) in a patient on "
-            "anticoagulants; GP informed.",
-        ),
+        "bleeding", rate=0.060, p_significant=0.002, p_serious=0.0, p_during=0.95,
+        terms=_t("Bleeding", 30, "bleeding", 15, "minor bleeding", 12, "Minor Bleeding", 3,
+                 "blood spot", 8, "Blood spots", 3, "Bleeding at needle site", 5, "bleed", 3),
+        mild_notes=("Pinpoint bleeding, pressure applied.", "Drop of blood on withdrawal."),
+        notes=("Prolonged bleeding at {site} needle site (over 10 minutes); GP informed.",),
     ),
     Category(
-        "pain_during",
-        0.030,
-        0.004,
-        0.0,
-        1.0,
-        _t(
-            "pain during needling",
-            30,
-            "Pain during treatment",
-            20,
-            "Painful insertion",
-            15,
-            "painful insertions",
-            5,
-            "pain_during",
-            10,
-            "Pain During Needling",
-            3,
-        ),
-        ("Sharp pain on insertion, settled.",),
-        ("Severe pain on needling {site}; treatment stopped, patient could not work that day.",),
+        "pain_during", rate=0.030, p_significant=0.004, p_serious=0.0, p_during=1.0,
+        terms=_t("pain during needling", 30, "Pain during treatment", 20,
+                 "Painful insertion", 15, "painful insertions", 5, "pain_during", 10,
+                 "Pain During Needling", 3),
+        mild_notes=("Sharp pain on insertion, settled.",),
+        notes=("Severe pain on needling {site}; treatment stopped, could not work that day.",),
     ),
     Category(
-        "soreness",
-        0.022,
-        0.008,
-        0.0,
-        0.0,
-        _t(
-            "post-needling soreness",
-            25,
-            "Soreness",
-            15,
-            "soreness",
-            10,
-            "DOMS",
-            10,
-            "Muscle soreness",
-            15,
-            "pain after treatment",
-            10,
-            "Post needling pain",
-            5,
-            "post-treatment soreness",
-            5,
-            "pain after",
-            5,
-        ),
-        ("Sore for a day after.",),
-        ("Marked soreness of {site} for three days, interfering with sleep and work.",),
+        "soreness", rate=0.022, p_significant=0.008, p_serious=0.0, p_during=0.0,
+        terms=_t("post-needling soreness", 25, "Soreness", 15, "soreness", 10, "DOMS", 10,
+                 "Muscle soreness", 15, "pain after treatment", 10, "Post needling pain", 5,
+                 "post-treatment soreness", 5, "pain after", 5),
+        mild_notes=("Sore for a day after.",),
+        notes=("Marked soreness of {site} for three days, interfering with sleep and work.",),
     ),
     Category(
-        "aggravation",
-        0.009,
-        0.03,
-        0.0,
-        0.0,
-        _t(
-            "Aggravation of symptoms",
-            30,
-            "flare-up",
-            20,
-            "Flare up",
-            10,
-            "worsening of symptoms",
-            15,
-            "aggravation",
-            20,
-        ),
-        ("Symptoms a little worse that evening.",),
-        (
-            "Flare-up of neck pain after needling of {site}; off work for two days, saw GP.",
-            "Prolonged aggravation of symptoms after treatment of {site}; analgesia from GP.",
-        ),
+        "aggravation", rate=0.009, p_significant=0.03, p_serious=0.0, p_during=0.0,
+        terms=_t("Aggravation of symptoms", 30, "flare-up", 20, "Flare up", 10,
+                 "worsening of symptoms", 15, "aggravation", 20),
+        mild_notes=("Symptoms a little worse that evening.",),
+        notes=("Flare-up of pain after needling of {site}; off work for two days, saw GP.",
+               "Prolonged aggravation of symptoms after treatment of {site}; GP analgesia."),
     ),
     Category(
-        "fainting",
-        0.002,
-        0.12,
-        0.002,
-        0.95,
-        _t(
-            "Vasovagal reaction",
-            25,
-            "syncope",
-            15,
-            "fainted",
-            15,
-            "Passed out",
-            10,
-            "Fainting",
-            15,
-            "faint",
-            5,
-            "vasovagal syncope",
-            10,
-            "Vasovagal",
-            5,
-        ),
-        ("Brief vasovagal episode, recovered lying down.",),
-        (
-            "Fainted during needling of {site}; slow recovery, driven home by a relative.",
-            "Vasovagal syncope while seated for needling of {site}; observed 1 hour, GP follow-up.",
-        ),
-        (
-            "Fainted during needling of {site}, fell and struck head; taken to the emergency "
-            "department and admitted overnight for observation.",
-        ),
+        "fainting", rate=0.002, p_significant=0.12, p_serious=0.0015, p_during=0.95,
+        terms=_t("Vasovagal reaction", 25, "syncope", 15, "fainted", 15, "Passed out", 10,
+                 "Fainting", 15, "faint", 5, "vasovagal syncope", 10, "Vasovagal", 5),
+        mild_notes=("Brief vasovagal episode, recovered lying down.",),
+        notes=("Fainted during needling of {site}; slow recovery, driven home by a relative.",
+               "Vasovagal syncope during needling of {site}; observed 1 hour, GP follow-up."),
+        serious_notes=("Fainted during needling of {site}, fell and struck head; taken to "
+                       "the emergency department and admitted overnight for observation.",),
     ),
     Category(
-        "dizziness",
-        0.003,
-        0.015,
-        0.0,
-        0.7,
-        _t("Dizziness", 30, "dizzy", 25, "light-headed", 20, "Lightheaded", 15, "Light headed", 10),
-        ("Light-headed on sitting up, settled.",),
-        ("Dizziness persisting for several hours after needling of {site}; could not drive.",),
+        "dizziness", rate=0.003, p_significant=0.015, p_serious=0.0, p_during=0.7,
+        terms=_t("Dizziness", 30, "dizzy", 25, "light-headed", 20, "Lightheaded", 15,
+                 "Light headed", 10),
+        mild_notes=("Light-headed on sitting up, settled.",),
+        notes=("Dizziness for several hours after needling of {site}; could not drive.",),
     ),
     Category(
-        "drowsiness",
-        0.0026,
-        0.005,
-        0.0,
-        0.3,
-        _t("Drowsiness", 40, "drowsy", 25, "tiredness", 20, "Sleepiness", 15),
+        "drowsiness", rate=0.0026, p_significant=0.005, p_serious=0.0, p_during=0.3,
+        terms=_t("Drowsiness", 40, "drowsy", 25, "tiredness", 20, "Sleepiness", 15),
         notes=("Marked drowsiness after treatment of {site}; patient unable to drive home.",),
     ),
     Category(
-        "fatigue",
-        0.0015,
-        0.01,
-        0.0,
-        0.0,
-        _t("Fatigue", 50, "tired", 25, "exhaustion", 25),
+        "fatigue", rate=0.0015, p_significant=0.01, p_serious=0.0, p_during=0.0,
+        terms=_t("Fatigue", 50, "tired", 25, "exhaustion", 25),
         notes=("Exhaustion for the rest of the day after needling of {site}; missed work.",),
     ),
     Category(
-        "headache",
-        0.0014,
-        0.03,
-        0.0,
-        0.1,
-        _t("Headache", 60, "headache", 20, "head ache", 10, "Headaches", 10),
+        "headache", rate=0.0014, p_significant=0.03, p_serious=0.0, p_during=0.1,
+        terms=_t("Headache", 60, "headache", 20, "head ache", 10, "Headaches", 10),
         notes=("Severe headache the evening after needling of {site}; took time off work.",),
     ),
     Category(
-        "nausea",
-        0.0013,
-        0.02,
-        0.0,
-        0.5,
-        _t("Nausea", 50, "nauseous", 25, "Nausea/vomiting", 15, "vomiting", 10),
-        notes=("Nausea and vomiting after needling of {site}; rested in clinic for an hour.",),
+        "nausea", rate=0.0013, p_significant=0.02, p_serious=0.0, p_during=0.5,
+        terms=_t("Nausea", 50, "nauseous", 25, "Nausea/vomiting", 15, "vomiting", 10),
+        notes=("Nausea and vomiting after needling of {site}; rested in clinic an hour.",),
     ),
     Category(
-        "numbness",
-        0.0010,
-        0.04,
-        0.0,
-        0.5,
-        _t("Numbness", 40, "tingling", 30, "Paraesthesia", 20, "paresthesia", 10),
+        "numbness", rate=0.0010, p_significant=0.04, p_serious=0.0, p_during=0.5,
+        terms=_t("Numbness", 40, "tingling", 30, "Paraesthesia", 20, "paresthesia", 10),
         notes=("Tingling and numbness distal to {site} lasting two days; reviewed by GP.",),
     ),
     Category(
-        "skin_irritation",
-        0.0010,
-        0.02,
-        0.0,
-        0.5,
-        _t(
-            "Skin irritation",
-            30,
-            "rash",
-            20,
-            "Redness",
-            25,
-            "local skin reaction",
-            15,
-            "itching",
-            10,
-        ),
+        "skin_irritation", rate=0.0010, p_significant=0.02, p_serious=0.0, p_during=0.5,
+        terms=_t("Skin irritation", 30, "rash", 20, "Redness", 25, "local skin reaction", 15,
+                 "itching", 10),
         notes=("Itchy rash spreading around {site}; GP prescribed antihistamine.",),
     ),
     Category(
-        "pneumothorax",
-        PTX_RATE,
-        0.0,
-        1.0,
-        0.0,
-        _t("Pneumothorax", 70, "PTX", 30),
+        "pneumothorax", rate=PTX_RATE, p_significant=0.0, p_serious=1.0, p_during=0.0,
+        terms=_t("Pneumothorax", 70, "PTX", 30),
         serious_notes=(
-            "Patient reported sharp chest pain and shortness of breath 2 hours after "
-            "needling of {site}; chest X-ray confirmed small apical pneumothorax; "
-            "admitted overnight.",
+            "Patient reported sharp chest pain and shortness of breath 2 hours after needling "
+            "of {site}; chest X-ray confirmed small apical pneumothorax; admitted overnight.",
             "Increasing breathlessness the evening after needling of {site}; pneumothorax "
             "confirmed in the emergency department; chest drain inserted, admitted 3 days.",
         ),
     ),
     Category(
-        "nerve_injury",
-        0.00003,
-        0.8,
-        0.1,
-        0.6,
-        _t("nerve damage", 50, "Nerve palsy", 25, "nerve lesion", 25),
-        notes=(
-            "Persistent tingling and weakness after needling of {site}; referred to GP "
-            "for nerve conduction studies.",
-        ),
-        serious_notes=(
-            "Marked weakness after deep needling of {site}; admitted for "
-            "neurological investigation.",
-        ),
+        "nerve_injury", rate=0.00003, p_significant=0.8, p_serious=0.08, p_during=0.6,
+        terms=_t("nerve damage", 50, "Nerve palsy", 25, "nerve lesion", 25),
+        notes=("Persistent tingling and weakness after needling of {site}; referred by GP "
+               "for nerve conduction studies.",),
+        serious_notes=("Marked weakness after deep needling of {site}; admitted for "
+                       "neurological investigation.",),
     ),
     Category(
-        "vascular_injury",
-        0.00002,
-        0.9,
-        0.1,
-        1.0,
-        _t("Arterial puncture", 50, "vascular injury", 30, "collapsed vein", 20),
+        "vascular_injury", rate=0.00002, p_significant=0.9, p_serious=0.08, p_during=1.0,
+        terms=_t("Arterial puncture", 50, "vascular injury", 30, "collapsed vein", 20),
         notes=("Arterial puncture while needling {site}; pressure for 15 minutes, GP review.",),
-        serious_notes=(
-            "Arterial puncture while needling {site} with expanding haematoma; "
-            "admitted for observation.",
-        ),
+        serious_notes=("Arterial puncture while needling {site} with expanding haematoma; "
+                       "admitted for observation.",),
     ),
     Category(
-        "infection",
-        0.00002,
-        0.75,
-        0.2,
-        0.0,
-        _t("Local infection", 40, "cellulitis", 40, "Abscess", 20),
+        "infection", rate=0.00002, p_significant=0.75, p_serious=0.12, p_during=0.0,
+        terms=_t("Local infection", 40, "cellulitis", 40, "Abscess", 20),
         notes=("Red, hot, swollen area at {site} needle site; antibiotics from GP.",),
-        serious_notes=(
-            "Spreading cellulitis from {site} needle site; admitted for intravenous antibiotics.",
-        ),
+        serious_notes=("Spreading cellulitis from {site} needle site; admitted for "
+                       "intravenous antibiotics.",),
     ),
     Category(
-        "needle_breakage",
-        0.00001,
-        0.5,
-        0.0,
-        1.0,
-        _t("Broken needle", 60, "needle fracture", 40),
+        "needle_breakage", rate=0.00001, p_significant=0.5, p_serious=0.0, p_during=1.0,
+        terms=_t("Broken needle", 60, "needle fracture", 40),
         notes=("Needle broke in {site}; fragment removed with forceps, GP informed.",),
     ),
     Category(
-        "forgotten_needle",
-        0.00002,
-        0.6,
-        0.0,
-        0.0,
-        _t("Needle left in", 40, "retained needle", 30, "forgotten needle", 30),
-        notes=(
-            "Needle found in {site} by patient at home; returned to clinic, incident reported.",
-        ),
+        "forgotten_needle", rate=0.00002, p_significant=0.6, p_serious=0.0, p_during=0.0,
+        terms=_t("Needle left in", 40, "retained needle", 30, "forgotten needle", 30),
+        notes=("Needle found in {site} by patient at home; returned, incident reported.",),
     ),
     # Terms outside the vocabulary: the ingest keeps them as ``unmapped`` (~0.5% of events).
     Category(
-        "unlisted",
-        0.0010,
-        0.0,
-        0.0,
-        0.7,
-        _t(
-            "altered emotions",
-            20,
-            "shaking",
-            20,
-            "sweating",
-            20,
-            "felt cold",
-            15,
-            "claustrophobia",
-            10,
-            "emotional release",
-            15,
-        ),
+        "unlisted", rate=0.0010, p_significant=0.0, p_serious=0.0, p_during=0.7,
+        terms=_t("altered emotions", 20, "shaking", 20, "sweating", 20, "felt cold", 15,
+                 "claustrophobia", 10, "emotional release", 15),
     ),
 )
+# fmt: on
 
 #: Categories hit by clinic/practitioner frailty, experience and the hot clinic C09.
 MILD_TYPE = frozenset(
-    {
-        "bruising",
-        "bleeding",
-        "pain_during",
-        "soreness",
-        "aggravation",
-        "fainting",
-        "dizziness",
-        "drowsiness",
-        "fatigue",
-        "headache",
-        "nausea",
-        "numbness",
-        "skin_irritation",
-        "unlisted",
-    }
-)
+    ("bruising", "bleeding", "pain_during", "soreness", "aggravation", "fainting", "dizziness",
+     "drowsiness", "fatigue", "headache", "nausea", "numbness", "skin_irritation", "unlisted")
+)  # fmt: skip
 DOSE_SENSITIVE = ("bruising", "bleeding", "pain_during")
 
 MILD_WORDS = _t("mild", 55, "Minor", 20, "mild ", 10, "Mild", 10, "", 5)
@@ -489,6 +263,13 @@ def multiplier(cat: Category, t: pd.DataFrame) -> np.ndarray:
     return m
 
 
+def serial_ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    """``serial_ids("E", [1, 2], 7)`` -> ``["E0000001", "E0000002"]`` (vectorised)."""
+    if len(numbers) == 0:
+        return np.array([], dtype=object)
+    return np.char.add(prefix, np.char.zfill(np.asarray(numbers).astype(str), width))
+
+
 def _pick(rng: np.random.Generator, choices: tuple[tuple[str, int], ...], size: int) -> np.ndarray:
     """``size`` draws from weighted wording ``choices`` (an object array of strings)."""
     words = np.array([w for w, _ in choices], dtype=object)
@@ -519,7 +300,8 @@ def simulate_events(rng: np.random.Generator, t: pd.DataFrame) -> pd.DataFrame:
     rows, cats = [], []
     for k, cat in enumerate(CATEGORIES):
         m = multiplier(cat, t)
-        p = np.minimum(cat.rate * m / m.mean(), 0.95)
+        mean = m.mean()
+        p = np.minimum(cat.rate * m / mean, 0.95) if mean > 0 else np.zeros(n)
         hit = np.flatnonzero(rng.random(n) < p)
         rows.append(hit)
         cats.append(np.full(len(hit), k))
@@ -543,7 +325,7 @@ def simulate_events(rng: np.random.Generator, t: pd.DataFrame) -> pd.DataFrame:
     narrative = np.full(ne, "", dtype=object)
     regions = t["body_region"].to_numpy()[row].astype(object)
     side = np.where(rng.random(ne) < 0.5, "left ", "right ").astype(object)
-    site = side + np.char.replace(regions.astype(str), "_", " ").astype(object)
+    site = side + pd.Series(regions, dtype=object).str.replace("_", " ").to_numpy(dtype=object)
     for k, cat in enumerate(CATEGORIES):
         sel = ci == k
         event_type[sel] = _pick(rng, cat.terms, int(sel.sum()))
@@ -573,7 +355,7 @@ def simulate_events(rng: np.random.Generator, t: pd.DataFrame) -> pd.DataFrame:
     onset_date = np.datetime_as_string(treated + delay.astype("timedelta64[D]"), unit="D")
     return pd.DataFrame(
         {
-            "event_id": np.char.add("E", np.char.zfill(np.arange(1, ne + 1).astype(str), 7)),
+            "event_id": serial_ids("E", np.arange(1, ne + 1), 7),
             "treatment_id": t["treatment_id"].to_numpy()[row],
             "event_type": event_type,
             "severity": severity,

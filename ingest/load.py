@@ -25,7 +25,7 @@ from .kinds import Kind
 from .readers import Source
 from .rownumbers import csv_row_numbers
 from .terms import load_mapping_tables
-from .validate import ParseOptions, all_checks, parse_expr
+from .validate import Check, ParseOptions, all_checks, parse_expr
 from .vocab import ALWAYS_SERIOUS, UNSPECIFIED
 
 #: How many example row numbers a reject summary line shows.
@@ -111,25 +111,48 @@ def _target_select(kind: Kind, opts: ParseOptions) -> list[str]:
     return exprs
 
 
-def _stage(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """src: every canonical column (NULL if the file lacks it), trimmed, '' -> NULL."""
+def _scan_sql(source: Source) -> str:
+    """The source as text: ``_k`` = 1-based position in file order, trimmed, '' -> NULL.
+
+    A streaming ``row_number() OVER ()`` keeps the reader's order (DuckDB preserves
+    insertion order), so every pass over the same file numbers rows identically.
+    """
     cols = [
         f"nullif(trim({c}), '') AS {c}" if c in source.columns else f"NULL::VARCHAR AS {c}"
         for c in source.kind.names
     ]
     if source.row_column:
         cols.append(source.row_column)
+    return f"(SELECT row_number() OVER () AS _k, {', '.join(cols)} FROM {source.relation}) src"
+
+
+def _mask_sql(checks: list[Check], params: dict[str, object]) -> str:
+    """One BIGINT per row with bit i set when check i failed; records each check's label."""
+    bits = []
+    for i, check in enumerate(checks):
+        params[f"col{i}"] = check.column
+        params[f"reason{i}"] = check.reason
+        bits.append(f"(coalesce({check.predicate}, false)::BIGINT << {i})")
+    return " | ".join(bits) if bits else "0::BIGINT"
+
+
+def _pass_a(
+    con: duckdb.DuckDBPyConnection, source: Source, checks: list[Check], params: dict
+) -> None:
+    """bad: the text of every row that failed a check or is blank (good rows not kept).
+
+    Also reader_rej: rows DuckDB's CSV reader could not parse, one per row number.
+    """
+    blank = " AND ".join(f"{c} IS NULL" for c in source.kind.names)
+    mask = _mask_sql(checks, params)
     if source.csv:
         con.execute("DROP TABLE IF EXISTS csv_reject_errors")
         con.execute("DROP TABLE IF EXISTS csv_reject_scans")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE src AS SELECT {', '.join(cols)} FROM {source.relation}",
-        list(source.params),
+    sql = (
+        f"CREATE OR REPLACE TEMP TABLE bad AS SELECT * FROM (SELECT src.*, ({blank}) AS _blank, "
+        f"({mask}) AS _mask FROM {_scan_sql(source)}) WHERE _blank OR _mask <> 0"
     )
-    blank = " AND ".join(f"{c} IS NULL" for c in source.kind.names)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE blank_rows AS SELECT rowid AS _k FROM src WHERE {blank}"
-    )
+    con.execute(sql, _named(source, params, sql))
     if source.csv:
         con.execute(
             """
@@ -153,32 +176,35 @@ def _stage(con: duckdb.DuckDBPyConnection, source: Source) -> None:
             "CREATE OR REPLACE TEMP TABLE reader_rej "
             "(line BIGINT, error_type VARCHAR, column_name VARCHAR, csv_line VARCHAR)"
         )
-
-
-def _validate(con: duckdb.DuckDBPyConnection, source: Source, opts: ParseOptions) -> dict:
-    """errs: one row per failed check of a non-blank row. Returns the bound parameters."""
-    params: dict[str, object] = opts.params()
-    parts = []
-    for i, check in enumerate(all_checks(source.kind, source.kind.names, opts)):
-        params[f"col{i}"] = check.column
-        params[f"reason{i}"] = check.reason
-        parts.append(
-            f"SELECT rowid AS _k, $col{i} AS column_name, {check.column} AS value, "
-            f"$reason{i} AS reason FROM src WHERE ({check.predicate})"
+    n = len(checks)
+    parts = [
+        f"SELECT _k, $col{i} AS column_name, {checks[i].column} AS value, "
+        f"$reason{i} AS reason FROM bad WHERE NOT _blank AND (_mask >> {i}) & 1 = 1"
+        for i in range(n)
+    ]
+    if parts:
+        sql = "CREATE OR REPLACE TEMP TABLE errs AS " + " UNION ALL ".join(parts)
+        con.execute(sql, _used(params, sql))
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE errs (_k BIGINT, column_name VARCHAR, "
+            "value VARCHAR, reason VARCHAR)"
         )
-    used = _used(params, " ".join(parts))
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE errs AS SELECT * FROM (" + " UNION ALL ".join(parts) + ") "
-        "WHERE _k NOT IN (SELECT _k FROM blank_rows)",
-        used,
-    )
-    return params
 
 
-def _build_valid(
-    con: duckdb.DuckDBPyConnection, source: Source, opts: ParseOptions, params: dict
-) -> None:
-    """valid: typed target rows from error-free, non-blank rows; last row of each id wins."""
+def _named(source: Source, params: dict, sql: str) -> dict[str, object]:
+    """The named parameters ``sql`` uses plus the source's own ($p_src0, $p_src1 ...)."""
+    return {**_used(params, sql), **{f"p_src{i}": v for i, v in enumerate(source.params)}}
+
+
+def _pass_b(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    opts: ParseOptions,
+    params: dict,
+    run_id: int,
+) -> int:
+    """Insert every good row, typed, straight into the target table; returns rows inserted."""
     kind = source.kind
     exprs = _target_select(kind, opts)
     joins = ""
@@ -194,43 +220,63 @@ def _build_valid(
             "LEFT JOIN term_map tm ON tm.raw = src.event_type "
             "LEFT JOIN severity_map sm ON sm.raw = lower(src.severity)"
         )
-    target_cols = [r[0] for r in con.execute(f"DESCRIBE {kind.table}").fetchall()][:-1]
-    select = ", ".join(f"{e} AS {c}" for e, c in zip(exprs, target_cols, strict=True))
+    params["run_id"] = run_id
     sql = (
-        f"CREATE OR REPLACE TEMP TABLE valid AS SELECT src.rowid AS _k, {select} FROM src {joins} "
-        "WHERE src.rowid NOT IN (SELECT _k FROM errs) "
-        "AND src.rowid NOT IN (SELECT _k FROM blank_rows)"
+        f"INSERT INTO {kind.table} SELECT {', '.join(exprs)}, $run_id "
+        f"FROM {_scan_sql(source)} {joins} WHERE src._k NOT IN (SELECT _k FROM bad)"
     )
-    con.execute(sql, _used(params, sql))
+    return int(con.execute(sql, _named(source, params, sql)).fetchone()[0])
 
 
-def _count_and_upsert(
-    con: duckdb.DuckDBPyConnection, kind: Kind, run_id: int
-) -> tuple[int, int, int]:
-    """Returns (accepted, updated, unchanged) and writes the valid rows to the target."""
+def _make_room(con: duckdb.DuckDBPyConnection, source: Source, opts_params: dict) -> None:
+    """old: stored rows this source will replace, moved out of the target before inserting."""
+    kind = source.kind
     table, key = kind.table, kind.id_column
-    n_valid, n_ids = con.execute(f"SELECT count(*), count(DISTINCT {key}) FROM valid").fetchone()
-    if n_valid != n_ids:  # several rows for one id in this file: the last one wins
-        con.execute(f"DELETE FROM valid WHERE _k NOT IN (SELECT max(_k) FROM valid GROUP BY {key})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE old AS SELECT * FROM {table} LIMIT 0")
+    if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchone()[0]:
+        return
+    sql = (
+        f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT DISTINCT {key} FROM "
+        f"{_scan_sql(source)} WHERE src._k NOT IN (SELECT _k FROM bad)"
+    )
+    con.execute(sql, _named(source, opts_params, sql))
+    con.execute(
+        f"INSERT INTO old SELECT * FROM {table} WHERE {key} IN (SELECT {key} FROM incoming)"
+    )
+    con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM incoming)")
+
+
+def _dedupe_and_count(
+    con: duckdb.DuckDBPyConnection, kind: Kind, run_id: int, inserted: int
+) -> tuple[int, int, int]:
+    """Keep the last row of each id written by this run; returns (accepted, updated, unchanged)."""
+    table, key = kind.table, kind.id_column
+    n_ids = con.execute(
+        f"SELECT count(DISTINCT {key}) FROM {table} WHERE run_id = ?", [run_id]
+    ).fetchone()[0]
+    if n_ids != inserted:  # several rows for one id in this file: the last one wins
+        con.execute(
+            f"DELETE FROM {table} WHERE run_id = $r AND rowid NOT IN "
+            f"(SELECT max(rowid) FROM {table} WHERE run_id = $r GROUP BY {key})",
+            {"r": run_id},
+        )
     cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()][:-1]
     existing, unchanged = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE "
-        + " AND ".join(f"v.{c} IS NOT DISTINCT FROM t.{c}" for c in cols)
-        + f") FROM valid v JOIN {table} t ON t.{key} = v.{key}"
+        + " AND ".join(f"o.{c} IS NOT DISTINCT FROM t.{c}" for c in cols)
+        + f") FROM old o JOIN {table} t ON t.{key} = o.{key} AND t.run_id = ?",
+        [run_id],
     ).fetchone()
-    if existing:
-        con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM valid)")
-    con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)}, ? FROM valid", [run_id])
     accepted = n_ids - existing
-    return accepted, n_valid - accepted, unchanged
+    return accepted, inserted - accepted, unchanged
 
 
 def _record_rejects(con: duckdb.DuckDBPyConnection, source: Source, run_id: int) -> None:
     """rejects: validation failures and malformed CSV rows, by spreadsheet row number."""
     if source.row_column:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE rownum AS SELECT rowid AS _k, _row FROM src "
-            "WHERE rowid IN (SELECT _k FROM errs)"
+            "CREATE OR REPLACE TEMP TABLE rownum AS SELECT _k, _row FROM bad "
+            "WHERE _k IN (SELECT _k FROM errs)"
         )
     elif source.csv and con.execute("SELECT count(*) FROM errs").fetchone()[0]:
         csv_row_numbers(con, source.csv)
@@ -288,19 +334,23 @@ def load_source(
 ) -> RunResult:
     """Stage, validate and upsert one source; log an ingest_runs row and its rejects."""
     started = datetime.now()
-    _stage(con, source)
     if source.kind.name == "adverse_events":
-        load_mapping_tables(con)
-    params = _validate(con, source, opts)
-    _build_valid(con, source, opts, params)
-    accepted, updated, unchanged = _count_and_upsert(con, source.kind, run_id)
+        load_mapping_tables(
+            con, {f"p_src{i}": v for i, v in enumerate(source.params)}, _scan_sql(source)
+        )
+    params: dict[str, object] = opts.params()
+    checks = all_checks(source.kind, source.kind.names, opts)
+    _pass_a(con, source, checks, params)
+    _make_room(con, source, params)
+    inserted = _pass_b(con, source, opts, params, run_id)
+    accepted, updated, unchanged = _dedupe_and_count(con, source.kind, run_id, inserted)
     _record_rejects(con, source, run_id)
-    n_src, n_blank, n_bad_values, n_reader = con.execute(
-        "SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM blank_rows), "
-        "(SELECT count(DISTINCT _k) FROM errs), (SELECT count(*) FROM reader_rej)"
+    n_blank, n_bad_values, n_reader = con.execute(
+        "SELECT (SELECT count(*) FROM bad WHERE _blank), (SELECT count(DISTINCT _k) FROM errs), "
+        "(SELECT count(*) FROM reader_rej)"
     ).fetchone()
     rejected = n_bad_values + n_reader
-    rows_read = n_src - n_blank + n_reader
+    rows_read = inserted + n_bad_values + n_reader
     notices = list(source.notices)
     if n_blank:
         notices.append(f"{source.label}: skipped {n_blank} empty row(s)")

@@ -52,8 +52,8 @@ class CsvLayout:
 class Source:
     """One table of input: a CSV or Parquet file, or one sheet of a workbook.
 
-    ``relation`` is a FROM-clause SQL text whose only variable part is bound through
-    ``params``; its columns are the canonical names in ``columns``, all VARCHAR, in
+    ``relation`` is a FROM-clause SQL text whose only variable parts are the named
+    parameters ``$p_src0``, ``$p_src1`` ... bound from ``params``; its columns are the canonical names in ``columns``, all VARCHAR, in
     file order.
     """
 
@@ -215,8 +215,8 @@ def _csv_source(
     columns_struct = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     select = ", ".join(f"c{pos} AS {name}" for name, pos in mapping.items())
     relation = (
-        f"(SELECT {select} FROM read_csv(?, columns={columns_struct}, auto_detect=false, "
-        "header=true, delim=?, quote='\"', escape='\"', store_rejects=true, "
+        f"(SELECT {select} FROM read_csv($p_src0, columns={columns_struct}, auto_detect=false, "
+        "header=true, delim=$p_src1, quote='\"', escape='\"', store_rejects=true, "
         "strict_mode=true, rejects_table='csv_reject_errors', rejects_scan='csv_reject_scans'))"
     )
     return Source(
@@ -328,9 +328,7 @@ def _parquet_source(con: duckdb.DuckDBPyConnection, path: Path, kind_name: str |
         f"CAST({_quote_ident(raw_header[pos])} AS VARCHAR) AS {name}"
         for name, pos in mapping.items()
     )
-    relation = (
-        f"(SELECT {select}, file_row_number + 2 AS _row FROM read_parquet(?, file_row_number=true))"
-    )
+    relation = f"(SELECT {select}, file_row_number + 2 AS _row FROM read_parquet($p_src0, file_row_number=true))"
     return Source(
         label=str(path),
         path=path,

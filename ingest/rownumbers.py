@@ -6,7 +6,7 @@ log numbers records counting both. To name the right row for a value that failed
 validation, the missing records ("gaps") are found and the k-th accepted record's
 number is recovered as
 
-    row(k) = 2 + k + #{ i : s_i <= k },   s_i = (g_i - 2) - i
+    row(k) = 2 + k + #{ i : s_i <= k },   s_i = (g_i - 2) - i      (k counted from 0)
 
 where g_0 < g_1 < ... are the gap row numbers and s_i counts accepted records before
 gap i. This runs only when a value failed validation; a clean file never pays for it.
@@ -59,7 +59,7 @@ def _blank_record_rows(con: duckdb.DuckDBPyConnection, layout: CsvLayout) -> Non
 def csv_row_numbers(con: duckdb.DuckDBPyConnection, layout: CsvLayout) -> None:
     """Create temp table ``rownum(_k, _row)`` for every ``_k`` in ``errs``.
 
-    Needs temp tables ``errs`` (validation failures, by src rowid) and ``reader_rej``
+    Needs temp tables ``errs`` (validation failures, by 1-based position ``_k``) and ``reader_rej``
     (rows DuckDB's CSV reader logged, by record number).
     """
     _blank_record_rows(con, layout)
@@ -77,8 +77,8 @@ def csv_row_numbers(con: duckdb.DuckDBPyConnection, layout: CsvLayout) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE rownum AS
-        SELECT k._k, 2 + k._k + coalesce(gs.gaps_before, 0) AS _row
+        SELECT k._k, 1 + k._k + coalesce(gs.gaps_before, 0) AS _row
         FROM (SELECT DISTINCT _k FROM errs) k
-        ASOF LEFT JOIN gap_steps gs ON k._k >= gs.s
+        ASOF LEFT JOIN gap_steps gs ON k._k - 1 >= gs.s
         """
     )

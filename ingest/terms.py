@@ -40,26 +40,23 @@ def categorise(terms: list[str], lookup: dict[str, str]) -> list[str]:
     return [lookup.get(normalise_term(t), UNMAPPED) for t in terms]
 
 
-def load_mapping_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """term_map(raw, category) and severity_map(raw, tier) for the distinct values in src."""
-    raw_terms = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT event_type FROM src WHERE event_type IS NOT NULL"
-        ).fetchall()
-    ]
+def load_mapping_tables(con: duckdb.DuckDBPyConnection, params: dict, scan_sql: str) -> None:
+    """term_map(raw, category) and severity_map(raw, tier) for the distinct values in a scan.
+
+    ``scan_sql`` is a FROM item aliased ``src`` whose parameters are in ``params``.
+    """
+    distinct = con.execute(
+        f"SELECT list(DISTINCT event_type), list(DISTINCT lower(severity)) FROM {scan_sql}",
+        params,
+    ).fetchone()
+    raw_terms = [t for t in distinct[0] if t is not None]
     term_map = pd.DataFrame(
         {"raw": raw_terms, "category": categorise(raw_terms, term_lookup(con))}, dtype="string"
     )
     con.register("term_map_df", term_map)
     con.execute("CREATE OR REPLACE TEMP TABLE term_map AS SELECT * FROM term_map_df")
     con.unregister("term_map_df")
-    raw_sev = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT lower(severity) FROM src WHERE severity IS NOT NULL"
-        ).fetchall()
-    ]
+    raw_sev = [v for v in distinct[1] if v is not None]
     tiers = [SEVERITY_WORDS.get(normalise_words(s)) for s in raw_sev]
     sev_map = pd.DataFrame(
         {

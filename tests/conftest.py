@@ -1,0 +1,56 @@
+"""One fixture database for the whole suite: the seeded demo generator, loaded through
+the real ingest path into a fresh file built from the schema."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.api import IngestOptions, ingest_files
+from ingest.demo import generate_demo
+
+DATA = Path(__file__).parent / "data"
+FIXTURE_SEED = 7
+FIXTURE_TREATMENTS = 30_000
+#: Tests pin "today" so date checks do not drift with the calendar.
+TODAY = date(2026, 11, 21)
+
+
+@pytest.fixture(scope="session")
+def fixture_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The generator's CSV files for the fixture database (seed 7, 30,000 treatments)."""
+    return generate_demo(
+        tmp_path_factory.mktemp("demo"), seed=FIXTURE_SEED, n_treatments=FIXTURE_TREATMENTS
+    )
+
+
+@pytest.fixture(scope="session")
+def fixture_db(tmp_path_factory: pytest.TempPathFactory, fixture_files: dict[str, Path]) -> Path:
+    """Path of the shared fixture database. Read it only (open read_only=True)."""
+    db = tmp_path_factory.mktemp("db") / "fixture.duckdb"
+    ingest_files(db, list(fixture_files.values()), IngestOptions(today=TODAY))
+    return db
+
+
+@pytest.fixture()
+def fixture_con(fixture_db: Path):
+    con = duckdb.connect(str(fixture_db), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture()
+def base_db(tmp_path: Path) -> Path:
+    """A private database holding tests/data's two clinics, three practitioners,
+    five treatments and three events: a small known state to ingest edge cases into."""
+    db = tmp_path / "base.duckdb"
+    report = ingest_files(
+        db,
+        [DATA / f for f in ("clinics.csv", "practitioners.csv", "treatments.csv", "events.csv")],
+        IngestOptions(today=TODAY),
+    )
+    assert report.rows_rejected == 0
+    return db
