@@ -164,14 +164,16 @@ def _resolve_columns(
 
 
 def _first_line(path: Path, encoding: str) -> str:
-    with path.open("r", encoding=encoding, newline="") as fh:
-        try:
-            line = fh.readline(1 << 20)
-        except UnicodeDecodeError:
-            raise EncodingProblemError(
-                f"{path} row 1: header is not valid {encoding}; pass --encoding=cp1252 "
-                f"(Windows Excel) or --encoding=latin-1"
-            ) from None
+    """The header line only (its bytes are decoded alone, so row 2+ cannot fail here)."""
+    with path.open("rb") as fh:
+        raw = fh.readline(1 << 20)
+    try:
+        line = raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise EncodingProblemError(
+            f"{path} row 1: header is not valid {encoding}; pass --encoding=cp1252 "
+            f"(Windows Excel) or --encoding=latin-1"
+        ) from None
     return line.lstrip("\ufeff").rstrip("\r\n")
 
 

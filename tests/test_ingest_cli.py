@@ -1,0 +1,118 @@
+"""`needlewatch ingest` through its entry point: exit statuses and one-line messages."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from needlewatch.cli import main
+
+from .conftest import DATA
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_exit_0_when_every_row_is_accepted(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "a.duckdb"
+    status, out, err = _run(capsys, "ingest", "--db", str(db), str(DATA / "clinics.csv"))
+    assert (status, err) == (0, "")
+    assert out == f"{DATA / 'clinics.csv'} (clinics): 2 rows read: 2 new, 0 updated (0 unchanged), 0 rejected\n"
+
+
+def test_exit_3_with_grouped_reject_summary(base_db: Path, capsys) -> None:
+    status, out, _ = _run(capsys, "ingest", "--db", str(base_db), str(DATA / "events_bad_values.csv"))
+    assert status == 3
+    lines = out.splitlines()
+    assert lines[0].endswith("8 rows read: 2 new, 0 updated (0 unchanged), 6 rejected")
+    assert "  rejected 1 row(s) (5): column severity: unknown severity wording" in out
+    assert lines[-1] == (
+        "6 row(s) rejected and stored with their reasons; list them with: needlewatch rejects --run 5"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("nothere.csv", "nothere.csv: no such file; check the path"),
+        ("empty.csv", "empty.csv: the file is empty; export it again with a header row"),
+        ("clinics.json", "clinics.json: unknown format '.json'; use .csv, .tsv, .xlsx or .parquet"),
+        (
+            "no_kind.csv",
+            "no_kind.csv: cannot tell what kind of file this is (the header has none of "
+            "clinic_id, practitioner_id, treatment_id, event_id); fix the header or pass --kind",
+        ),
+        (
+            "treatments_missing_columns.csv",
+            "treatments_missing_columns.csv: treatments file lacks required column(s) "
+            "body_region, ultrasound_guided; add them (see data/dictionary.md)",
+        ),
+        (
+            "clinics_duplicate_header.csv",
+            "clinics_duplicate_header.csv: column 'clinic_id' appears twice (columns 1 and 3); "
+            "rename or delete one",
+        ),
+    ],
+)
+def test_exit_2_for_unusable_input_names_the_problem_and_writes_nothing(
+    base_db: Path, capsys, name: str, message: str
+) -> None:
+    before = _digest(base_db)
+    files = [str(DATA / "clinics_bom_tab.tsv"), str(DATA / name)]  # a good file first
+    status, out, err = _run(capsys, "ingest", "--db", str(base_db), *files)
+    assert status == 2
+    assert err == f"needlewatch: {DATA / name}: {message.split(': ', 1)[1]}\n"
+    assert "Traceback" not in out + err
+    assert _digest(base_db) == before
+
+
+def test_non_utf8_file_without_encoding_says_which_option_to_pass(base_db: Path, capsys) -> None:
+    path = DATA / "treatments_cp1252_daymonth.csv"
+    status, _, err = _run(capsys, "ingest", "--db", str(base_db), str(path))
+    assert status == 2
+    assert err == (
+        f"needlewatch: {path} row 2: not valid UTF-8; pass --encoding=cp1252 (Windows Excel) "
+        "or --encoding=latin-1\n"
+    )
+
+
+def test_strict_aborts_on_any_reject_and_nothing_lands(base_db: Path, capsys) -> None:
+    before = _digest(base_db)
+    files = [str(DATA / "clinics_bom_tab.tsv"), str(DATA / "events_bad_values.csv")]
+    status, out, err = _run(capsys, "ingest", "--strict", "--db", str(base_db), *files)
+    assert status == 3
+    assert out == ""
+    assert err.splitlines()[-1] == (
+        "needlewatch: --strict: 6 row(s) rejected, nothing was written; fix the rows listed "
+        "above and run again"
+    )
+    assert "column treatment_id: unknown treatment_id" in err
+    assert _digest(base_db) == before
+
+
+def test_rejects_command_lists_stored_rejects(base_db: Path, capsys) -> None:
+    _run(capsys, "ingest", "--db", str(base_db), str(DATA / "events_bad_values.csv"))
+    status, out, _ = _run(capsys, "rejects", "--db", str(base_db), "--run", "5", "--format", "csv")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "run_id,file,row_number,column_name,value,reason"
+    assert len(lines) == 7
+    assert lines[1].startswith(f"5,{(DATA / 'events_bad_values.csv').resolve()},3,treatment_id,T99,")
+
+
+def test_help_lists_every_command(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("ingest", "demo", "rates", "terms", "rejects"):
+        assert command in out
