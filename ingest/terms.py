@@ -49,14 +49,14 @@ def load_mapping_tables(con: duckdb.DuckDBPyConnection, params: dict, scan_sql: 
         f"SELECT list(DISTINCT event_type), list(DISTINCT lower(severity)) FROM {scan_sql}",
         params,
     ).fetchone()
-    raw_terms = [t for t in distinct[0] if t is not None]
+    raw_terms = [t for t in distinct[0] or [] if t is not None]
     term_map = pd.DataFrame(
         {"raw": raw_terms, "category": categorise(raw_terms, term_lookup(con))}, dtype="string"
     )
     con.register("term_map_df", term_map)
     con.execute("CREATE OR REPLACE TEMP TABLE term_map AS SELECT * FROM term_map_df")
     con.unregister("term_map_df")
-    raw_sev = [v for v in distinct[1] if v is not None]
+    raw_sev = [v for v in distinct[1] or [] if v is not None]
     tiers = [SEVERITY_WORDS.get(normalise_words(s)) for s in raw_sev]
     sev_map = pd.DataFrame(
         {

@@ -164,7 +164,7 @@ def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
 
 def reference_checks(kind: Kind, opts: ParseOptions) -> list[Check]:
     """Checks against what is already in the database (including earlier files of this run)."""
-    clinic_fix = "not in the database or this run: ingest the clinics file first or fix the id"
+    clinic_fix = "not in the database or this run; ingest the clinics file first or fix the id"
     if kind.name == "practitioners":
         return [
             Check(

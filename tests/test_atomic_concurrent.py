@@ -37,7 +37,9 @@ def _big_treatments(path: Path, rows: int, prefix: str) -> Path:
     return path
 
 
-def test_kill_9_mid_ingest_leaves_the_database_exactly_as_it_was(base_db: Path, tmp_path: Path) -> None:
+def test_kill_9_mid_ingest_leaves_the_database_exactly_as_it_was(
+    base_db: Path, tmp_path: Path
+) -> None:
     big = _big_treatments(tmp_path / "big.csv", 3_000_000, "K")
     before = _digest(base_db)
     proc = subprocess.Popen([*CLI, "ingest", "--db", str(base_db), str(big)])
@@ -47,7 +49,11 @@ def test_kill_9_mid_ingest_leaves_the_database_exactly_as_it_was(base_db: Path, 
     proc.wait()
     assert _digest(base_db) == before
     # The next writer cleans up the orphaned copy and works normally.
-    ingest_files(base_db, [Path(__file__).parent / "data" / "clinics_bom_tab.tsv"], IngestOptions(today=TODAY))
+    ingest_files(
+        base_db,
+        [Path(__file__).parent / "data" / "clinics_bom_tab.tsv"],
+        IngestOptions(today=TODAY),
+    )
     leftovers = [p.name for p in base_db.parent.iterdir() if ".writing-" in p.name]
     assert leftovers == []
 
@@ -79,4 +85,6 @@ def test_readers_never_fail_while_ingests_run_and_parallel_ingests_both_land(
     assert int(out) > 10  # it kept reading, and never failed, throughout
     with duckdb.connect(str(base_db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM treatments").fetchone() == (5 + 800_000,)
-        assert con.execute("SELECT count(*) FROM ingest_runs WHERE kind = 'treatments'").fetchone() == (3,)
+        assert con.execute(
+            "SELECT count(*) FROM ingest_runs WHERE kind = 'treatments'"
+        ).fetchone() == (3,)

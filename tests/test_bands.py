@@ -46,9 +46,7 @@ def test_custom_labels() -> None:
     assert custom.params()["eb_bounds"] == [1.0, 3.0]
 
 
-@pytest.mark.parametrize(
-    "bounds", [(), (60, 20), (20, 20), (0, 20), (0,), (-5, 20), (20, 60, 50)]
-)
+@pytest.mark.parametrize("bounds", [(), (60, 20), (20, 20), (0, 20), (0,), (-5, 20), (20, 60, 50)])
 def test_invalid_bounds_raise(bounds: tuple) -> None:
     with pytest.raises(ValueError, match="positive and increasing"):
         training_labels(bounds)

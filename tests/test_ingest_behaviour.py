@@ -233,3 +233,26 @@ def test_demo_copy_is_independent(base_db: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.duckdb"
     shutil.copy(base_db, copy)
     assert _query(copy, "SELECT count(*) FROM treatments") == [(5,)]
+
+
+def test_blank_templates_load_zero_rows(tmp_path: Path) -> None:
+    """The shipped templates (header only) are valid input: every kind loads 0 rows."""
+    templates = Path(__file__).parent.parent / "data" / "templates"
+    files = [
+        templates / f"{k}.csv" for k in ("clinics", "practitioners", "treatments", "adverse_events")
+    ]
+    report = ingest_files(
+        tmp_path / "t.duckdb",
+        [*files, templates / "needlewatch_templates.xlsx"],
+        IngestOptions(today=TODAY),
+    )
+    assert [(r.kind, r.rows_read, r.rows_rejected) for r in report.runs] == [
+        ("clinics", 0, 0),
+        ("clinics", 0, 0),
+        ("practitioners", 0, 0),
+        ("practitioners", 0, 0),
+        ("treatments", 0, 0),
+        ("treatments", 0, 0),
+        ("adverse_events", 0, 0),
+        ("adverse_events", 0, 0),
+    ]

@@ -26,11 +26,16 @@ def test_exit_0_when_every_row_is_accepted(tmp_path: Path, capsys) -> None:
     db = tmp_path / "a.duckdb"
     status, out, err = _run(capsys, "ingest", "--db", str(db), str(DATA / "clinics.csv"))
     assert (status, err) == (0, "")
-    assert out == f"{DATA / 'clinics.csv'} (clinics): 2 rows read: 2 new, 0 updated (0 unchanged), 0 rejected\n"
+    assert (
+        out
+        == f"{DATA / 'clinics.csv'} (clinics): 2 rows read: 2 new, 0 updated (0 unchanged), 0 rejected\n"
+    )
 
 
 def test_exit_3_with_grouped_reject_summary(base_db: Path, capsys) -> None:
-    status, out, _ = _run(capsys, "ingest", "--db", str(base_db), str(DATA / "events_bad_values.csv"))
+    status, out, _ = _run(
+        capsys, "ingest", "--db", str(base_db), str(DATA / "events_bad_values.csv")
+    )
     assert status == 3
     lines = out.splitlines()
     assert lines[0].endswith("8 rows read: 2 new, 0 updated (0 unchanged), 6 rejected")
@@ -106,7 +111,9 @@ def test_rejects_command_lists_stored_rejects(base_db: Path, capsys) -> None:
     lines = out.splitlines()
     assert lines[0] == "run_id,file,row_number,column_name,value,reason"
     assert len(lines) == 7
-    assert lines[1].startswith(f"5,{(DATA / 'events_bad_values.csv').resolve()},3,treatment_id,T99,")
+    assert lines[1].startswith(
+        f"5,{(DATA / 'events_bad_values.csv').resolve()},3,treatment_id,T99,"
+    )
 
 
 def test_help_lists_every_command(capsys) -> None:

@@ -16,8 +16,14 @@ from ingest.api import IngestOptions, ingest_files
 
 from .conftest import TODAY
 
-HEADER = ["treatment_id", "treatment_date", "practitioner_id", "body_region",
-          "ultrasound_guided", "needle_insertions"]
+HEADER = [
+    "treatment_id",
+    "treatment_date",
+    "practitioner_id",
+    "body_region",
+    "ultrasound_guided",
+    "needle_insertions",
+]
 
 ids = st.sampled_from(["T1", "T2", "T9", "N1", "N2", "N3", "", " N4 "])
 dates = st.sampled_from(["2025-01-02", "2025-13-01", "02/01/2025", "", "1980-01-01", "2030-01-01"])
@@ -43,7 +49,9 @@ def _write(rows: list[tuple], damage: list[str | None]) -> str:
     return buffer.getvalue()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.lists(st.tuples(row, extra), min_size=1, max_size=30))
 def test_accepted_plus_updated_plus_rejected_equals_rows_read(
     data: list, base_db: Path, tmp_path_factory
@@ -63,7 +71,9 @@ def test_accepted_plus_updated_plus_rejected_equals_rows_read(
         landed = con.execute(
             "SELECT count(*) FROM treatments WHERE run_id = ?", [run.run_id]
         ).fetchone()[0]
-        unique = con.execute("SELECT count(*) = count(DISTINCT treatment_id) FROM treatments").fetchone()[0]
+        unique = con.execute(
+            "SELECT count(*) = count(DISTINCT treatment_id) FROM treatments"
+        ).fetchone()[0]
     assert rejected_rows == run.rows_rejected
     assert unique
     # every good row landed, one stored row per distinct id

@@ -56,7 +56,7 @@ def test_treatment_value_rejects_name_row_column_value_and_fix(base_db: Path) ->
                 10,
                 "clinic_id",
                 "C99",
-                "unknown clinic_id: not in the database or this run: ingest the clinics "
+                "unknown clinic_id: not in the database or this run; ingest the clinics "
                 "file first or fix the id",
             ),
             (11, "body_region", None, "required value missing: fill in body_region"),

@@ -176,8 +176,7 @@ def test_category_with_zero_events_gets_exact_upper_bound(fixture_con) -> None:
     zero = [
         c
         for c in CATEGORY_CODES
-        if scalar(fixture_con, "SELECT count(*) FROM adverse_events WHERE category = ?", [c])
-        == 0
+        if scalar(fixture_con, "SELECT count(*) FROM adverse_events WHERE category = ?", [c]) == 0
     ]
     assert "pneumothorax" in zero
     for category in zero:
@@ -228,7 +227,9 @@ def test_by_clinic_and_category(fixture_con) -> None:
     )
     events = [ev.get((c, k), 0) for c, k in zip(got["clinic"], got["category"], strict=True)]
     assert list(got["events"]) == events
-    den = dict(fixture_con.execute("SELECT clinic_id, count(*) FROM treatments GROUP BY 1").fetchall())
+    den = dict(
+        fixture_con.execute("SELECT clinic_id, count(*) FROM treatments GROUP BY 1").fetchall()
+    )
     assert list(got["treatments"]) == [den[c] for c in got["clinic"]]
 
 
@@ -255,9 +256,7 @@ def test_by_clinic_quarter_bruising(fixture_con) -> None:
 
 
 def test_by_training_band_ultrasound_mild(fixture_con) -> None:
-    got = incidence_table(
-        fixture_con, ("training_band", "ultrasound"), Filters(severity="mild")
-    )
+    got = incidence_table(fixture_con, ("training_band", "ultrasound"), Filters(severity="mild"))
     expected = grouped(
         fixture_con,
         {
@@ -356,6 +355,11 @@ def test_per_insertions_counts_only_treatments_with_a_recorded_count(
         assert_tables_equal(got, expected)
         assert "C03" not in set(got["clinic"]) and "C12" not in set(got["clinic"])
         c05 = got.set_index("clinic").loc["C05"]
+        assert (
+            0
+            < c05["treatments"]
+            < scalar(con, "SELECT count(*) FROM treatments WHERE clinic_id = 'C05'")
+        )
         assert c05["treatments"] == scalar(
             con,
             "SELECT count(*) FROM treatments WHERE clinic_id = 'C05' "
@@ -462,6 +466,14 @@ def test_filters_matching_nothing_give_an_empty_table(fixture_con) -> None:
         *RATE_COLS,
         "ci_method",
     ]
+
+
+def test_filters_matching_nothing_without_dims_give_an_empty_table(fixture_con) -> None:
+    """No treatment matches: there is no rate to report, not a row with 0 treatments and
+    a method that blames missing needle counts."""
+    for per in ("treatments", "insertions"):
+        got = incidence_table(fixture_con, (), Filters(clinics=("NOPE",)), per=per)
+        assert got.empty, got.to_dict("records")
 
 
 def test_unknown_dimension_raises(fixture_con) -> None:
