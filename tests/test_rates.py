@@ -468,12 +468,13 @@ def test_filters_matching_nothing_give_an_empty_table(fixture_con) -> None:
     ]
 
 
-def test_filters_matching_nothing_without_dims_give_an_empty_table(fixture_con) -> None:
+def test_filters_matching_nothing_without_treatment_dims_give_an_empty_table(fixture_con) -> None:
     """No treatment matches: there is no rate to report, not a row with 0 treatments and
     a method that blames missing needle counts."""
-    for per in ("treatments", "insertions"):
-        got = incidence_table(fixture_con, (), Filters(clinics=("NOPE",)), per=per)
-        assert got.empty, got.to_dict("records")
+    for dims in ((), ("category",), ("severity",)):
+        for per in ("treatments", "insertions"):
+            got = incidence_table(fixture_con, dims, Filters(clinics=("NOPE",)), per=per)
+            assert got.empty, (dims, per, got.head(2).to_dict("records"))
 
 
 def test_unknown_dimension_raises(fixture_con) -> None:
