@@ -117,7 +117,7 @@ def rate_counts(
         ),
         den AS (
             SELECT {tcols} count(*) AS treatments, sum(needle_insertions) AS insertions
-            FROM tf GROUP BY ALL
+            FROM tf GROUP BY ALL HAVING count(*) > 0
         ),
         ev AS (
             SELECT {"".join(f"tf.{d}, " for d in tdims)}{ecols}

@@ -73,7 +73,10 @@ def load_mapping_tables(con: duckdb.DuckDBPyConnection, params: dict, scan_sql: 
 def read_mapping_file(path: Path) -> list[tuple[str, str]]:
     """(normalised term, category) pairs from a CSV with columns ``term,category``."""
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python")
+        with path.open(encoding="utf-8-sig") as fh:
+            header = fh.readline()
+        delimiter = max((",", ";", "\t"), key=header.count)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=delimiter)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise FileUnreadableError(f"{path}: cannot read the mapping file ({exc})") from None
     frame.columns = [normalise_header(c) for c in frame.columns]

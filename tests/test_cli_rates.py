@@ -223,6 +223,7 @@ def test_missing_database(capsys, tmp_path: Path) -> None:
         (["--from", "2025-02-01", "--to", "2025-01-01"], "after it ends"),
         (["--training-bands", "60,20"], "increasing"),
     ],
+    ids=lambda v: "_".join(v).replace("--", "") if isinstance(v, list) else "",
 )
 def test_rates_usage_errors(capsys, fixture_db: Path, args: list[str], fragment: str) -> None:
     status, out, err = run(capsys, "rates", "--db", fixture_db, *args)

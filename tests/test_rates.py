@@ -86,10 +86,7 @@ def grouped(
               AND {where} AND {event_where} {group}""",
         params,
     ).df()
-    if keys:
-        frame = den.merge(ev, on=keys, how="left")
-    else:
-        frame = pd.concat([den, ev], axis=1)
+    frame = den.merge(ev, on=keys, how="left") if keys else pd.concat([den, ev], axis=1)
     for col in ("events", "treatments_affected", "treatments"):
         frame[col] = frame[col].fillna(0).astype("int64")
     frame["insertions"] = frame["insertions"].fillna(0).astype("int64")

@@ -14,6 +14,7 @@ is -ln(alpha / 2) / n = 3.689 / n at 95%, the "exact two-sided 3.69/n" bound (th
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 from scipy.stats import chi2
@@ -56,7 +57,12 @@ def poisson_rate(
     Raises ValueError for negative or fractional events and for exposure <= 0 (a rate
     over no treatments does not exist; callers must say so instead of printing NaN).
     """
-    if not (isinstance(exposure, int | float) and math.isfinite(exposure)) or exposure <= 0:
+    if (
+        isinstance(exposure, bool)
+        or not isinstance(exposure, numbers.Real)
+        or not math.isfinite(exposure)
+        or exposure <= 0
+    ):
         raise ValueError(f"exposure must be a positive number, got {exposure}")
     low, high = exact_poisson_interval(events, confidence)
     scale = per / exposure
