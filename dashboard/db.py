@@ -31,6 +31,3 @@ def connect_readonly(db_path: Path) -> duckdb.DuckDBPyConnection:
         )
     return con
 
-
-def schema_is_current(con: duckdb.DuckDBPyConnection) -> bool:
-    return current_version(con) == SCHEMA_VERSION
