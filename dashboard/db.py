@@ -30,4 +30,3 @@ def connect_readonly(db_path: Path) -> duckdb.DuckDBPyConnection:
             f"({SCHEMA_VERSION}): upgrade NeedleWatch"
         )
     return con
-

@@ -58,3 +58,11 @@ class Filters:
     def __post_init__(self) -> None:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError(f"the period starts ({self.date_from}) after it ends ({self.date_to})")
+
+
+#: Factors ``compare`` splits by, and what it may stratify by (Mantel-Haenszel).
+COMPARE_FACTORS = ("ultrasound", "training_band", "experience_band", "profession", "technique")
+ADJUSTERS = ("body_region", "clinic", "technique", "profession")
+#: The regression's factors: its rate ratios are mutually adjusted.
+MODEL_FACTORS = ("training_band", "experience_band", "ultrasound", "body_region")
+MODEL_METHODS = ("auto", "poisson", "negbin", "cluster")

@@ -160,3 +160,45 @@ def _sort(
     ordered = frame.assign(**{f"_k_{d}": k for d, k in keys.items()})
     ordered = ordered.sort_values([f"_k_{d}" for d in dims], kind="stable")
     return ordered.drop(columns=[f"_k_{d}" for d in dims]).reset_index(drop=True)
+
+
+def serious_event_positions(
+    con: duckdb.DuckDBPyConnection, filters: Filters, severity: str = "serious"
+) -> pd.DataFrame:
+    """Where the treatments with a ``severity`` event fall in the treatment sequence.
+
+    Treatments matching the date and clinic filters are numbered in date order (ties by
+    treatment_id); one row per treatment with at least one such event:
+
+        treatments (date, id) -> position 1..N -> rows with an event: event_date, position,
+        events (number of such events in that treatment), plus total = N on every row.
+
+    The g-chart and Bernoulli CUSUM work from the gaps between consecutive positions.
+    """
+    sql = """
+        WITH tf AS (
+            SELECT t.treatment_id, t.treatment_date,
+                   row_number() OVER (ORDER BY t.treatment_date, t.treatment_id) AS position
+            FROM treatments t
+            WHERE ($date_from IS NULL OR t.treatment_date >= $date_from)
+              AND ($date_to IS NULL OR t.treatment_date <= $date_to)
+              AND (len($clinics) = 0 OR list_contains($clinics, t.clinic_id))
+        ),
+        ev AS (
+            SELECT treatment_id, count(*) AS events FROM adverse_events
+            WHERE severity = $severity AND ($category IS NULL OR category = $category)
+            GROUP BY treatment_id
+        )
+        SELECT tf.treatment_date AS event_date, tf.position, ev.events,
+               (SELECT count(*) FROM tf) AS total
+        FROM tf JOIN ev USING (treatment_id)
+        ORDER BY tf.position
+    """
+    params = {
+        "date_from": filters.date_from,
+        "date_to": filters.date_to,
+        "clinics": list(filters.clinics),
+        "severity": severity,
+        "category": filters.category,
+    }
+    return con.execute(sql, params).df()

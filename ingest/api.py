@@ -12,6 +12,7 @@ from needlewatch import settings
 from .errors import StrictModeAbort
 from .kinds import KINDS, LOAD_ORDER
 from .load import RunResult, load_source
+from .progress import Progress
 from .readers import file_sha256, open_sources
 from .store import write_transaction
 from .terms import add_mappings, read_mapping_file
@@ -52,6 +53,7 @@ def ingest_files(
     options: IngestOptions = IngestOptions(),
     *,
     replace: bool = False,
+    progress: Progress | None = None,
 ) -> IngestReport:
     """Load ``files`` into ``db_path`` as one atomic batch.
 
@@ -60,6 +62,7 @@ def ingest_files(
     UnusableInputError subclass (nothing written) for a file that cannot be read, and
     StrictModeAbort (nothing written) when ``options.strict`` and any row is rejected.
     ``replace=True`` builds a new database from these files alone (``needlewatch demo``).
+    ``progress`` is called with (stage, percent) while long statements run.
     """
     today = options.today or date.today()
     with (
@@ -107,9 +110,12 @@ def ingest_files(
                         "date_format": options.date_format,
                         "strict": options.strict,
                     },
+                    progress=progress,
                 )
             )
         report = IngestReport(Path(db_path), batch_id, tuple(runs))
+        if progress is not None:
+            progress("saving the database file", None)
         if options.strict and report.rows_rejected:
             raise StrictModeAbort(
                 f"--strict: {report.rows_rejected} row(s) rejected, nothing was written; "

@@ -66,3 +66,7 @@ class DatabaseBusyError(NeedleWatchError):
 
 class SchemaTooNewError(NeedleWatchError):
     """The database was written by a newer NeedleWatch than this one."""
+
+
+class IngestBookkeepingError(NeedleWatchError):
+    """Two scans of one file disagree on its row count: abort rather than lose a row."""

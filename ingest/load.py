@@ -1,9 +1,12 @@
-"""Load one source into the database: stage, validate, upsert, log. All set-based SQL.
+"""Load one source into the database: validate, upsert, log. All set-based SQL.
 
-    file --readers--> src (VARCHAR, file order)
-         --validate--> errs (one row per failed check) + reader_rej (malformed CSV rows)
-         --> valid (typed, one row per id: the last valid row of each id wins)
-         --> DELETE superseded ids from the target, INSERT valid, log run + rejects
+    file --scan (parallel): distinct patient ids--> pkeys (HMAC), treatments only
+         --scan (parallel): checks as a WHERE filter--> good rows, typed, appended
+         --count(*) (parallel)--> did that leave rows behind?
+         --only then, numbered scan (one thread)--> bad, errs (column, value, reason)
+         --only if an id repeats in the file--> redo the insert keeping its last row
+         --> earlier versions of the same ids moved to ``old``
+         --> ingest_runs row + rejects
 
 Counts obey rows_read = rows_accepted + rows_updated + rows_rejected, where a row is
 "updated" when its id was already stored (or appeared earlier in the same run) and
@@ -20,35 +23,14 @@ from datetime import datetime
 
 import duckdb
 
-from .errors import EncodingProblemError
+from .errors import EncodingProblemError, IngestBookkeepingError
 from .kinds import Kind
+from .progress import Progress, run
 from .readers import Source
-from .rownumbers import csv_row_numbers
+from .rejects import RejectGroup, record_rejects, reject_groups
 from .terms import load_mapping_tables
-from .validate import Check, ParseOptions, all_checks, parse_expr
+from .validate import Check, ParseOptions, all_checks, parse_projection, parsed_ref
 from .vocab import ALWAYS_SERIOUS, UNSPECIFIED
-
-#: How many example row numbers a reject summary line shows.
-EXAMPLE_ROWS = 5
-
-_READER_REASONS = {
-    "TOO MANY COLUMNS": "too many columns (expected {width}): quote values that contain '{delim}'",
-    "MISSING COLUMNS": "too few columns (expected {width}): a delimiter is missing or the row "
-    "was cut short",
-    "UNQUOTED VALUE": 'unbalanced quote: close or remove the stray " (the rows after it may '
-    "have been read into this value)",
-    "LINE SIZE OVER MAXIMUM": "row longer than the 2 MB limit: split or shorten it",
-}
-
-
-@dataclass(frozen=True)
-class RejectGroup:
-    """Rejected rows sharing a column and a reason, for the terminal summary."""
-
-    column: str | None
-    reason: str
-    rows: int
-    example_rows: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -87,17 +69,14 @@ def _target_select(kind: Kind, opts: ParseOptions) -> list[str]:
     """SQL expressions, in the target table's column order (run_id excluded)."""
     exprs = []
     for col in kind.columns:
-        parsed = parse_expr(col, opts)
+        parsed = parsed_ref(col)
         if kind.name == "treatments" and col.name == "clinic_id":
             exprs.append(
                 "coalesce(src.clinic_id, (SELECT p.clinic_id FROM practitioners p "
                 "WHERE p.practitioner_id = src.practitioner_id))"
             )
         elif col.type == "patient":
-            exprs.append(
-                "CASE WHEN patient_id IS NULL THEN NULL ELSE "
-                "sha256($opad || unhex(sha256($ipad || encode(patient_id)))) END"
-            )
+            exprs.append("pk.patient_key")
         elif col.type == "event_type":
             exprs += ["event_type", "tm.category"]
         elif col.type == "severity":
@@ -111,11 +90,13 @@ def _target_select(kind: Kind, opts: ParseOptions) -> list[str]:
     return exprs
 
 
-def _scan_sql(source: Source) -> str:
-    """The source as text: ``_k`` = 1-based position in file order, trimmed, '' -> NULL.
+def _scan_sql(source: Source, *, numbered: bool = False, typed: ParseOptions | None = None) -> str:
+    """The source as text, aliased ``src``: trimmed, '' -> NULL, canonical column names.
 
-    A streaming ``row_number() OVER ()`` keeps the reader's order (DuckDB preserves
-    insertion order), so every pass over the same file numbers rows identically.
+    ``numbered`` adds ``_k``, the 1-based position in file order. The streaming
+    ``row_number() OVER ()`` that computes it keeps the reader's order but runs on one
+    thread, so only the slow path (a file with rejects) asks for it. ``typed`` adds the
+    parsed values (validate.parse_projection) that checks and the insert read.
     """
     cols = [
         f"nullif(trim({c}), '') AS {c}" if c in source.columns else f"NULL::VARCHAR AS {c}"
@@ -123,7 +104,23 @@ def _scan_sql(source: Source) -> str:
     ]
     if source.row_column:
         cols.append(source.row_column)
-    return f"(SELECT row_number() OVER () AS _k, {', '.join(cols)} FROM {source.relation}) src"
+    if numbered:
+        cols.insert(0, "row_number() OVER () AS _k")
+    text = f"(SELECT {', '.join(cols)} FROM {source.relation})"
+    if typed is None:
+        return f"{text} src"
+    return f"(SELECT t.*, {', '.join(parse_projection(source.kind, typed))} FROM {text} t) src"
+
+
+def _blank_sql(source: Source) -> str:
+    """True for a row with no value in any canonical column (skipped, with a notice)."""
+    return "(" + " AND ".join(f"{c} IS NULL" for c in source.kind.names) + ")"
+
+
+def _failed_sql(checks: list[Check]) -> str:
+    """True when any check fails: the row is rejected."""
+    preds = [f"coalesce({check.predicate}, false)" for check in checks]
+    return "(" + " OR ".join(preds) + ")" if preds else "false"
 
 
 def _mask_sql(checks: list[Check], params: dict[str, object]) -> str:
@@ -136,130 +133,209 @@ def _mask_sql(checks: list[Check], params: dict[str, object]) -> str:
     return " | ".join(bits) if bits else "0::BIGINT"
 
 
-def _pass_a(
-    con: duckdb.DuckDBPyConnection, source: Source, checks: list[Check], params: dict
-) -> None:
-    """bad: the text of every row that failed a check or is blank (good rows not kept).
-
-    Also reader_rej: rows DuckDB's CSV reader could not parse, one per row number.
-    """
-    blank = " AND ".join(f"{c} IS NULL" for c in source.kind.names)
-    mask = _mask_sql(checks, params)
-    if source.csv:
-        con.execute("DROP TABLE IF EXISTS csv_reject_errors")
-        con.execute("DROP TABLE IF EXISTS csv_reject_scans")
-    sql = (
-        f"CREATE OR REPLACE TEMP TABLE bad AS SELECT * FROM (SELECT src.*, ({blank}) AS _blank, "
-        f"({mask}) AS _mask FROM {_scan_sql(source)}) WHERE _blank OR _mask <> 0"
-    )
-    con.execute(sql, _named(source, params, sql))
-    if source.csv:
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE reader_rej AS
-            SELECT line, arg_min(error_type, column_idx) AS error_type,
-                   arg_min(column_name, column_idx) AS column_name,
-                   arg_min(csv_line, column_idx) AS csv_line
-            FROM csv_reject_errors GROUP BY line
-            """
-        )
-        bad = con.execute(
-            "SELECT min(line) FROM reader_rej WHERE error_type = 'INVALID ENCODING'"
-        ).fetchone()
-        if bad and bad[0] is not None:
-            raise EncodingProblemError(
-                f"{source.label} row {bad[0]}: not valid UTF-8; pass --encoding=cp1252 "
-                f"(Windows Excel) or --encoding=latin-1"
-            )
-    else:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE reader_rej "
-            "(line BIGINT, error_type VARCHAR, column_name VARCHAR, csv_line VARCHAR)"
-        )
-    n = len(checks)
-    parts = [
-        f"SELECT _k, $col{i} AS column_name, {checks[i].column} AS value, "
-        f"$reason{i} AS reason FROM bad WHERE NOT _blank AND (_mask >> {i}) & 1 = 1"
-        for i in range(n)
-    ]
-    if parts:
-        sql = "CREATE OR REPLACE TEMP TABLE errs AS " + " UNION ALL ".join(parts)
-        con.execute(sql, _used(params, sql))
-    else:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE errs (_k BIGINT, column_name VARCHAR, "
-            "value VARCHAR, reason VARCHAR)"
-        )
-
-
 def _named(source: Source, params: dict, sql: str) -> dict[str, object]:
     """The named parameters ``sql`` uses plus the source's own ($p_src0, $p_src1 ...)."""
     return {**_used(params, sql), **{f"p_src{i}": v for i, v in enumerate(source.params)}}
 
 
-def _pass_b(
-    con: duckdb.DuckDBPyConnection,
-    source: Source,
-    opts: ParseOptions,
-    params: dict,
-    run_id: int,
-) -> int:
-    """Insert every good row, typed, straight into the target table; returns rows inserted."""
+def _patient_keys(
+    con: duckdb.DuckDBPyConnection, source: Source, params: dict, progress: Progress | None
+) -> None:
+    """pkeys(patient_id, patient_key): HMAC-SHA256 of each *distinct* patient_id.
+
+        src.patient_id (N rows, ~N/10 distinct) -> pkeys (one row per distinct id)
+
+    HMAC(k, m) = SHA256((k ^ opad) || SHA256((k ^ ipad) || m)) (RFC 2104), with the
+    per-database secret k. Hashing distinct ids and joining costs a third of hashing
+    every row. The raw id never reaches the database file: pkeys is a temp table.
+    """
+    secret = con.execute("SELECT value FROM meta WHERE key = 'patient_key_secret'").fetchone()
+    params["ipad"], params["opad"] = _hmac_pads(secret[0])
+    sql = (
+        "CREATE OR REPLACE TEMP TABLE pkeys AS SELECT patient_id, "
+        "sha256($opad || unhex(sha256($ipad || encode(patient_id)))) AS patient_key "
+        f"FROM (SELECT DISTINCT patient_id FROM {_scan_sql(source)} "
+        "WHERE patient_id IS NOT NULL)"
+    )
+    run(con, sql, _named(source, params, sql), progress, "keying patient ids")
+
+
+def _insert_sql(
+    source: Source, checks: list[Check], opts: ParseOptions, params: dict, *, last_only: bool
+) -> str:
+    """INSERT of every row that passes all checks, typed, into the target table.
+
+    ``last_only`` keeps only the last row of each id in file order (numbered scan, one
+    thread); otherwise rows go in whatever order the parallel scan delivers them.
+    """
     kind = source.kind
     exprs = _target_select(kind, opts)
     joins = ""
     if kind.name == "treatments":
-        secret = con.execute("SELECT value FROM meta WHERE key = 'patient_key_secret'").fetchone()
-        params["ipad"], params["opad"] = _hmac_pads(secret[0])
+        joins = "LEFT JOIN pkeys pk ON pk.patient_id = src.patient_id"
     elif kind.name == "adverse_events":
         params["always_serious"] = sorted(ALWAYS_SERIOUS)
         params["unspecified"] = UNSPECIFIED
-        hospitalised = parse_expr(kind.column("hospitalised"), opts)
+        hospitalised = parsed_ref(kind.column("hospitalised"))
         exprs = [e.replace("hospitalised_flag", f"coalesce({hospitalised}, false)") for e in exprs]
         joins = (
             "LEFT JOIN term_map tm ON tm.raw = src.event_type "
             "LEFT JOIN severity_map sm ON sm.raw = lower(src.severity)"
         )
-    params["run_id"] = run_id
-    sql = (
+    good = f"NOT {_blank_sql(source)} AND NOT {_failed_sql(checks)}"
+    last = ""
+    if last_only:
+        last = f"QUALIFY row_number() OVER (PARTITION BY {kind.id_column} ORDER BY _k DESC) = 1"
+    return (
         f"INSERT INTO {kind.table} SELECT {', '.join(exprs)}, $run_id "
-        f"FROM {_scan_sql(source)} {joins} WHERE src._k NOT IN (SELECT _k FROM bad)"
+        f"FROM (SELECT * FROM {_scan_sql(source, numbered=last_only, typed=opts)} WHERE {good} {last}) src "
+        f"{joins}"
     )
-    return int(con.execute(sql, _named(source, params, sql)).fetchone()[0])
 
 
-def _make_room(con: duckdb.DuckDBPyConnection, source: Source, opts_params: dict) -> None:
-    """old: stored rows this source will replace, moved out of the target before inserting."""
-    kind = source.kind
-    table, key = kind.table, kind.id_column
-    con.execute(f"CREATE OR REPLACE TEMP TABLE old AS SELECT * FROM {table} LIMIT 0")
-    if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchone()[0]:
-        return
-    sql = (
-        f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT DISTINCT {key} FROM "
-        f"{_scan_sql(source)} WHERE src._k NOT IN (SELECT _k FROM bad)"
-    )
-    con.execute(sql, _named(source, opts_params, sql))
-    con.execute(
-        f"INSERT INTO old SELECT * FROM {table} WHERE {key} IN (SELECT {key} FROM incoming)"
-    )
-    con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM incoming)")
+def _insert_good(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    checks: list[Check],
+    opts: ParseOptions,
+    params: dict,
+    run_id: int,
+    progress: Progress | None,
+) -> int:
+    """Fast path: parse, check and insert every good row in one parallel scan.
+
+        src (text) --WHERE no check fails--> typed rows appended to the target table
+
+    Returns the number of rows inserted. Their order is not relied on: if an id occurs
+    twice, ``_keep_last_versions`` redoes the insert in file order.
+    """
+    if source.kind.name == "treatments":
+        _patient_keys(con, source, params, progress)
+    params["run_id"] = run_id
+    sql = _insert_sql(source, checks, opts, params, last_only=False)
+    result = run(con, sql, _named(source, params, sql), progress, "checking and loading rows")
+    return int(result.fetchone()[0])
 
 
-def _dedupe_and_count(
-    con: duckdb.DuckDBPyConnection, kind: Kind, run_id: int, inserted: int
-) -> tuple[int, int, int]:
-    """Keep the last row of each id written by this run; returns (accepted, updated, unchanged)."""
-    table, key = kind.table, kind.id_column
-    n_ids = con.execute(
-        f"SELECT count(DISTINCT {key}) FROM {table} WHERE run_id = ?", [run_id]
-    ).fetchone()[0]
-    if n_ids != inserted:  # several rows for one id in this file: the last one wins
+def _keep_last_versions(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    checks: list[Check],
+    opts: ParseOptions,
+    params: dict,
+    progress: Progress | None,
+) -> None:
+    """An id occurs more than once in the file: keep only its last row (file order).
+
+    target (run's rows, duplicates) -> delete the run's rows -> insert again from a
+    numbered scan, one row per id: the one with the highest position _k
+    """
+    con.execute(f"DELETE FROM {source.kind.table} WHERE run_id = ?", [params["run_id"]])
+    sql = _insert_sql(source, checks, opts, params, last_only=True)
+    run(con, sql, _named(source, params, sql), progress, "keeping the last row of repeated ids")
+
+
+def _collect_reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """reader_rej: records the CSV reader could not parse, one row per record number.
+
+    Every scan of the file logs its rejects again under a new scan_id; the first is kept.
+    Invalid UTF-8 aborts the load with the fix (--encoding).
+    """
+    if not source.csv:
         con.execute(
-            f"DELETE FROM {table} WHERE run_id = $r AND rowid NOT IN "
-            f"(SELECT max(rowid) FROM {table} WHERE run_id = $r GROUP BY {key})",
+            "CREATE OR REPLACE TEMP TABLE reader_rej "
+            "(line BIGINT, error_type VARCHAR, column_name VARCHAR, csv_line VARCHAR)"
+        )
+        return
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE reader_rej AS
+        SELECT line, arg_min(error_type, column_idx) AS error_type,
+               arg_min(column_name, column_idx) AS column_name,
+               arg_min(csv_line, column_idx) AS csv_line
+        FROM csv_reject_errors
+        WHERE scan_id = (SELECT min(scan_id) FROM csv_reject_errors)
+        GROUP BY line
+        """
+    )
+    bad = con.execute(
+        "SELECT min(line) FROM reader_rej WHERE error_type = 'INVALID ENCODING'"
+    ).fetchone()
+    if bad and bad[0] is not None:
+        raise EncodingProblemError(
+            f"{source.label} row {bad[0]}: not valid UTF-8; pass --encoding=cp1252 "
+            f"(Windows Excel) or --encoding=latin-1"
+        )
+
+
+def _locate_bad_rows(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    checks: list[Check],
+    opts: ParseOptions,
+    params: dict,
+    progress: Progress | None,
+) -> None:
+    """bad: every blank row or row that failed a check, with its position ``_k``; errs:
+    one row per failed check (column, value, reason).
+
+    Costs a second, numbered scan, so it runs only when the fast path left rows behind.
+    """
+    mask = _mask_sql(checks, params)
+    sql = (
+        f"CREATE OR REPLACE TEMP TABLE bad AS SELECT * FROM (SELECT src.*, "
+        f"{_blank_sql(source)} AS _blank, ({mask}) AS _mask "
+        f"FROM {_scan_sql(source, numbered=True, typed=opts)}) WHERE _blank OR _mask <> 0"
+    )
+    run(con, sql, _named(source, params, sql), progress, "locating rejected rows")
+    parts = [
+        f"SELECT _k, $col{i} AS column_name, {checks[i].column} AS value, "
+        f"$reason{i} AS reason FROM bad WHERE NOT _blank AND (_mask >> {i}) & 1 = 1"
+        for i in range(len(checks))
+    ]
+    sql = "CREATE OR REPLACE TEMP TABLE errs AS " + " UNION ALL ".join(parts)
+    con.execute(sql, _used(params, sql))
+
+
+def _no_bad_rows(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Empty ``bad`` and ``errs`` for a file whose every row loaded."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE bad AS SELECT *, false AS _blank, 0::BIGINT AS _mask "
+        f"FROM {_scan_sql(source, numbered=True)} LIMIT 0",
+        {f"p_src{i}": v for i, v in enumerate(source.params)},
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE errs (_k BIGINT, column_name VARCHAR, "
+        "value VARCHAR, reason VARCHAR)"
+    )
+
+
+def _set_aside_replaced(con: duckdb.DuckDBPyConnection, kind: Kind, run_id: int) -> None:
+    """old: stored rows whose id this run brought again, moved out of the target.
+
+    target (earlier runs + this run) -> old (earlier versions of ids in this run)
+                                     -> target (earlier versions removed)
+    """
+    table, key = kind.table, kind.id_column
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE old AS SELECT * FROM {table} WHERE run_id <> $r AND "
+        f"{key} IN (SELECT {key} FROM {table} WHERE run_id = $r)",
+        {"r": run_id},
+    )
+    if con.execute("SELECT count(*) FROM old").fetchone()[0]:
+        con.execute(
+            f"DELETE FROM {table} WHERE run_id <> $r AND {key} IN (SELECT {key} FROM old)",
             {"r": run_id},
         )
+
+
+def _count_changes(
+    con: duckdb.DuckDBPyConnection, kind: Kind, run_id: int, n_ids: int, inserted: int
+) -> tuple[int, int, int]:
+    """(accepted, updated, unchanged) for a run that stored ``n_ids`` ids from ``inserted``
+    good rows: an id already stored (now in ``old``) or repeated in the file is "updated".
+    """
+    table, key = kind.table, kind.id_column
     cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()][:-1]
     existing, unchanged = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE "
@@ -271,55 +347,25 @@ def _dedupe_and_count(
     return accepted, inserted - accepted, unchanged
 
 
-def _record_rejects(con: duckdb.DuckDBPyConnection, source: Source, run_id: int) -> None:
-    """rejects: validation failures and malformed CSV rows, by spreadsheet row number."""
-    if source.row_column:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE rownum AS SELECT _k, _row FROM bad "
-            "WHERE _k IN (SELECT _k FROM errs)"
-        )
-    elif source.csv and con.execute("SELECT count(*) FROM errs").fetchone()[0]:
-        csv_row_numbers(con, source.csv)
-    else:
-        con.execute("CREATE OR REPLACE TEMP TABLE rownum (_k BIGINT, _row BIGINT)")
-    con.execute(
-        "INSERT INTO rejects SELECT ?, ?, r._row, e.column_name, e.value, e.reason "
-        "FROM errs e JOIN rownum r USING (_k)",
-        [run_id, source.stored],
-    )
-    if source.csv:
-        header = {f"c{i}": name for i, name in enumerate(source.csv.header)}
-        rows = con.execute(
-            "SELECT line, error_type, column_name, csv_line FROM reader_rej"
-        ).fetchall()
-        width, delim = len(source.csv.header), source.csv.delimiter.replace("\t", "tab")
-        reject_rows = [
-            (
-                run_id,
-                source.stored,
-                line,
-                header.get(column or "") or None,
-                (csv_line or "")[:200],
-                _READER_REASONS.get(error_type, f"unreadable row ({error_type.lower()})").format(
-                    width=width, delim=delim
-                ),
-            )
-            for line, error_type, column, csv_line in rows
-        ]
-        if reject_rows:
-            con.executemany("INSERT INTO rejects VALUES (?, ?, ?, ?, ?, ?)", reject_rows)
+def _count_records(
+    con: duckdb.DuckDBPyConnection, source: Source, progress: Progress | None
+) -> int:
+    """Records the reader delivers, counted without parsing values (cheap, parallel).
+
+    Never fewer than a full scan delivers (a value-level problem such as bad UTF-8 only
+    shows when the value is read), so ``== inserted`` proves no row was left behind.
+    """
+    sql = f"SELECT count(*) FROM {source.relation}"
+    return int(run(con, sql, _named(source, {}, sql), progress, "counting rows").fetchone()[0])
 
 
-def reject_groups(con: duckdb.DuckDBPyConnection, run_id: int) -> tuple[RejectGroup, ...]:
-    rows = con.execute(
-        """
-        SELECT column_name, reason, count(DISTINCT row_number) AS n,
-               list(DISTINCT row_number ORDER BY row_number)[1:?] AS examples
-        FROM rejects WHERE run_id = ? GROUP BY column_name, reason ORDER BY n DESC, reason
-        """,
-        [EXAMPLE_ROWS, run_id],
-    ).fetchall()
-    return tuple(RejectGroup(c, r, n, tuple(ex)) for c, r, n, ex in rows)
+def _count_rows(
+    con: duckdb.DuckDBPyConnection, source: Source, progress: Progress | None
+) -> tuple[int, int]:
+    """(rows a full scan delivers, blank ones among them), for the bookkeeping check."""
+    sql = f"SELECT count(*), count(*) FILTER (WHERE {_blank_sql(source)}) FROM {_scan_sql(source)}"
+    total, blank = run(con, sql, _named(source, {}, sql), progress, "counting rows").fetchone()
+    return int(total), int(blank)
 
 
 def load_source(
@@ -331,23 +377,59 @@ def load_source(
     batch_id: int,
     sha256: str,
     options_json: dict,
+    progress: Progress | None = None,
 ) -> RunResult:
-    """Stage, validate and upsert one source; log an ingest_runs row and its rejects."""
+    """Stage, validate and upsert one source; log an ingest_runs row and its rejects.
+
+    Shape of a load:
+
+        file --one parallel scan, checks as a filter--> good rows appended to the target
+             --count--> rows the fast path left behind? --numbered scan--> bad, errs
+             --> earlier versions of the same ids moved to ``old``; last row per id wins
+             --> ingest_runs row + rejects (by spreadsheet row number)
+    """
     started = datetime.now()
-    if source.kind.name == "adverse_events":
+    kind = source.kind
+    if progress is not None:
+        name, report = source.label.rsplit("/", 1)[-1], progress
+        progress = lambda stage, percent: report(f"{name}: {stage}", percent)  # noqa: E731
+    if source.csv:
+        con.execute("DROP TABLE IF EXISTS csv_reject_errors")
+        con.execute("DROP TABLE IF EXISTS csv_reject_scans")
+    if kind.name == "adverse_events":
         load_mapping_tables(
             con, {f"p_src{i}": v for i, v in enumerate(source.params)}, _scan_sql(source)
         )
     params: dict[str, object] = opts.params()
-    checks = all_checks(source.kind, source.kind.names, opts)
-    _pass_a(con, source, checks, params)
-    _make_room(con, source, params)
-    inserted = _pass_b(con, source, opts, params, run_id)
-    accepted, updated, unchanged = _dedupe_and_count(con, source.kind, run_id, inserted)
-    _record_rejects(con, source, run_id)
-    n_blank, n_bad_values, n_reader = con.execute(
-        "SELECT (SELECT count(*) FROM bad WHERE _blank), (SELECT count(DISTINCT _k) FROM errs), "
-        "(SELECT count(*) FROM reader_rej)"
+    checks = all_checks(kind, kind.names, opts)
+    had_rows = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind.table} LIMIT 1)").fetchone()
+    inserted = _insert_good(con, source, checks, opts, params, run_id, progress)
+    _collect_reader_rejects(con, source)
+    n_blank = 0
+    if _count_records(con, source, progress) == inserted:
+        _no_bad_rows(con, source)
+    else:  # slow path: find the blank and rejected rows by their position in the file
+        _locate_bad_rows(con, source, checks, opts, params, progress)
+        total, n_blank = _count_rows(con, source, progress)
+        n_bad = con.execute("SELECT count(DISTINCT _k) FROM errs").fetchone()[0]
+        if total != inserted + n_blank + n_bad:  # the scans disagree: never guess
+            raise IngestBookkeepingError(
+                f"{source.label}: {total} rows read but {inserted} loaded, {n_blank} blank "
+                f"and {n_bad} rejected; nothing was written, please report this as a bug"
+            )
+    n_ids = con.execute(
+        f"SELECT count(DISTINCT {kind.id_column}) FROM {kind.table} WHERE run_id = ?", [run_id]
+    ).fetchone()[0]
+    if n_ids != inserted:  # an id repeats within the file: its last row wins
+        _keep_last_versions(con, source, checks, opts, params, progress)
+    if had_rows[0]:
+        _set_aside_replaced(con, kind, run_id)
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE old AS SELECT * FROM {kind.table} LIMIT 0")
+    accepted, updated, unchanged = _count_changes(con, kind, run_id, n_ids, inserted)
+    record_rejects(con, source, run_id)
+    n_bad_values, n_reader = con.execute(
+        "SELECT (SELECT count(DISTINCT _k) FROM errs), (SELECT count(*) FROM reader_rej)"
     ).fetchone()
     rejected = n_bad_values + n_reader
     rows_read = inserted + n_bad_values + n_reader
@@ -361,7 +443,7 @@ def load_source(
             batch_id,
             source.stored,
             sha256,
-            source.kind.name,
+            kind.name,
             rows_read,
             accepted,
             updated,
@@ -376,7 +458,7 @@ def load_source(
     return RunResult(
         run_id=run_id,
         label=source.label,
-        kind=source.kind.name,
+        kind=kind.name,
         sha256=sha256,
         rows_read=rows_read,
         rows_accepted=accepted,

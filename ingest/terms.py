@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from .errors import BadHeaderError, FileUnreadableError, MissingColumnsError
 from .kinds import normalise_header
@@ -45,6 +44,8 @@ def load_mapping_tables(con: duckdb.DuckDBPyConnection, params: dict, scan_sql: 
 
     ``scan_sql`` is a FROM item aliased ``src`` whose parameters are in ``params``.
     """
+    import pandas as pd  # deferred: ~1.4 s to import, CSV ingest never needs it
+
     distinct = con.execute(
         f"SELECT list(DISTINCT event_type), list(DISTINCT lower(severity)) FROM {scan_sql}",
         params,
@@ -72,6 +73,8 @@ def load_mapping_tables(con: duckdb.DuckDBPyConnection, params: dict, scan_sql: 
 
 def read_mapping_file(path: Path) -> list[tuple[str, str]]:
     """(normalised term, category) pairs from a CSV with columns ``term,category``."""
+    import pandas as pd  # deferred: ~1.4 s to import, CSV ingest never needs it
+
     try:
         with path.open(encoding="utf-8-sig") as fh:
             header = fh.readline()
@@ -102,6 +105,8 @@ def read_mapping_file(path: Path) -> list[tuple[str, str]]:
 
 def add_mappings(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]) -> int:
     """Store user mappings and re-categorise stored events; returns events re-categorised."""
+    import pandas as pd  # deferred: ~1.4 s to import, CSV ingest never needs it
+
     now = datetime.now()
     frame = pd.DataFrame(
         {"term": [t for t, _ in pairs], "category": [c for _, c in pairs]}, dtype="string"

@@ -86,6 +86,30 @@ def parse_expr(col: Column, opts: ParseOptions) -> str:
     raise ValueError(f"no parser for column type {col.type!r}")
 
 
+#: Column types whose parsed value a typed scan carries as ``_p_<name>``.
+PARSED_TYPES = frozenset({"lowertext", "region", "number", "integer", "bool", "date", "onset"})
+
+
+def parsed_ref(col: Column) -> str:
+    """Where a typed scan holds the parsed value of ``col`` (the text itself if unparsed)."""
+    return f"_p_{col.name}" if col.type in PARSED_TYPES else col.name
+
+
+def parse_projection(kind: Kind, opts: ParseOptions) -> list[str]:
+    """SELECT items that parse each column once: ``_p_<name>`` and, for numbers, the
+    DOUBLE ``_n_<name>``. Checks and the insert both read these instead of re-parsing.
+
+        text columns (VARCHAR) -> + _p_treatment_date DATE, _n_needle_insertions DOUBLE ...
+    """
+    items = []
+    for col in kind.columns:
+        if col.type in ("number", "integer"):
+            items.append(f"{_number(col.name, opts)} AS _n_{col.name}")
+        if col.type in PARSED_TYPES:
+            items.append(f"{parse_expr(col, opts)} AS {parsed_ref(col)}")
+    return items
+
+
 def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
     """The per-value checks for one column, in the order a user would fix them."""
     c = col.name
@@ -95,7 +119,7 @@ def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
     present = f"{c} IS NOT NULL"
     match col.type:
         case "number" | "integer":
-            num = _number(c, opts)
+            num = f"_n_{c}"
             checks.append(
                 Check(
                     c,
@@ -117,7 +141,7 @@ def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
             checks.append(
                 Check(
                     c,
-                    f"{present} AND {parse_expr(col, opts)} IS NULL",
+                    f"{present} AND {parsed_ref(col)} IS NULL",
                     "not a yes/no value: use yes/no, true/false, y/n or 1/0",
                 )
             )
@@ -128,7 +152,7 @@ def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
                 else "not an ISO 8601 date (YYYY-MM-DD): fix it or pass --date-format, "
                 "e.g. --date-format %d/%m/%Y"
             )
-            parsed = parse_expr(col, opts)
+            parsed = parsed_ref(col)
             checks += [
                 Check(c, f"{present} AND {parsed} IS NULL", expected),
                 Check(
@@ -146,7 +170,7 @@ def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
             checks.append(
                 Check(
                     c,
-                    f"{present} AND {parse_expr(col, opts)} IS NULL",
+                    f"{present} AND {parsed_ref(col)} IS NULL",
                     "unknown onset: use during or after",
                 )
             )
@@ -189,7 +213,7 @@ def reference_checks(kind: Kind, opts: ParseOptions) -> list[Check]:
             ),
         ]
     if kind.name == "adverse_events":
-        onset = parse_expr(kind.column("onset_date"), opts)
+        onset = parsed_ref(kind.column("onset_date"))
         return [
             Check(
                 "treatment_id",

@@ -8,48 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from ingest.errors import NeedleWatchError, StrictModeAbort
 from ingest.kinds import KINDS
-from ingest.vocab import SEVERITY_TIERS, UNSPECIFIED
 from needlewatch import __version__, settings
 
-from . import commands
-from .output import FORMATS
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date: use YYYY-MM-DD") from None
-
-
-def _bounds(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a comma-separated list of numbers"
-        ) from None
-
-
-def _add_db(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--db",
-        metavar="PATH",
-        help=f"database file (default: ${settings.DB_ENV_VAR} or {settings.DEFAULT_DB})",
-    )
-
-
-def _add_format(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--format", choices=FORMATS, default="table", help="output format (default table)"
-    )
+from . import analysis_commands, commands
+from .arguments import add_analysis_parsers, add_db, add_format
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rejects`), 2 unusable input (nothing written).",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    _add_db(p)
+    add_db(p)
     p.add_argument("--kind", choices=list(KINDS), help="kind of file (default: from the header)")
     p.add_argument("--encoding", help="text encoding of CSV files (default UTF-8), e.g. cp1252")
     p.add_argument(
@@ -85,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate a calibrated synthetic dataset (CSV files in the canonical format) "
         "and load it through the normal ingest. Refuses to touch a database holding other data.",
     )
-    _add_db(p)
+    add_db(p)
     p.add_argument("--seed", type=int, default=settings.DEFAULT_DEMO_SEED, help="random seed")
     p.add_argument(
         "--treatments",
@@ -97,45 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=settings.DEFAULT_DEMO_DIR, help="folder for the CSV files"
     )
 
-    p = sub.add_parser(
-        "rates",
-        help="incidence per 1,000 treatments with exact Poisson 95%% intervals",
-        description="Events per 1,000 treatments (or needle insertions) by any dimensions, with "
-        "exact Poisson 95%% intervals. Category and severity filters restrict the events, "
-        "never the denominator.",
-    )
-    _add_db(p)
-    p.add_argument(
-        "--by", default="", metavar="DIM,...", help="any of: " + ", ".join(commands.DIMS)
-    )
-    p.add_argument(
-        "--from", dest="date_from", type=_date, metavar="DATE", help="first treatment date"
-    )
-    p.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="last treatment date")
-    p.add_argument("--quarter", help="a calendar quarter, e.g. 2026Q3 (instead of --from/--to)")
-    p.add_argument(
-        "--clinic", action="append", default=[], metavar="ID", help="only this clinic (repeatable)"
-    )
-    p.add_argument("--category", help="only events of this category code, e.g. bruising")
-    p.add_argument(
-        "--severity", choices=[*SEVERITY_TIERS, UNSPECIFIED], help="only events of this tier"
-    )
-    p.add_argument("--per", choices=commands.PER_UNITS, default="treatments", help="denominator")
-    p.add_argument(
-        "--training-bands",
-        type=_bounds,
-        default=settings.TRAINING_BAND_UPPER,
-        metavar="H,...",
-        help="inclusive upper bounds in hours (default 20,60,100,200)",
-    )
-    p.add_argument(
-        "--experience-bands",
-        type=_bounds,
-        default=settings.EXPERIENCE_BAND_CUTS,
-        metavar="Y,...",
-        help="band starts in years (default 2,5,10)",
-    )
-    _add_format(p)
+    add_analysis_parsers(sub)
 
     p = sub.add_parser(
         "terms",
@@ -143,26 +73,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Lists reported event terms that matched no category, with counts. "
         "--add FILE loads a CSV with columns term,category and re-categorises stored events.",
     )
-    _add_db(p)
+    add_db(p)
     p.add_argument("--all", action="store_true", help="list every reported term, not only unmapped")
     p.add_argument("--add", type=Path, metavar="FILE", help="CSV of term,category mappings to add")
-    _add_format(p)
+    add_format(p)
 
     p = sub.add_parser(
         "rejects", help="list rejected rows with file, row, column, value and reason"
     )
-    _add_db(p)
+    add_db(p)
     p.add_argument(
         "--run", type=int, action="append", default=[], help="only this ingest run (repeatable)"
     )
-    _add_format(p)
+    add_format(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     db_path = settings.resolve_db_path(args.db)
-    handler = getattr(commands, f"cmd_{args.command}")
+    handler = {**commands.HANDLERS, **analysis_commands.HANDLERS}[args.command]
     try:
         return handler(args, db_path, sys.stdout)
     except StrictModeAbort as exc:

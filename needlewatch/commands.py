@@ -1,32 +1,31 @@
-"""One function per sub-command: parse arguments into library calls, print the result."""
+"""Sub-commands that load and inspect data: ingest, demo, terms, rejects.
+
+One function per sub-command: arguments into library calls, result to ``out``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TextIO
 
-import duckdb
-import pandas as pd
-
-from dashboard.bands import Bands
 from dashboard.db import connect_readonly
-from dashboard.filters import DIMS, PER_UNITS, Filters, parse_quarter
-from dashboard.rates import incidence_table
 from ingest.api import IngestOptions, add_term_mappings, ingest_files
 from ingest.errors import NeedleWatchError
-from ingest.vocab import UNMAPPED
 
-from .output import write_frame, write_ingest_summary
-
-__all__ = ["DIMS", "PER_UNITS"]
+from .output import ProgressBar, write_frame, write_ingest_summary
 
 
 def cmd_ingest(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     options = IngestOptions(
         kind=args.kind, encoding=args.encoding, date_format=args.date_format, strict=args.strict
     )
-    report = ingest_files(db_path, list(args.files), options)
+    bar = ProgressBar(sys.stderr)
+    try:
+        report = ingest_files(db_path, list(args.files), options, progress=bar)
+    finally:
+        bar.close()
     write_ingest_summary(report, out)
     return 3 if report.rows_rejected else 0
 
@@ -60,64 +59,15 @@ def cmd_demo(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     return 0
 
 
-def _filters(args: argparse.Namespace) -> Filters:
-    date_from, date_to = args.date_from, args.date_to
-    if args.quarter:
-        if date_from or date_to:
-            raise ValueError("give either --quarter or --from/--to, not both")
-        date_from, date_to = parse_quarter(args.quarter)
-    return Filters(
-        date_from=date_from,
-        date_to=date_to,
-        clinics=tuple(args.clinic),
-        category=args.category,
-        severity=args.severity,
-        bands=Bands(tuple(args.training_bands), tuple(args.experience_bands)),
-    )
-
-
-def _check_category(con: duckdb.DuckDBPyConnection, category: str | None) -> None:
-    from dashboard.queries import event_levels
-
-    if category is None:
-        return
-    known = event_levels(con, "category", Filters())
-    if category not in known:
-        raise ValueError(f"unknown category '{category}'; use one of {', '.join(known)}")
-
-
-def cmd_rates(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
-    dims = tuple(d.strip() for d in args.by.split(",") if d.strip())
-    filters = _filters(args)
-    con = connect_readonly(db_path)
-    try:
-        _check_category(con, filters.category)
-        table = incidence_table(con, dims, filters, args.per)
-    finally:
-        con.close()
-    if table.empty:
-        raise NeedleWatchError(
-            "no treatments match these filters; widen the period or check the clinic ids "
-            "(needlewatch rates --by clinic lists them)"
-        )
-    write_frame(table, args.format, out)
-    return 0
-
-
 def cmd_terms(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    from dashboard.quality import term_counts
+
     if args.add:
         changed = add_term_mappings(db_path, args.add)
         out.write(f"mappings added from {args.add}; {changed} stored event(s) re-categorised\n")
     con = connect_readonly(db_path)
     try:
-        frame = con.execute(
-            """
-            SELECT event_type AS term, category, count(*) AS events
-            FROM adverse_events WHERE $all OR category = $unmapped
-            GROUP BY ALL ORDER BY events DESC, term
-            """,
-            {"all": args.all, "unmapped": UNMAPPED},
-        ).df()
+        frame = term_counts(con, unmapped_only=not args.all)
     finally:
         con.close()
     if frame.empty and not args.all:
@@ -128,16 +78,11 @@ def cmd_terms(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
 
 
 def cmd_rejects(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    from dashboard.quality import reject_rows
+
     con = connect_readonly(db_path)
     try:
-        frame: pd.DataFrame = con.execute(
-            """
-            SELECT run_id, file, row_number, column_name, value, reason
-            FROM rejects WHERE len($runs) = 0 OR list_contains($runs, run_id)
-            ORDER BY run_id, row_number, column_name
-            """,
-            {"runs": list(args.run)},
-        ).df()
+        frame = reject_rows(con, tuple(args.run))
     finally:
         con.close()
     if frame.empty:
@@ -145,3 +90,11 @@ def cmd_rejects(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
         return 0
     write_frame(frame, args.format, out)
     return 0
+
+
+HANDLERS = {
+    "ingest": cmd_ingest,
+    "demo": cmd_demo,
+    "terms": cmd_terms,
+    "rejects": cmd_rejects,
+}

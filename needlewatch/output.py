@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TextIO
-
-import pandas as pd
+from typing import TYPE_CHECKING, TextIO
 
 from ingest.api import IngestReport
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 FORMATS = ("table", "csv", "json")
+#: Columns the table format prints to 3 decimals, and the p-value columns.
+RATIO_COLUMNS = frozenset({"rate_ratio", "ci_low", "ci_high", "irr", "value", "expected", "limit"})
+P_COLUMNS = frozenset({"p_value", "homogeneity_p"})
+COUNT_COLUMNS = frozenset({"events", "treatments", "insertions", "ref_events", "ref_treatments"})
 
 
 def _clean(value: object) -> object:
@@ -23,6 +28,7 @@ def _clean(value: object) -> object:
 
 def write_frame(frame: pd.DataFrame, fmt: str, out: TextIO) -> None:
     """table: aligned, rates to 3 decimals; csv and json: full precision, null for empty."""
+
     if fmt == "csv":
         frame.to_csv(out, index=False, lineterminator="\n")
     elif fmt == "json":
@@ -32,9 +38,34 @@ def write_frame(frame: pd.DataFrame, fmt: str, out: TextIO) -> None:
     else:
         shown = frame.copy()
         for col in shown.columns:
-            if col.endswith("_per_1000"):
-                shown[col] = [("" if v is None or pd.isna(v) else f"{v:.3f}") for v in shown[col]]
+            if col in COUNT_COLUMNS and shown[col].dtype.kind == "f":
+                shown[col] = [_fixed(v, 0) for v in shown[col]]
+            elif col in RATIO_COLUMNS or col.endswith("_per_1000"):
+                shown[col] = [_fixed(v, 3) for v in shown[col]]
+            elif col in P_COLUMNS:
+                shown[col] = [p_text(v) for v in shown[col]]
+            elif shown[col].dtype == object:
+                shown[col] = ["" if _missing(v) else v for v in shown[col]]
         out.write(shown.to_string(index=False) + "\n")
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _fixed(value: object, digits: int) -> str:
+    if _missing(value):
+        return ""
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    return f"{value:.{digits}f}"
+
+
+def p_text(value: object) -> str:
+    """p-values as people read them: 4 decimals, and '<0.0001' below that."""
+    if _missing(value):
+        return ""
+    return "<0.0001" if value < 0.0001 else f"{value:.4f}"
 
 
 def write_ingest_summary(report: IngestReport, out: TextIO, *, stored: bool = True) -> None:
@@ -62,3 +93,42 @@ def write_ingest_summary(report: IngestReport, out: TextIO, *, stored: bool = Tr
             f"{report.rows_rejected} row(s) rejected and stored with their reasons; "
             f"list them with: needlewatch rejects {runs}\n"
         )
+
+
+class ProgressBar:
+    """``[#####.....]  45%  t.csv: checking and loading rows`` redrawn in place on a terminal.
+
+    Called by the ingest library with (stage, percent); draws nothing unless ``out`` is a
+    terminal, so logs, pipes and cron jobs get only the summary.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.enabled = out.isatty()
+        self.shown = False
+        self.last = ""
+
+    def __call__(self, stage: str, percent: float | None) -> None:
+        if not self.enabled:
+            return
+        if percent is None:
+            bar, figure = "?" * self.WIDTH, "  ?%"
+        else:
+            filled = int(self.WIDTH * min(max(percent, 0.0), 100.0) / 100)
+            bar, figure = "#" * filled + "." * (self.WIDTH - filled), f"{percent:3.0f}%"
+        line = f"[{bar}] {figure}  {stage}"
+        if line == self.last:
+            return
+        self.last = line
+        self.out.write(f"\r\033[K{line}")
+        self.out.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        """Clear the bar so the summary starts on a clean line."""
+        if self.shown:
+            self.out.write("\r\033[K")
+            self.out.flush()
+            self.shown = False

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from ingest.kinds import KINDS, LOAD_ORDER, normalise_header
-from ingest.load import _READER_REASONS
+from ingest.rejects import READER_REASONS as _READER_REASONS
 from ingest.validate import ParseOptions, column_checks, reference_checks
 from ingest.vocab import CATEGORIES
 

@@ -256,3 +256,26 @@ def test_blank_templates_load_zero_rows(tmp_path: Path) -> None:
         ("adverse_events", 0, 0),
         ("adverse_events", 0, 0),
     ]
+
+
+def test_last_row_of_a_repeated_id_wins_in_a_large_parallel_load(
+    base_db: Path, tmp_path: Path
+) -> None:
+    """300,000 rows read by two threads: the repeat at the end must beat the first row."""
+    path = tmp_path / "big.csv"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""COPY (
+                SELECT 'B' || i AS treatment_id, DATE '2025-01-01' AS treatment_date,
+                       'P1' AS practitioner_id, 'gluteals' AS body_region, 'no' AS ultrasound_guided
+                FROM range(300000) r(i)
+                UNION ALL SELECT 'B7', DATE '2025-02-02', 'P1', 'rhomboids', 'yes'
+            ) TO '{path}'"""
+        )
+    run = ingest_files(base_db, [path], IngestOptions(today=TODAY)).runs[0]
+    assert (run.rows_read, run.rows_accepted, run.rows_updated) == (300001, 300000, 1)
+    assert _query(
+        base_db,
+        "SELECT treatment_date, body_region, ultrasound_guided FROM treatments "
+        "WHERE treatment_id = 'B7'",
+    ) == [(date(2025, 2, 2), "rhomboids", True)]

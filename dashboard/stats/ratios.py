@@ -1,0 +1,422 @@
+"""Rate ratios between groups with person-time (treatment) denominators.
+
+Exact conditional rate ratio (what R's ``poisson.test(c(x1, x2), c(T1, T2))`` reports).
+Given the total x1 + x2, the events of group 1 are Binomial(x1 + x2, pi) with
+pi = RR T1 / (RR T1 + T2). A Clopper-Pearson interval (pi_L, pi_U) on pi maps to
+
+    RR = pi / (1 - pi) * T2 / T1
+
+and the two-sided p-value for RR = 1 is R's ``binom.test`` one: the sum of the
+probabilities of all outcomes no more likely than the observed one (relative tolerance
+1 + 1e-7). Reference: R Core Team, ``stats::poisson.test``; Breslow NE, Day NE.
+Statistical Methods in Cancer Research II, IARC 1987, p. 94.
+
+Mantel-Haenszel rate ratio across strata i (Rothman & Greenland, Modern Epidemiology):
+
+    RR_MH = sum(a_i T0_i / T_i) / sum(b_i T1_i / T_i),  T_i = T1_i + T0_i
+
+with a_i, T1_i the events and treatments of the compared group and b_i, T0_i those of
+the reference group. Variance of ln RR_MH by Greenland & Robins (Biometrics
+1985;41:55-68), for person-time data:
+
+    Var = sum(M_i T1_i T0_i / T_i^2) / (sum(a_i T0_i / T_i) * sum(b_i T1_i / T_i))
+
+with M_i = a_i + b_i, and a Wald interval on the log scale. Stata's ``ir ..., by()``
+computes the same estimate and interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binom, chi2, norm
+
+from .proportions import _as_count, _as_exposure, _check_confidence, clopper_pearson
+
+METHOD_EXACT_RR = "exact conditional (binomial, Clopper-Pearson), as R poisson.test"
+METHOD_MH = "Mantel-Haenszel, Greenland-Robins variance"
+HOMOGENEITY_TEST = "score chi-square at RR_MH (Breslow-Day analogue for rates)"
+MH_STRATUM_COLUMNS = ("stratum", "events", "exposure", "ref_events", "ref_exposure")
+R_RELATIVE_TOLERANCE = 1 + 1e-7
+
+
+@dataclass(frozen=True)
+class RateRatio:
+    """Rate in one group over the rate in a reference group, with an exact interval.
+
+    ``ratio``, ``low`` and ``high`` are None only when neither group has an event; ``note``
+    then says why. With events in one group only the ratio is 0 or inf and the finite
+    bound is still given.
+    """
+
+    events: int
+    exposure: float
+    ref_events: int
+    ref_exposure: float
+    ratio: float | None
+    low: float | None
+    high: float | None
+    p_value: float | None
+    method: str
+    note: str | None
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
+class Stratum:
+    """One stratum: events and treatments of the compared group and of the reference."""
+
+    events: int
+    exposure: float
+    ref_events: int
+    ref_exposure: float
+    stratum: str = ""
+
+
+@dataclass(frozen=True)
+class MantelHaenszelResult:
+    """Mantel-Haenszel rate ratio across strata, its interval and a homogeneity test.
+
+    ``low``/``high`` are None when the interval is undefined (every event in one group);
+    the ``homogeneity_*`` fields are None when fewer than two strata have events. ``note``
+    says which, and how many strata were dropped and why.
+    """
+
+    ratio: float
+    low: float | None
+    high: float | None
+    method: str
+    strata_used: int
+    strata_dropped: int
+    homogeneity_chi2: float | None
+    homogeneity_df: int | None
+    homogeneity_p: float | None
+    note: str | None
+    confidence: float = 0.95
+
+
+def _binom_two_sided_p(x: int, n: int, p: float) -> float:
+    """Two-sided exact binomial p-value exactly as R's ``binom.test`` computes it."""
+    d = float(binom.pmf(x, n, p))
+    m = n * p
+    if x == m:
+        return 1.0
+    if x < m:
+        i = np.arange(math.ceil(m), n + 1)
+        y = int(np.sum(binom.pmf(i, n, p) <= d * R_RELATIVE_TOLERANCE))
+        value = float(binom.cdf(x, n, p) + binom.sf(n - y, n, p))
+    else:
+        i = np.arange(0, math.floor(m) + 1)
+        y = int(np.sum(binom.pmf(i, n, p) <= d * R_RELATIVE_TOLERANCE))
+        value = float(binom.cdf(y - 1, n, p) + binom.sf(x - 1, n, p))
+    return min(1.0, value)
+
+
+def _odds_to_ratio(pi: float, scale: float) -> float:
+    return math.inf if pi >= 1.0 else pi / (1.0 - pi) * scale
+
+
+def exact_rate_ratio(
+    events: int,
+    exposure: float,
+    ref_events: int,
+    ref_exposure: float,
+    confidence: float = 0.95,
+) -> RateRatio:
+    """Exact conditional rate ratio of (events / exposure) over (ref_events / ref_exposure).
+
+    Reproduces R's ``poisson.test(c(events, ref_events), c(exposure, ref_exposure))``:
+    estimate, ``conf.int`` and two-sided ``p.value``. Example (R documentation, Breslow &
+    Day 1987 p. 94): 11 events in 800 vs 21 in 3011 gives RR 1.971488 (0.8584264 to
+    4.2772659), p = 0.07967.
+
+    Zero events in one group: ratio 0 (or inf) with the finite bound still given. Zero
+    in both: ratio, low, high and p_value are None and ``note`` says why.
+    Raises ValueError for negative or fractional counts, for exposure <= 0, and for a
+    confidence outside (0, 1).
+    """
+    x1 = _as_count("events", events)
+    x2 = _as_count("ref_events", ref_events)
+    t1 = _as_exposure("exposure", exposure)
+    t2 = _as_exposure("ref_exposure", ref_exposure)
+    conf = _check_confidence(confidence)
+    common = {"events": x1, "exposure": t1, "ref_events": x2, "ref_exposure": t2}
+    if x1 + x2 == 0:
+        note = "no events in either group: the rate ratio is undefined (0/0)"
+        return RateRatio(**common, ratio=None, low=None, high=None, p_value=None,
+                         method=METHOD_EXACT_RR, note=note, confidence=conf)  # fmt: skip
+    pi = clopper_pearson(x1, x1 + x2, conf)
+    scale = t2 / t1
+    note = None
+    if x1 == 0:
+        note = "no events in this group: rate ratio 0, only the upper bound is informative"
+    elif x2 == 0:
+        note = "no events in the reference group: rate ratio infinite, only the lower bound is informative"
+    return RateRatio(
+        **common,
+        ratio=math.inf if x2 == 0 else (x1 / t1) / (x2 / t2),
+        low=_odds_to_ratio(pi.low, scale),
+        high=_odds_to_ratio(pi.high, scale),
+        p_value=_binom_two_sided_p(x1, x1 + x2, t1 / (t1 + t2)),
+        method=METHOD_EXACT_RR,
+        note=note,
+        confidence=conf,
+    )
+
+
+def _strata_from(strata: Sequence[Stratum] | pd.DataFrame) -> list[Stratum]:
+    if isinstance(strata, pd.DataFrame):
+        missing = [c for c in MH_STRATUM_COLUMNS if c not in strata.columns]
+        if missing:
+            raise ValueError(f"strata frame is missing columns: {', '.join(missing)}")
+        return [
+            Stratum(
+                events=row.events,
+                exposure=row.exposure,
+                ref_events=row.ref_events,
+                ref_exposure=row.ref_exposure,
+                stratum=str(row.stratum),
+            )
+            for row in strata.itertuples(index=False)
+        ]
+    items = list(strata)
+    for item in items:
+        if not isinstance(item, Stratum):
+            raise ValueError(f"strata must be Stratum objects or a DataFrame, got {item!r}")
+    return items
+
+
+def _validate_stratum(s: Stratum) -> tuple[int, float, int, float]:
+    label = f" (stratum {s.stratum!r})" if s.stratum else ""
+    a = _as_count(f"events{label}", s.events)
+    t1 = _as_exposure(f"exposure{label}", s.exposure, allow_zero=True)
+    b = _as_count(f"ref_events{label}", s.ref_events)
+    t0 = _as_exposure(f"ref_exposure{label}", s.ref_exposure, allow_zero=True)
+    if (a > 0 and t1 == 0) or (b > 0 and t0 == 0):
+        raise ValueError(f"events recorded without any treatments{label}")
+    return a, t1, b, t0
+
+
+def mantel_haenszel_rate_ratio(
+    strata: Sequence[Stratum] | pd.DataFrame, confidence: float = 0.95
+) -> MantelHaenszelResult:
+    """Mantel-Haenszel rate ratio over strata, Greenland-Robins interval, homogeneity test.
+
+    ``strata`` is a sequence of :class:`Stratum` or a DataFrame with columns stratum,
+    events, exposure, ref_events, ref_exposure (one row per stratum).
+
+    Strata where either group has zero exposure carry no information on the ratio: they
+    are dropped and counted in ``strata_dropped``. Strata with exposure in both groups but
+    no events are kept (they add nothing to the sums).
+
+    Homogeneity of the rate ratio: the score chi-square evaluated at RR_MH, the
+    person-time analogue of the Breslow-Day test (Breslow & Day 1987, ch. 3),
+
+        X^2 = sum((a_i - E_i)^2 / V_i),  E_i = M_i RR T1_i / (RR T1_i + T0_i),
+        V_i = E_i (M_i - E_i) / M_i,
+
+    over strata with at least one event (a stratum without events has no term), with
+    df = those strata - 1. Unlike the Woolf-type test Stata prints it needs no events in
+    both groups of a stratum, which matters for sparse adverse-event counts.
+
+    Raises ValueError ("Mantel-Haenszel needs at least two strata ...") when fewer than
+    two strata have exposure in both groups, for impossible counts, and when no stratum
+    has any event.
+    """
+    conf = _check_confidence(confidence)
+    items = _strata_from(strata)
+    rows = [_validate_stratum(s) for s in items]
+    used = [(a, t1, b, t0) for a, t1, b, t0 in rows if t1 > 0 and t0 > 0]
+    dropped = len(rows) - len(used)
+    if len(used) < 2:
+        raise ValueError(
+            "Mantel-Haenszel needs at least two strata with treatments in both groups; "
+            f"got {len(used)} of {len(rows)} (strata with no treatments in a group are dropped)"
+        )
+    a, t1, b, t0 = (np.array(column, dtype=float) for column in zip(*used, strict=True))
+    t = t1 + t0
+    r = float(np.sum(a * t0 / t))
+    s = float(np.sum(b * t1 / t))
+    notes: list[str] = []
+    if dropped:
+        notes.append(f"{dropped} stratum(s) dropped: no treatments in one group")
+    if r == 0 and s == 0:
+        raise ValueError("Mantel-Haenszel needs events: no stratum used has any event")
+    ratio = 0.0 if r == 0 else math.inf
+    low: float | None = None
+    high: float | None = None
+    hom: tuple[float | None, int | None, float | None] = (None, None, None)
+    if r == 0 or s == 0:
+        group = "this group" if r == 0 else "the reference group"
+        notes.append(f"no events in {group} in any stratum: interval undefined")
+    else:
+        ratio = r / s
+        half_width = float(norm.ppf(1 - (1 - conf) / 2)) * math.sqrt(
+            float(np.sum((a + b) * t1 * t0 / t**2)) / (r * s)
+        )
+        low, high = ratio * math.exp(-half_width), ratio * math.exp(half_width)
+        hom = _homogeneity(a, t1, b, t0, ratio)
+        if hom[1] is None:
+            notes.append("homogeneity test needs events in at least two strata")
+    return MantelHaenszelResult(
+        ratio=ratio,
+        low=low,
+        high=high,
+        method=f"{METHOD_MH}; homogeneity: {HOMOGENEITY_TEST}",
+        strata_used=len(used),
+        strata_dropped=dropped,
+        homogeneity_chi2=hom[0],
+        homogeneity_df=hom[1],
+        homogeneity_p=hom[2],
+        note="; ".join(notes) or None,
+        confidence=conf,
+    )
+
+
+def _homogeneity(
+    a: np.ndarray, t1: np.ndarray, b: np.ndarray, t0: np.ndarray, ratio: float
+) -> tuple[float | None, int | None, float | None]:
+    m = a + b
+    keep = m > 0
+    if int(np.sum(keep)) < 2:
+        return None, None, None
+    a, t1, t0, m = a[keep], t1[keep], t0[keep], m[keep]
+    expected = m * ratio * t1 / (ratio * t1 + t0)
+    variance = expected * (m - expected) / m
+    statistic = float(np.sum((a - expected) ** 2 / variance))
+    df = int(np.sum(keep)) - 1
+    return statistic, df, float(chi2.sf(statistic, df))
+
+
+# --- comparing the levels of a factor -------------------------------------------------
+
+# fmt: off
+COMPARE_COLUMNS = (
+    "analysis", "level", "reference", "events", "treatments", "ref_events", "ref_treatments",
+    "rate_ratio", "ci_low", "ci_high", "p_value", "strata_used", "strata_dropped",
+    "homogeneity_p", "method", "note",
+)
+# fmt: on
+
+
+def compare_levels(
+    counts: pd.DataFrame,
+    factor: str,
+    reference: str | None = None,
+    stratum: str | None = None,
+) -> pd.DataFrame:
+    """Rate ratio of every level of ``factor`` against a reference level.
+
+    ``counts`` has one row per level of ``factor`` (per level and stratum when
+    ``stratum`` is given) with whole-number columns ``events`` and ``treatments``.
+
+    The reference defaults to the level with the most treatments (the first such level
+    in frame order on a tie): the most precise baseline. Output: one row per
+    non-reference level, in the order levels first appear in ``counts``; ``analysis`` is
+    "crude" (exact conditional ratio on the level totals, :func:`exact_rate_ratio`) and,
+    with ``stratum``, each crude row is followed by an "adjusted for <stratum>
+    (Mantel-Haenszel)" row. ``events``/``treatments`` are always the level totals.
+    Results that do not exist (no events, no treatments, too few strata) are None with
+    the reason in ``note``; the numeric result columns hold floats or None, never NaN.
+
+    Raises ValueError for missing columns, missing (None/NaN) levels or strata, duplicate
+    rows, impossible counts, or an unknown ``reference``.
+    """
+    needed = [factor, "events", "treatments"] + ([stratum] if stratum else [])
+    missing = [c for c in needed if c not in counts.columns]
+    if missing:
+        raise ValueError(f"counts is missing columns: {', '.join(missing)}")
+    keys = [factor] + ([stratum] if stratum else [])
+    for key in keys:
+        if counts[key].isna().any():
+            raise ValueError(f"column {key!r} has missing values (None/NaN); label them first")
+    if counts.duplicated(subset=keys).any():
+        raise ValueError(f"counts has more than one row per {' and '.join(keys)}")
+    events = [_as_count("events", v) for v in counts["events"]]
+    treatments = [_as_count("treatments", v) for v in counts["treatments"]]
+    data = counts[keys].copy()
+    data["events"] = events
+    data["treatments"] = treatments
+
+    levels = list(dict.fromkeys(data[factor]))
+    totals = data.groupby(factor, sort=False)[["events", "treatments"]].sum()
+    if reference is None:
+        reference = max(levels, key=lambda lv: int(totals.loc[lv, "treatments"]))
+    elif reference not in levels:
+        raise ValueError(f"reference {reference!r} is not a level of {factor!r}")
+    ref_events, ref_treat = (int(v) for v in totals.loc[reference, ["events", "treatments"]])
+
+    rows: list[dict[str, object]] = []
+    for level in levels:
+        if level == reference:
+            continue
+        level_events, level_treat = (int(v) for v in totals.loc[level, ["events", "treatments"]])
+        base = {"level": level, "reference": reference, "events": level_events,
+                "treatments": level_treat, "ref_events": ref_events, "ref_treatments": ref_treat}  # fmt: skip
+        crude = _crude(level, reference, level_events, level_treat, ref_events, ref_treat)
+        rows.append({"analysis": "crude", **base, **crude})
+        if stratum:
+            label = f"adjusted for {stratum} (Mantel-Haenszel)"
+            adjusted = _adjusted(data, factor, stratum, level, reference)
+            rows.append({"analysis": label, **base, **adjusted})
+    frame = pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
+    for column in COMPARE_COLUMNS[7:14]:  # results: keep None as None, never NaN
+        frame[column] = pd.Series([row[column] for row in rows], dtype=object)
+    return frame
+
+
+def _result(method: str, note: str | None, **values: object) -> dict[str, object]:
+    row: dict[str, object] = dict.fromkeys(COMPARE_COLUMNS[7:14])
+    row.update(values, method=method, note=note)
+    return row
+
+
+def _crude(
+    level: object, reference: object, events: int, treatments: int, ref_events: int, ref_treat: int
+) -> dict[str, object]:
+    if treatments == 0 or ref_treat == 0:
+        who = level if treatments == 0 else reference
+        return _result(METHOD_EXACT_RR, f"no treatments recorded for {who!r}")
+    rr = exact_rate_ratio(events, treatments, ref_events, ref_treat)
+    return _result(
+        rr.method, rr.note, rate_ratio=rr.ratio, ci_low=rr.low, ci_high=rr.high, p_value=rr.p_value
+    )
+
+
+def _adjusted(
+    data: pd.DataFrame, factor: str, stratum: str, level: object, reference: object
+) -> dict[str, object]:
+    mine = data[data[factor] == level].set_index(stratum)
+    ref = data[data[factor] == reference].set_index(stratum)
+
+    def cell(frame: pd.DataFrame, value: object, column: str) -> int:
+        return int(frame.loc[value, column]) if value in frame.index else 0
+
+    strata = [
+        Stratum(
+            events=cell(mine, v, "events"),
+            exposure=cell(mine, v, "treatments"),
+            ref_events=cell(ref, v, "events"),
+            ref_exposure=cell(ref, v, "treatments"),
+            stratum=str(v),
+        )
+        for v in dict.fromkeys(data[stratum])
+    ]
+    try:
+        mh = mantel_haenszel_rate_ratio(strata)
+    except ValueError as err:
+        return _result(METHOD_MH, str(err))
+    return _result(
+        mh.method,
+        mh.note,
+        rate_ratio=mh.ratio,
+        ci_low=mh.low,
+        ci_high=mh.high,
+        strata_used=mh.strata_used,
+        strata_dropped=mh.strata_dropped,
+        homogeneity_p=mh.homogeneity_p,
+    )

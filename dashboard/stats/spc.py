@@ -1,0 +1,408 @@
+"""Statistical process control for adverse-event rates: u-chart, g-chart, Bernoulli CUSUM.
+
+u-chart (Montgomery, Introduction to SQC, u chart with variable sample size; R qcc
+``limits.u``): centre u = sum(events) / sum(exposure); for period i with exposure n_i the
+k-sigma limits are u +/- k * sqrt(u / n_i), k = 1, 2, 3, lower limits floored at 0.
+
+Special-cause rules as NHS England "Making Data Count" implements them in NHSRplotthedots
+(``ptd_calculate_point_type.R``, ``ptd_spc_standard.R``), each point tested against its
+own limits because u-chart limits vary with exposure:
+  * "beyond 3-sigma limit": strictly above the upper or below the lower 3-sigma limit;
+  * "run of 7 above/below centre": 7 or more consecutive points on one side; a point on
+    the centre line has sign 0 and breaks the run (``ptd_seven_point_one_side_mean``);
+  * "trend of 7 rising/falling": 7 or more consecutive points each strictly above
+    (below) the one before; a tie breaks it (their test: 1,2,3,3,4,5,6 is no trend);
+  * "2 of 3 beyond 2-sigma": within 3 consecutive points all on one side of the centre,
+    at least 2 lie beyond the 2-sigma limit on that side; only those points are flagged.
+Every point of a run or trend is flagged. Deviation: NHSRplotthedots uses XmR limits
+(mean +/- 2.66 mean moving range), here Poisson u-chart limits. As there, a point beyond
+3 sigma does not count towards "2 of 3". Sides and ties use exact counts, not rates.
+The ``signal`` column holds the first rule that fired in their precedence (beyond limit,
+trend, 2 of 3, run); ``signals`` lists every (point, rule) pair.
+
+g-chart (Benneyan, Health Care Manag Sci 2001;4:305): g_i = treatments between events,
+geometric on {0, 1, ...} with p estimated by 1 / (gbar + 1). Centre = gbar. Three-sigma
+limits gbar +/- 3 * sqrt(gbar * (gbar + 1)) (LCL floored at 0, so always 0) are reported;
+the probability limits are used for signals: the 0.135% and 99.865% quantiles of the
+geometric, linearly interpolated between integers as in Minitab's G chart ("number
+until" quantile minus 1), with the 50% quantile as the median line.
+
+Bernoulli CUSUM (Reynolds & Stoumbos 1999; odds-ratio form of Steiner et al. 2000, as in
+the R ``cusum`` package): in-control p0, out-of-control odds p1/(1-p1) = OR * p0/(1-p0);
+S_t = max(0, S_{t-1} + W_t) with W = ln(p1/p0) for an event and ln((1-p1)/(1-p0)) for a
+treatment without one; signal when S_t >= h, then S restarts at 0 (``reset=True``).
+Computed from the gaps between events: a gap of g event-free treatments moves S to
+max(0, S + g * W_0), so millions of treatments cost one step per event.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+RULE_BEYOND = "beyond 3-sigma limit"
+RULE_RUN_ABOVE = "run of 7 above centre"
+RULE_RUN_BELOW = "run of 7 below centre"
+RULE_TREND_UP = "trend of 7 rising"
+RULE_TREND_DOWN = "trend of 7 falling"
+RULE_TWO_OF_THREE = "2 of 3 beyond 2-sigma"
+RULE_G_LOW = "gap below probability LCL"
+RULE_G_HIGH = "gap above probability UCL"
+RULE_CUSUM = "Bernoulli CUSUM above h"
+
+METHOD_U = "u-chart (Poisson 1/2/3-sigma limits per period), NHS MDC rules (NHSRplotthedots)"
+METHOD_G = "g-chart (Benneyan 2001), geometric probability limits at 0.135%/99.865%"
+METHOD_CUSUM = "Bernoulli CUSUM (Reynolds & Stoumbos 1999), odds-ratio form"
+RUN = 7
+ORDER = (RULE_BEYOND, RULE_TREND_UP, RULE_TREND_DOWN, RULE_TWO_OF_THREE)
+ORDER += (RULE_RUN_ABOVE, RULE_RUN_BELOW)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One rule firing at one point. ``direction`` is "high" or "low" (rate up/down)."""
+
+    period: str
+    rule: str
+    value: float
+    expected: float | None
+    limit: float | None
+    direction: str
+
+
+@dataclass(frozen=True)
+class UChart:
+    """u-chart points (rates per ``per``), centre and special-cause signals."""
+
+    points: pd.DataFrame
+    signals: tuple[Signal, ...]
+    centre: float
+    per: float
+    method: str
+
+
+@dataclass(frozen=True)
+class GChart:
+    """g-chart of gaps between events; signals use the probability limits."""
+
+    points: pd.DataFrame
+    signals: tuple[Signal, ...]
+    centre: float
+    p_hat: float
+    lcl3: float
+    ucl3: float
+    lcl_prob: float
+    median_prob: float
+    ucl_prob: float
+    limits_used: str
+    method: str
+
+
+@dataclass(frozen=True)
+class BernoulliCusum:
+    """CUSUM path at each event (``before``/``after`` the event, ``restart`` value)."""
+
+    path: pd.DataFrame
+    signals: tuple[Signal, ...]
+    p0: float
+    p1: float
+    odds_ratio: float
+    h: float
+    weight_event: float
+    weight_no_event: float
+    first_signal_treatment: int | None
+    total_treatments: int
+    final_value: float
+    method: str
+
+    def value_at(self, treatment: int) -> float:
+        """CUSUM after treatment number ``treatment`` (1-based), as a 0/1 chart shows it."""
+        if isinstance(treatment, bool) or not 1 <= treatment <= self.total_treatments:
+            raise ValueError(f"treatment must be between 1 and {self.total_treatments}")
+        at = self.path["treatment"].tolist()
+        i = bisect.bisect_right(at, treatment) - 1
+        if i >= 0 and at[i] == treatment:
+            return float(self.path["after"].iloc[i])
+        start, base = (0, 0.0) if i < 0 else (at[i], float(self.path["restart"].iloc[i]))
+        return max(0.0, base + (treatment - start) * self.weight_no_event)
+
+
+def _check(value: object, what: str, whole: bool) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value >= 0 and int(value) == value if whole else value > 0)
+    if not ok:
+        kind = "a whole number >= 0" if whole else "a positive number"
+        raise ValueError(f"{what} must be {kind}, got {value!r}")
+    return float(value)
+
+
+def _whole(value: object, what: str) -> int:
+    return int(_check(value, what, whole=True))
+
+
+def _positive(value: object, what: str) -> float:
+    return _check(value, what, whole=False)
+
+
+def _labels(labels: Sequence[object] | None, count: int) -> list[str]:
+    if labels is None:
+        return [f"event {i + 1}" for i in range(count)]
+    if len(labels) != count:
+        raise ValueError(f"labels must have one entry per gap ({count}), got {len(labels)}")
+    return [str(x) for x in labels]
+
+
+def _part_of(ends: list[bool]) -> list[bool]:
+    """Flag the RUN points ending at each marked index (ptd_part_of_seven_trend)."""
+    out = [False] * len(ends)
+    for i, end in enumerate(ends):
+        if end:
+            for j in range(i - RUN + 1, i + 1):
+                out[j] = True
+    return out
+
+
+def _ends(signs: list[int], sign: int, width: int) -> list[bool]:
+    """True where the last ``width`` entries of ``signs`` all equal ``sign``."""
+    return [
+        i >= width - 1 and all(s == sign for s in signs[i - width + 1 : i + 1])
+        for i in range(len(signs))
+    ]
+
+
+def _mdc_flags(points: pd.DataFrame, side: list[int], step: list[int]) -> dict[str, list[bool]]:
+    """Points flagged by each Making Data Count rule (NHSRplotthedots semantics)."""
+    r = points["rate"].to_numpy()
+    beyond = (r > points["ucl3"].to_numpy()) | (r < points["lcl3"].to_numpy())
+    near = (r > points["ucl2"].to_numpy()) | (r < points["lcl2"].to_numpy())
+    close = [bool(near[i] and not beyond[i]) for i in range(len(r))]
+    two = [False] * len(r)
+    for j in range(len(r) - 2):
+        window = range(j, j + 3)
+        if abs(sum(side[i] for i in window)) == 3 and sum(close[i] for i in window) >= 2:
+            for i in window:
+                two[i] = two[i] or close[i]
+    return {
+        RULE_BEYOND: [bool(b) for b in beyond],
+        RULE_TREND_UP: _part_of(_ends(step, 1, RUN - 1)),
+        RULE_TREND_DOWN: _part_of(_ends(step, -1, RUN - 1)),
+        RULE_TWO_OF_THREE: two,
+        RULE_RUN_ABOVE: _part_of(_ends(side, 1, RUN)),
+        RULE_RUN_BELOW: _part_of(_ends(side, -1, RUN)),
+    }
+
+
+def u_chart(
+    periods: Sequence[str],
+    events: Sequence[int],
+    exposure: Sequence[float],
+    per: float = 1000.0,
+) -> UChart:
+    """u-chart of events per ``per`` treatments with NHS "Making Data Count" rules.
+
+    Raises ValueError for fewer than 2 periods, mismatched lengths, duplicate periods,
+    negative or fractional counts, or a period whose exposure is not positive (named, so
+    the caller can drop or merge it).
+    """
+    names = [str(p) for p in periods]
+    if len(names) < 2:
+        raise ValueError("a u-chart needs at least 2 periods")
+    if len(events) != len(names) or len(exposure) != len(names):
+        raise ValueError("periods, events and exposure must have the same length")
+    if len(set(names)) != len(names):
+        raise ValueError("periods must be unique")
+    per = _positive(per, "per")
+    y = [_whole(e, f"events in period {p}") for e, p in zip(events, names, strict=True)]
+    n = []
+    for x, p in zip(exposure, names, strict=True):
+        if isinstance(x, numbers.Real) and not isinstance(x, bool) and x == 0:
+            raise ValueError(f"period {p} has zero exposure: drop it or merge it")
+        n.append(_positive(x, f"exposure in period {p}"))
+    total_y, total_n = sum(y), sum(n)
+    ubar = total_y / total_n
+    rate = np.array(y) / np.array(n)
+    sd = np.sqrt(ubar / np.array(n))
+    cols: dict[str, object] = {"period": names, "events": y, "exposure": n}
+    cols["rate"] = rate * per
+    cols["centre"] = ubar * per
+    for k in (3, 2, 1):
+        cols[f"lcl{k}"] = np.maximum(ubar - k * sd, 0.0) * per
+        cols[f"ucl{k}"] = (ubar + k * sd) * per
+    points = pd.DataFrame(cols)
+
+    side = [int(np.sign(yi * total_n - total_y * ni)) for yi, ni in zip(y, n, strict=True)]
+    step = [0] + [int(np.sign(y[i] * n[i - 1] - y[i - 1] * n[i])) for i in range(1, len(y))]
+    flags = _mdc_flags(points, side, step)
+    signals = []
+    for i, row in enumerate(points.to_dict("records")):
+        high = side[i] > 0
+        limits = {
+            RULE_BEYOND: row["ucl3"] if row["rate"] > row["ucl3"] else row["lcl3"],
+            RULE_TWO_OF_THREE: row["ucl2"] if high else row["lcl2"],
+            RULE_RUN_ABOVE: row["centre"],
+            RULE_RUN_BELOW: row["centre"],
+        }
+        for rule in ORDER:
+            if flags[rule][i]:
+                up = rule == RULE_TREND_UP if rule in (RULE_TREND_UP, RULE_TREND_DOWN) else high
+                limit = limits.get(rule)
+                signals.append(
+                    Signal(
+                        period=row["period"],
+                        rule=rule,
+                        value=float(row["rate"]),
+                        expected=float(row["centre"]),
+                        limit=None if limit is None else float(limit),
+                        direction="high" if up else "low",
+                    )
+                )
+    points["signal"] = [next((r for r in ORDER if flags[r][i]), "") for i in range(len(y))]
+    return UChart(
+        points=points, signals=tuple(signals), centre=ubar * per, per=per, method=METHOD_U
+    )
+
+
+def geometric_quantile(q: float, p: float) -> float:
+    """Interpolated q-quantile of the number of non-events before an event (Minitab G)."""
+    if not 0 < q < 1 or not 0 < p <= 1:
+        raise ValueError(f"need 0 < q < 1 and 0 < p <= 1, got q={q}, p={p}")
+
+    def cdf(k: int) -> float:  # P(trials until event <= k)
+        return 0.0 if k <= 0 else -math.expm1(k * math.log1p(-p)) if p < 1 else 1.0
+
+    k = 1 if p == 1 else max(1, math.ceil(math.log1p(-q) / math.log1p(-p)))
+    while k > 1 and cdf(k - 1) >= q:
+        k -= 1
+    while cdf(k) < q:
+        k += 1
+    low = cdf(k - 1)
+    return (k - 1) + (q - low) / (cdf(k) - low) - 1
+
+
+def g_chart(
+    gaps: Sequence[int], labels: Sequence[object] | None = None, tail: float = 0.00135
+) -> GChart:
+    """g-chart of ``gaps`` (treatments between consecutive events, oldest first).
+
+    ``labels`` (e.g. event dates) name the points. A gap below the probability LCL means
+    events came faster than expected (direction "high"); above the UCL, slower ("low").
+    Raises ValueError for fewer than 2 gaps, negative or fractional gaps, or a bad tail.
+    """
+    if len(gaps) < 2:
+        raise ValueError("a g-chart needs at least 2 gaps between events")
+    if not 0 < tail < 0.5:
+        raise ValueError(f"tail must be between 0 and 0.5, got {tail}")
+    g = [_whole(x, "gap") for x in gaps]
+    names = _labels(labels, len(g))
+    gbar = sum(g) / len(g)
+    p_hat = 1 / (gbar + 1)
+    spread = math.sqrt(gbar * (gbar + 1))
+    lcl3, ucl3 = max(0.0, gbar - 3 * spread), gbar + 3 * spread
+    lcl = max(0.0, geometric_quantile(tail, p_hat))
+    med = max(0.0, geometric_quantile(0.5, p_hat))
+    ucl = geometric_quantile(1 - tail, p_hat)
+    points = pd.DataFrame({"event": range(1, len(g) + 1), "label": names, "gap": g})
+    points = points.assign(centre=gbar, lcl3=lcl3, ucl3=ucl3)
+    points = points.assign(lcl_prob=lcl, median_prob=med, ucl_prob=ucl)
+    signals = []
+    for name, gap in zip(names, g, strict=True):
+        if gap < lcl:
+            signals.append(Signal(name, RULE_G_LOW, float(gap), gbar, lcl, "high"))
+        elif gap > ucl:
+            signals.append(Signal(name, RULE_G_HIGH, float(gap), gbar, ucl, "low"))
+    return GChart(
+        points=points,
+        signals=tuple(signals),
+        centre=gbar,
+        p_hat=p_hat,
+        lcl3=lcl3,
+        ucl3=ucl3,
+        lcl_prob=lcl,
+        median_prob=med,
+        ucl_prob=ucl,
+        limits_used="probability",
+        method=METHOD_G,
+    )
+
+
+def gaps_from_outcomes(outcomes: Sequence[int]) -> tuple[list[int], int]:
+    """Turn a 0/1 sequence into (event-free treatments before each event, trailing)."""
+    gaps, run = [], 0
+    for x in outcomes:
+        if x not in (0, 1):
+            raise ValueError(f"outcomes must be 0 or 1, got {x!r}")
+        if x:
+            gaps.append(run)
+            run = 0
+        else:
+            run += 1
+    return gaps, run
+
+
+def bernoulli_cusum(
+    gaps: Sequence[int],
+    p0: float,
+    h: float,
+    odds_ratio: float = 2.0,
+    trailing: int = 0,
+    labels: Sequence[object] | None = None,
+    reset: bool = True,
+) -> BernoulliCusum:
+    """Upper Bernoulli CUSUM from the gaps before each event (see module docstring).
+
+    ``gaps[i]`` is the number of event-free treatments before event i (the first counts
+    from the start of monitoring); ``trailing`` event-free treatments follow the last
+    event. Raises ValueError for p0 outside (0, 1), odds_ratio <= 1, h <= 0, negative or
+    fractional gaps, mismatched labels, or no treatments at all.
+    """
+    if isinstance(p0, bool) or not isinstance(p0, numbers.Real) or not 0 < p0 < 1:
+        raise ValueError(f"p0 must be between 0 and 1, got {p0!r}")
+    ratio = _positive(odds_ratio, "odds_ratio")
+    if ratio <= 1:
+        raise ValueError(f"odds_ratio must be > 1 to detect an increase, got {odds_ratio}")
+    limit = _positive(h, "h")
+    g = [_whole(x, "gap") for x in gaps]
+    tail = _whole(trailing, "trailing")
+    names = _labels(labels, len(g))
+    total = sum(g) + len(g) + tail
+    if total == 0:
+        raise ValueError("no treatments to monitor")
+    odds1 = ratio * p0 / (1 - p0)
+    p1 = odds1 / (1 + odds1)
+    w1, w0 = math.log(p1 / p0), math.log((1 - p1) / (1 - p0))
+    s, t, rows, signals = 0.0, 0, [], []
+    for name, gap in zip(names, g, strict=True):
+        t += gap + 1
+        before = max(0.0, s + gap * w0)
+        after = max(0.0, before + w1)
+        fired = after >= limit
+        s = 0.0 if fired and reset else after
+        rows.append((name, gap, t, before, after, fired, s))
+        if fired:
+            signals.append(Signal(name, RULE_CUSUM, after, None, limit, "high"))
+    final = max(0.0, s + tail * w0)
+    path = pd.DataFrame(
+        rows, columns=["label", "gap", "treatment", "before", "after", "signal", "restart"]
+    )
+    path.insert(0, "event", range(1, len(rows) + 1))
+    first = next((int(r[2]) for r in rows if r[5]), None)
+    return BernoulliCusum(
+        path=path,
+        signals=tuple(signals),
+        p0=float(p0),
+        p1=p1,
+        odds_ratio=ratio,
+        h=limit,
+        weight_event=w1,
+        weight_no_event=w0,
+        first_signal_treatment=first,
+        total_treatments=total,
+        final_value=final,
+        method=METHOD_CUSUM + (", restart after signal" if reset else ""),
+    )

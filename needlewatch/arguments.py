@@ -1,0 +1,148 @@
+"""Argument types and groups shared by sub-commands, and the analysis sub-parsers.
+
+Kept apart from ``cli.py`` so every command that reads rates takes exactly the same
+filters (period, clinics, category, severity, bands) with the same help text.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from dashboard.filters import ADJUSTERS, COMPARE_FACTORS, DIMS, MODEL_METHODS, PER_UNITS
+from ingest.vocab import SEVERITY_TIERS, UNSPECIFIED
+from needlewatch import settings
+from needlewatch.output import FORMATS
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date: use YYYY-MM-DD") from None
+
+
+def parse_bounds(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a comma-separated list of numbers"
+        ) from None
+
+
+def add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        metavar="PATH",
+        help=f"database file (default: ${settings.DB_ENV_VAR} or {settings.DEFAULT_DB})",
+    )
+
+
+def add_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--format", choices=FORMATS, default="table", help="output format (default table)"
+    )
+
+
+def add_filters(p: argparse.ArgumentParser) -> None:
+    """--from/--to/--quarter, --clinic, --category, --severity and the band bounds."""
+    p.add_argument(
+        "--from", dest="date_from", type=parse_date, metavar="DATE", help="first treatment date"
+    )
+    p.add_argument(
+        "--to", dest="date_to", type=parse_date, metavar="DATE", help="last treatment date"
+    )
+    p.add_argument("--quarter", help="a calendar quarter, e.g. 2026Q3 (instead of --from/--to)")
+    p.add_argument(
+        "--clinic", action="append", default=[], metavar="ID", help="only this clinic (repeatable)"
+    )
+    p.add_argument("--category", help="only events of this category code, e.g. bruising")
+    p.add_argument(
+        "--severity", choices=[*SEVERITY_TIERS, UNSPECIFIED], help="only events of this tier"
+    )
+    p.add_argument(
+        "--training-bands",
+        type=parse_bounds,
+        default=settings.TRAINING_BAND_UPPER,
+        metavar="H,...",
+        help="inclusive upper bounds in hours (default 20,60,100,200)",
+    )
+    p.add_argument(
+        "--experience-bands",
+        type=parse_bounds,
+        default=settings.EXPERIENCE_BAND_CUTS,
+        metavar="Y,...",
+        help="band starts in years (default 2,5,10)",
+    )
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    add_db(p)
+    add_filters(p)
+    add_format(p)
+
+
+def add_analysis_parsers(sub: argparse._SubParsersAction) -> None:
+    """rates, compare, model and signals: same filters, same output formats."""
+    p = sub.add_parser(
+        "rates",
+        help="incidence per 1,000 treatments with exact Poisson 95%% intervals",
+        description="Events per 1,000 treatments (or needle insertions) by any dimensions, with "
+        "exact Poisson 95%% intervals. Category and severity filters restrict the events, "
+        "never the denominator. --spread adds, per group, the pooled rate next to the mean, "
+        "median, quartiles and range of per-practitioner rates.",
+    )
+    p.add_argument("--by", default="", metavar="DIM,...", help="any of: " + ", ".join(DIMS))
+    p.add_argument("--per", choices=PER_UNITS, default="treatments", help="denominator")
+    p.add_argument(
+        "--spread",
+        action="store_true",
+        help="pooled rate and the spread of per-practitioner rates, per group",
+    )
+    _common(p)
+
+    p = sub.add_parser(
+        "compare",
+        help="rate ratios between levels of a factor, crude and region-adjusted",
+        description="Rate ratio of each level of a factor against a reference level: crude "
+        "(exact conditional interval, as R poisson.test) and, with --adjust, Mantel-Haenszel "
+        "adjusted for that dimension (Greenland-Robins interval, test of homogeneity).",
+    )
+    p.add_argument("--factor", required=True, choices=COMPARE_FACTORS)
+    p.add_argument("--adjust", choices=ADJUSTERS, help="stratify by this dimension (MH)")
+    p.add_argument(
+        "--reference", metavar="LEVEL", help="reference level (default: most treatments)"
+    )
+    _common(p)
+
+    p = sub.add_parser(
+        "model",
+        help="Poisson regression of events on training, experience, ultrasound and region",
+        description="Poisson regression with a log(treatments) offset of events on training "
+        "band, experience band, ultrasound and body region: mutually adjusted incidence rate "
+        "ratios with 95%% intervals. Overdispersion is checked (Pearson chi2/df); when present, "
+        "standard errors are clustered by practitioner (--method auto), and the method used "
+        "is printed.",
+    )
+    p.add_argument("--method", choices=MODEL_METHODS, default="auto", help="default auto")
+    _common(p)
+
+    p = sub.add_parser(
+        "signals",
+        help="trend signals (u-chart, NHS Making Data Count rules), funnel outliers, g-chart",
+        description="Every signal, one per row (kind, unit, period, value, expected, limit, "
+        "rule): u-chart special causes by month or quarter, overall and per unit; clinics or "
+        "practitioners outside the 95%% or 99.8%% funnel limits; short gaps between serious "
+        "events on a g-chart. Rates are events per 1,000 treatments.",
+    )
+    p.add_argument("--by", choices=("month", "quarter"), default="month", help="period")
+    p.add_argument(
+        "--units", choices=("clinic", "practitioner"), default="clinic", help="units compared"
+    )
+    p.add_argument(
+        "--overdispersion",
+        action="store_true",
+        help="widen funnel limits for overdispersion (Spiegelhalter 2005) when detected",
+    )
+    _common(p)

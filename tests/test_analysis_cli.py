@@ -1,0 +1,260 @@
+"""`needlewatch compare`, `model`, `signals` and `rates --spread` on the fixture database.
+
+The statistics themselves are tested against published references in test_stats_*; here
+the commands must give exactly what those functions give on the counts `needlewatch
+rates` prints, and find what the demo generator planted (ingest/demo.py: S2, the rise
+at clinic C04 in 2025Q2; S3, ultrasound looking harmful until region is allowed for).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.stats.funnel import funnel
+from dashboard.stats.ratios import exact_rate_ratio, mantel_haenszel_rate_ratio
+from needlewatch.cli import main
+
+
+def run_json(capsys, *argv: str) -> object:
+    status = main([*map(str, argv), "--format", "json"])
+    out, err = capsys.readouterr()
+    assert (status, err) == (0, "")
+    return json.loads(out)
+
+
+def rates(capsys, db, *argv: str) -> pd.DataFrame:
+    return pd.DataFrame(run_json(capsys, "rates", "--db", db, *argv))
+
+
+def test_compare_crude_row_is_the_exact_ratio_of_the_rates_counts(fixture_db, capsys) -> None:
+    counts = rates(capsys, fixture_db, "--by", "ultrasound").set_index("ultrasound")
+    rows = run_json(capsys, "compare", "--db", fixture_db, "--factor", "ultrasound")
+    expected = exact_rate_ratio(
+        int(counts.loc["yes", "events"]),
+        int(counts.loc["yes", "treatments"]),
+        int(counts.loc["no", "events"]),
+        int(counts.loc["no", "treatments"]),
+    )
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["analysis"], row["level"], row["reference"]) == ("crude", "yes", "no")
+    assert (row["events"], row["treatments"], row["ref_events"], row["ref_treatments"]) == (
+        817,
+        3330,
+        5544,
+        26670,
+    )
+    assert (row["rate_ratio"], row["ci_low"], row["ci_high"]) == pytest.approx(
+        (expected.ratio, expected.low, expected.high), rel=1e-12
+    )
+    assert row["method"] == expected.method
+
+
+def test_compare_adjusted_for_region_reverses_the_crude_ultrasound_ratio(
+    fixture_db, capsys
+) -> None:
+    """Planted Simpson's paradox (S3): crude > 1, Mantel-Haenszel by region < 1."""
+    rows = run_json(
+        capsys, "compare", "--db", fixture_db, "--factor", "ultrasound", "--adjust", "body_region"
+    )
+    crude, adjusted = rows
+    assert adjusted["analysis"] == "adjusted for body_region (Mantel-Haenszel)"
+    counts = rates(capsys, fixture_db, "--by", "body_region,ultrasound")
+    wide = counts.pivot(index="body_region", columns="ultrasound", values=["events", "treatments"])
+    strata = pd.DataFrame(
+        {
+            "stratum": wide.index,
+            "events": wide[("events", "yes")].fillna(0).astype(int).to_numpy(),
+            "exposure": wide[("treatments", "yes")].fillna(0).to_numpy(),
+            "ref_events": wide[("events", "no")].fillna(0).astype(int).to_numpy(),
+            "ref_exposure": wide[("treatments", "no")].fillna(0).to_numpy(),
+        }
+    )
+    mh = mantel_haenszel_rate_ratio(strata)
+    assert (adjusted["rate_ratio"], adjusted["ci_low"], adjusted["ci_high"]) == pytest.approx(
+        (mh.ratio, mh.low, mh.high), rel=1e-12
+    )
+    assert (adjusted["strata_used"], adjusted["strata_dropped"]) == (
+        mh.strata_used,
+        mh.strata_dropped,
+    )
+    assert round(crude["rate_ratio"], 3) == 1.180
+    assert round(adjusted["rate_ratio"], 3) == 0.938
+
+
+def test_compare_with_a_chosen_reference_and_a_category(fixture_db, capsys) -> None:
+    rows = run_json(
+        capsys,
+        "compare",
+        "--db",
+        fixture_db,
+        "--factor",
+        "training_band",
+        "--reference",
+        "0-20",
+        "--category",
+        "bruising",
+    )
+    assert [r["level"] for r in rows] == ["21-60", "61-100", "101-200", ">200"]
+    assert {r["reference"] for r in rows} == {"0-20"}
+    counts = rates(capsys, fixture_db, "--by", "training_band", "--category", "bruising")
+    assert [r["events"] for r in rows] == counts["events"].tolist()[1:]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ("--factor", "ultrasound", "--reference", "maybe"),
+            "needlewatch: reference level 'maybe' is not a level of ultrasound here; "
+            "use one of no, yes\n",
+        ),
+        (
+            ("--factor", "ultrasound", "--from", "2030-01-01"),
+            "needlewatch: no treatments match these filters; widen the period or check the "
+            "clinic ids (needlewatch rates --by clinic lists them)\n",
+        ),
+        (
+            ("--factor", "ultrasound", "--category", "hiccups"),
+            "needlewatch: unknown category 'hiccups'; use one of ",
+        ),
+    ],
+)
+def test_compare_bad_requests_get_one_line_messages(fixture_db, capsys, argv, message) -> None:
+    status = main(["compare", "--db", str(fixture_db), *argv])
+    out, err = capsys.readouterr()
+    assert (status, out) == (2, "")
+    assert err.startswith(message)
+    assert err.count("\n") == 1
+
+
+def test_model_reports_rate_ratios_dispersion_and_method(fixture_db, capsys) -> None:
+    result = run_json(capsys, "model", "--db", fixture_db)
+    assert result["method"] == (
+        "Poisson GLM, log(treatments) offset; overdispersed (Pearson chi2/df = 1.57, "
+        "p < 0.001); standard errors clustered by practitioner (96 clusters, G/(G-1) correction)"
+    )
+    assert result["overdispersion"]["overdispersed"] is True
+    assert result["overdispersion"]["df"] == 1832
+    table = pd.DataFrame(result["rate_ratios"])
+    assert table["term"].unique().tolist() == [
+        "training_band",
+        "experience_band",
+        "ultrasound",
+        "body_region",
+    ]
+    us = table[(table["term"] == "ultrasound") & (table["level"] == "yes")].iloc[0]
+    assert (us["reference"], us["events"], us["treatments"]) == ("no", 817, 3330)
+    assert (round(us["irr"], 3), round(us["ci_low"], 3), round(us["ci_high"], 3)) == (
+        0.906,
+        0.774,
+        1.060,
+    )
+    per_level = table.groupby("term")[["events", "treatments"]].sum()
+    assert per_level["events"].unique().tolist() == [6361]  # every term covers every event
+    assert per_level["treatments"].unique().tolist() == [30000]
+
+
+def test_model_table_format_ends_with_method_and_check(fixture_db, capsys) -> None:
+    status = main(["model", "--db", str(fixture_db), "--severity", "significant"])
+    out, _ = capsys.readouterr()
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[-2].startswith("method: Poisson GLM, log(treatments) offset;")
+    assert lines[-1].startswith("overdispersion check: Pearson chi2 goodness of fit")
+
+
+def test_signals_find_the_planted_rise_and_list_funnel_outliers(fixture_db, capsys) -> None:
+    rows = pd.DataFrame(run_json(capsys, "signals", "--db", fixture_db, "--by", "quarter"))
+    assert rows.columns.tolist() == [
+        "kind",
+        "unit",
+        "period",
+        "value",
+        "expected",
+        "limit",
+        "rule",
+    ]
+    trends = rows[rows["kind"] == "trend"]
+    assert trends[["unit", "period", "rule"]].values.tolist() == [
+        ["C04", "2025Q2", "beyond 3-sigma limit"]
+    ]
+    clinic = rates(capsys, fixture_db, "--by", "clinic")
+    expected = funnel(clinic["clinic"].tolist(), clinic["events"], clinic["treatments"])
+    outside = expected.units[expected.units["outside"] != ""]
+    funnels = rows[rows["kind"] == "funnel"]
+    assert funnels["unit"].tolist() == outside["unit"].tolist()
+    assert funnels["rule"].tolist() == [f"{o} limit" for o in outside["outside"]]
+    assert funnels["value"].to_numpy() == pytest.approx(outside["rate"].to_numpy(), rel=1e-12)
+    assert set(funnels["expected"].round(3)) == {212.033}
+    assert set(funnels["period"]) == {"all dates"}
+
+
+def test_signals_in_the_planted_quarter_put_c04_and_c09_above_99_8(fixture_db, capsys) -> None:
+    """2025Q2: only the planted clinics, C04 (S2) and C09 (S1), pass the 99.8% limit; the
+    overdispersion adjustment (between-clinic spread, phi) widens the limits past them."""
+    rows = run_json(capsys, "signals", "--db", fixture_db, "--quarter", "2025Q2")
+    high = [r["unit"] for r in rows if r["kind"] == "funnel" and r["rule"] == "above 99.8% limit"]
+    assert high == ["C04", "C09"]
+    assert {r["period"] for r in rows if r["kind"] == "funnel"} == {"2025-04-01 to 2025-06-30"}
+    widened = run_json(
+        capsys, "signals", "--db", fixture_db, "--quarter", "2025Q2", "--overdispersion"
+    )
+    assert [r for r in widened if r["kind"] == "funnel"] == []
+
+
+def test_signals_quiet_table_says_so(fixture_db, capsys) -> None:
+    status = main(["signals", "--db", str(fixture_db), "--severity", "serious", "--by", "quarter"])
+    out, _ = capsys.readouterr()
+    assert (status, out) == (0, "no signals: every point within its limits, no funnel outlier\n")
+
+
+def test_rates_spread_shows_pooled_next_to_per_practitioner_rates(fixture_db, capsys) -> None:
+    spread = rates(capsys, fixture_db, "--spread", "--by", "ultrasound").set_index("ultrasound")
+    overall = rates(capsys, fixture_db, "--by", "ultrasound").set_index("ultrasound")
+    per_pr = rates(capsys, fixture_db, "--by", "ultrasound,practitioner")
+    for level in ("no", "yes"):
+        mine = per_pr[per_pr["ultrasound"] == level]["rate_per_1000"].to_numpy()
+        row = spread.loc[level]
+        assert row["pooled_per_1000"] == pytest.approx(overall.loc[level, "rate_per_1000"])
+        assert row["practitioners"] == len(mine)
+        assert row["practitioner_mean_per_1000"] == pytest.approx(mine.mean(), rel=1e-12)
+        assert row["practitioner_median_per_1000"] == pytest.approx(np.median(mine), rel=1e-12)
+    assert round(spread.loc["no", "pooled_per_1000"], 3) == 207.874
+    assert round(spread.loc["no", "practitioner_mean_per_1000"], 3) == 212.446
+
+
+def test_serious_event_gchart_counts_treatments_between_events(base_db, tmp_path) -> None:
+    """base data: T1..T5 in date order; serious events on T1 (pneumothorax), T3, T4 (two)
+    and T5, so the gaps of event-free treatments are 0, 1, 0, 0 (same treatment), 0."""
+    import duckdb
+
+    from dashboard.filters import Filters
+    from dashboard.signals import serious_gchart
+    from ingest.api import IngestOptions, ingest_files
+
+    from .conftest import TODAY
+
+    events = tmp_path / "serious.csv"
+    events.write_text(
+        "event_id,treatment_id,event_type,severity,hospitalised\n"
+        "S1,T3,fainting,serious,\nS2,T4,bleeding,mild,yes\nS3,T4,nerve injury,serious,\n"
+        "S4,T5,infection,serious,\n"
+    )
+    ingest_files(base_db, [events], IngestOptions(today=TODAY))
+    with duckdb.connect(str(base_db), read_only=True) as con:
+        chart = serious_gchart(con, Filters())
+        assert chart.points["gap"].tolist() == [0, 1, 0, 0, 0]
+        assert chart.points["label"].tolist() == [
+            "2025-03-01",
+            "2025-04-10",
+            "2025-05-20",
+            "2025-05-20",
+            "2025-06-30",
+        ]
+        assert chart.centre == pytest.approx(0.2)
+        assert serious_gchart(con, Filters(clinics=("C02",))) is None  # fewer than 2 gaps
