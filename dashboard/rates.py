@@ -8,6 +8,7 @@ import pandas as pd
 from .filters import Filters
 from .queries import rate_counts
 from .stats import poisson_rate
+from .stats.proportions import clopper_pearson, wilson
 
 NO_EXPOSURE = "no needle insertions recorded: rate undefined"
 RATE_COLUMNS = (
@@ -50,3 +51,42 @@ def incidence_table(
     if per == "insertions":
         columns.append("insertions")
     return table[columns + list(RATE_COLUMNS[1:])]
+
+
+AFFECTED_COLUMNS = (
+    "treatments",
+    "treatments_affected",
+    "affected_percent",
+    "cp_low_percent",
+    "cp_high_percent",
+    "wilson_low_percent",
+    "wilson_high_percent",
+)
+
+
+def affected_table(
+    con: duckdb.DuckDBPyConnection, dims: tuple[str, ...] = (), filters: Filters | None = None
+) -> pd.DataFrame:
+    """Share of treatments with at least one (matching) adverse event, per cent, by ``dims``.
+
+    A proportion of treatments, not a rate: a treatment with three events counts once.
+    Two 95% intervals: exact binomial (Clopper-Pearson) and Wilson score. Event
+    dimensions (category, severity) make it "share with at least one event of that kind".
+    """
+    filters = filters or Filters()
+    counts = rate_counts(con, dims, filters)
+    cp = [
+        clopper_pearson(int(k), int(n))
+        for k, n in zip(counts["treatments_affected"], counts["treatments"], strict=True)
+    ]
+    ws = [
+        wilson(int(k), int(n))
+        for k, n in zip(counts["treatments_affected"], counts["treatments"], strict=True)
+    ]
+    table = counts[[*dims, "treatments", "treatments_affected"]].copy()
+    table["affected_percent"] = [100 * e.proportion for e in cp]
+    table["cp_low_percent"] = [100 * e.low for e in cp]
+    table["cp_high_percent"] = [100 * e.high for e in cp]
+    table["wilson_low_percent"] = [100 * e.low for e in ws]
+    table["wilson_high_percent"] = [100 * e.high for e in ws]
+    return table[[*dims, *AFFECTED_COLUMNS]]

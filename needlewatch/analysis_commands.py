@@ -66,12 +66,18 @@ def _open(args: argparse.Namespace, db_path: Path) -> tuple[duckdb.DuckDBPyConne
 
 def cmd_rates(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     from dashboard.analysis import spread_table
-    from dashboard.rates import incidence_table
+    from dashboard.rates import affected_table, incidence_table
 
     dims = tuple(d.strip() for d in args.by.split(",") if d.strip())
     con, filters = _open(args, db_path)
     try:
-        if args.spread:
+        if args.spread and args.affected:
+            raise ValueError("give --spread or --affected, not both")
+        if args.affected:
+            if args.per != "treatments":
+                raise ValueError("--affected is a share of treatments; drop --per insertions")
+            table = affected_table(con, dims, filters)
+        elif args.spread:
             if args.per != "treatments":
                 raise ValueError("--spread works per treatments only; drop --per insertions")
             table = spread_table(con, dims, filters)

@@ -91,7 +91,8 @@ def add_analysis_parsers(sub: argparse._SubParsersAction) -> None:
         description="Events per 1,000 treatments (or needle insertions) by any dimensions, with "
         "exact Poisson 95%% intervals. Category and severity filters restrict the events, "
         "never the denominator. --spread adds, per group, the pooled rate next to the mean, "
-        "median, quartiles and range of per-practitioner rates.",
+        "median, quartiles and range of per-practitioner rates; --affected prints the share of "
+        "treatments with at least one event instead.",
     )
     p.add_argument("--by", default="", metavar="DIM,...", help="any of: " + ", ".join(DIMS))
     p.add_argument("--per", choices=PER_UNITS, default="treatments", help="denominator")
@@ -99,6 +100,12 @@ def add_analysis_parsers(sub: argparse._SubParsersAction) -> None:
         "--spread",
         action="store_true",
         help="pooled rate and the spread of per-practitioner rates, per group",
+    )
+    p.add_argument(
+        "--affected",
+        action="store_true",
+        help="share of treatments with at least one event, with Clopper-Pearson and Wilson "
+        "95%% intervals",
     )
     _common(p)
 

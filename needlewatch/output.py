@@ -40,7 +40,7 @@ def write_frame(frame: pd.DataFrame, fmt: str, out: TextIO) -> None:
         for col in shown.columns:
             if col in COUNT_COLUMNS and shown[col].dtype.kind == "f":
                 shown[col] = [_fixed(v, 0) for v in shown[col]]
-            elif col in RATIO_COLUMNS or col.endswith("_per_1000"):
+            elif col in RATIO_COLUMNS or col.endswith(("_per_1000", "_percent")):
                 shown[col] = [_fixed(v, 3) for v in shown[col]]
             elif col in P_COLUMNS:
                 shown[col] = [p_text(v) for v in shown[col]]

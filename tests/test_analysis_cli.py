@@ -258,3 +258,32 @@ def test_serious_event_gchart_counts_treatments_between_events(base_db, tmp_path
         ]
         assert chart.centre == pytest.approx(0.2)
         assert serious_gchart(con, Filters(clinics=("C02",))) is None  # fewer than 2 gaps
+
+
+def test_rates_affected_share_with_both_binomial_intervals(fixture_db, capsys) -> None:
+    from dashboard.stats.proportions import clopper_pearson, wilson
+
+    rows = rates(capsys, fixture_db, "--affected", "--by", "category", "--category", "fainting")
+    assert rows.columns.tolist() == [
+        "category",
+        "treatments",
+        "treatments_affected",
+        "affected_percent",
+        "cp_low_percent",
+        "cp_high_percent",
+        "wilson_low_percent",
+        "wilson_high_percent",
+    ]
+    row = rows.iloc[0]
+    plain = rates(capsys, fixture_db, "--by", "category", "--category", "fainting").iloc[0]
+    k, n = int(plain["treatments_affected"]), int(plain["treatments"])
+    assert (row["treatments_affected"], row["treatments"]) == (k, n)
+    cp, ws = clopper_pearson(k, n), wilson(k, n)
+    assert [row["cp_low_percent"], row["cp_high_percent"]] == pytest.approx(
+        [100 * cp.low, 100 * cp.high], rel=1e-12
+    )
+    assert [row["wilson_low_percent"], row["wilson_high_percent"]] == pytest.approx(
+        [100 * ws.low, 100 * ws.high], rel=1e-12
+    )
+    overall = rates(capsys, fixture_db, "--affected").iloc[0]
+    assert round(overall["affected_percent"], 2) == 19.18  # Brady 2014's 19.18%, by design
