@@ -44,16 +44,31 @@ def parse_quarter(text: str) -> tuple[date, date]:
 class Filters:
     """Which treatments (and events) a rate is computed over.
 
-    ``category`` and ``severity`` restrict the events counted, never the treatments:
+    ``clinics``, ``professions``, ``regions`` (body regions) and ``techniques`` select
+    treatments (empty = all). ``category`` and ``severity`` restrict the events counted, never the treatments:
     the denominator stays every treatment matching the other filters.
     """
 
     date_from: date | None = None
     date_to: date | None = None
     clinics: tuple[str, ...] = ()
+    professions: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    techniques: tuple[str, ...] = ()
     category: str | None = None
     severity: str | None = None
     bands: Bands = field(default_factory=Bands)
+
+    def treatment_params(self) -> dict[str, object]:
+        """Bound parameters of ``TREATMENT_WHERE``."""
+        return {
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+            "clinics": list(self.clinics),
+            "professions": list(self.professions),
+            "regions": list(self.regions),
+            "techniques": list(self.techniques),
+        }
 
     def __post_init__(self) -> None:
         if self.date_from and self.date_to and self.date_from > self.date_to:
@@ -66,3 +81,13 @@ ADJUSTERS = ("body_region", "clinic", "technique", "profession")
 #: The regression's factors: its rate ratios are mutually adjusted.
 MODEL_FACTORS = ("training_band", "experience_band", "ultrasound", "body_region")
 MODEL_METHODS = ("auto", "poisson", "negbin", "cluster")
+
+#: The treatment filters as SQL over ``treatments t`` joined to ``practitioners p``.
+TREATMENT_WHERE = (
+    "($date_from IS NULL OR t.treatment_date >= $date_from)",
+    "($date_to IS NULL OR t.treatment_date <= $date_to)",
+    "(len($clinics) = 0 OR list_contains($clinics, t.clinic_id))",
+    "(len($professions) = 0 OR list_contains($professions, coalesce(p.profession, 'unknown')))",
+    "(len($regions) = 0 OR list_contains($regions, t.body_region))",
+    "(len($techniques) = 0 OR list_contains($techniques, coalesce(t.technique, 'unknown')))",
+)

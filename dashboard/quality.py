@@ -33,3 +33,37 @@ def reject_rows(con: duckdb.DuckDBPyConnection, runs: tuple[int, ...] = ()) -> p
         """,
         {"runs": list(runs)},
     ).df()
+
+
+def ingest_runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every ingest run, newest first, with its counts and status."""
+    return con.execute(
+        """
+        SELECT run_id, batch_id, file, kind, rows_read, rows_accepted, rows_updated,
+               rows_rejected, status, started_at, finished_at
+        FROM ingest_runs ORDER BY run_id DESC
+        """
+    ).df()
+
+
+#: Optional columns whose blanks are worth watching, by table (fixed list: no user input).
+OPTIONAL_COLUMNS = {
+    "treatments": ("patient_key", "needle_insertions", "technique", "retention_minutes"),
+    "practitioners": ("profession", "years_dn_experience"),
+    "adverse_events": ("severity_reported", "onset", "onset_date", "outcome"),
+}
+
+
+def missing_rates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per table and optional column: rows, blanks and the blank share in per cent."""
+    parts = [
+        f"SELECT '{table}' AS table_name, '{col}' AS column_name, count(*) AS rows, "
+        f"count(*) FILTER (WHERE {col} IS NULL) AS missing FROM {table}"
+        for table, cols in OPTIONAL_COLUMNS.items()
+        for col in cols
+    ]
+    frame = con.execute(" UNION ALL ".join(parts)).df()
+    frame["missing_percent"] = [
+        100 * m / r if r else None for m, r in zip(frame["missing"], frame["rows"], strict=True)
+    ]
+    return frame

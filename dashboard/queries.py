@@ -19,7 +19,7 @@ import pandas as pd
 from ingest.vocab import CATEGORY_CODES, SEVERITY_TIERS, UNSPECIFIED
 
 from .bands import EXPERIENCE_CASE, TRAINING_CASE
-from .filters import DIMS, EVENT_DIMS, PER_UNITS, Filters
+from .filters import DIMS, EVENT_DIMS, PER_UNITS, TREATMENT_WHERE, Filters
 
 DIM_SQL: dict[str, str] = {
     "training_band": TRAINING_CASE,
@@ -80,18 +80,12 @@ def rate_counts(
     tdims = [d for d in dims if d not in EVENT_DIMS]
     edims = [d for d in dims if d in EVENT_DIMS]
     params: dict[str, object] = {
-        "date_from": filters.date_from,
-        "date_to": filters.date_to,
-        "clinics": list(filters.clinics),
+        **filters.treatment_params(),
         "category": filters.category,
         "severity": filters.severity,
         **filters.bands.params(),
     }
-    where = [
-        "($date_from IS NULL OR t.treatment_date >= $date_from)",
-        "($date_to IS NULL OR t.treatment_date <= $date_to)",
-        "(len($clinics) = 0 OR list_contains($clinics, t.clinic_id))",
-    ]
+    where = list(TREATMENT_WHERE)
     if per == "insertions":
         where.append("t.needle_insertions IS NOT NULL")
     tsel = "".join(f"{DIM_SQL[d]} AS {d}, " for d in tdims)
@@ -179,10 +173,8 @@ def serious_event_positions(
         WITH tf AS (
             SELECT t.treatment_id, t.treatment_date,
                    row_number() OVER (ORDER BY t.treatment_date, t.treatment_id) AS position
-            FROM treatments t
-            WHERE ($date_from IS NULL OR t.treatment_date >= $date_from)
-              AND ($date_to IS NULL OR t.treatment_date <= $date_to)
-              AND (len($clinics) = 0 OR list_contains($clinics, t.clinic_id))
+            FROM treatments t JOIN practitioners p USING (practitioner_id)
+            WHERE {where}
         ),
         ev AS (
             SELECT treatment_id, count(*) AS events FROM adverse_events
@@ -194,11 +186,63 @@ def serious_event_positions(
         FROM tf JOIN ev USING (treatment_id)
         ORDER BY tf.position
     """
+    params = {**filters.treatment_params(), "severity": severity, "category": filters.category}
+    return con.execute(sql.format(where=" AND ".join(TREATMENT_WHERE)), params).df()
+
+
+def serious_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Significant and serious events with their treatment context, newest first.
+
+    One row per event; the practitioner is shown only as ``P-`` plus 8 hex digits of
+    sha256(practitioner_id) so a listing can circulate without naming staff.
+    """
+    sql = f"""
+        SELECT coalesce(e.onset_date, t.treatment_date) AS event_date, t.clinic_id AS clinic,
+               'P-' || left(sha256(t.practitioner_id), 8) AS practitioner_code,
+               {TRAINING_CASE} AS training_band, t.body_region,
+               CASE WHEN t.ultrasound_guided THEN 'yes' ELSE 'no' END AS ultrasound,
+               coalesce(t.technique, 'unknown') AS technique, e.category, e.severity,
+               e.event_type, e.outcome, e.narrative, e.event_id
+        FROM adverse_events e
+        JOIN treatments t USING (treatment_id)
+        JOIN practitioners p ON p.practitioner_id = t.practitioner_id
+        WHERE e.severity IN ('significant', 'serious') AND {" AND ".join(TREATMENT_WHERE)}
+          AND ($category IS NULL OR e.category = $category)
+          AND ($severity IS NULL OR e.severity = $severity)
+        ORDER BY event_date DESC, e.event_id
+    """
     params = {
-        "date_from": filters.date_from,
-        "date_to": filters.date_to,
-        "clinics": list(filters.clinics),
-        "severity": severity,
+        **filters.treatment_params(),
+        **filters.bands.params(),
         "category": filters.category,
+        "severity": filters.severity,
     }
-    return con.execute(sql, params).df()
+    return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
+
+
+def filter_options(con: duckdb.DuckDBPyConnection):  # -> views.Options
+    """Distinct clinics, professions, body regions, techniques and quarters stored."""
+    from .views import Options
+
+    def distinct(sql: str) -> tuple[str, ...]:
+        return tuple(r[0] for r in con.execute(sql).fetchall())
+
+    first, last = con.execute(
+        "SELECT min(treatment_date), max(treatment_date) FROM treatments"
+    ).fetchone()
+    return Options(
+        clinics=distinct("SELECT DISTINCT clinic_id FROM treatments ORDER BY 1"),
+        professions=distinct(
+            "SELECT DISTINCT coalesce(profession, 'unknown') FROM practitioners ORDER BY 1"
+        ),
+        regions=distinct("SELECT DISTINCT body_region FROM treatments ORDER BY 1"),
+        techniques=distinct(
+            "SELECT DISTINCT coalesce(technique, 'unknown') FROM treatments ORDER BY 1"
+        ),
+        quarters=distinct(
+            "SELECT DISTINCT strftime(treatment_date, '%Y') || 'Q' || quarter(treatment_date) "
+            "FROM treatments ORDER BY 1 DESC"
+        ),
+        first=first,
+        last=last,
+    )

@@ -15,7 +15,7 @@ Every row of the result is one signal: kind, unit, period, value, expected, limi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import pandas as pd
@@ -165,7 +165,7 @@ def signals_table(
                         FUNNEL_RULES[unit.outside],
                     )
                 )
-    gchart = serious_gchart(con, Filters(filters.date_from, filters.date_to, filters.clinics))
+    gchart = serious_gchart(con, replace(filters, category=None, severity=None))
     if gchart is not None:
         for s in gchart.signals:
             rows.append(("gchart", ALL_UNITS, s.period, s.value, s.expected, s.limit, s.rule))

@@ -68,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_analysis_parsers(sub)
 
     p = sub.add_parser(
+        "serve",
+        help="open the dashboard (Streamlit) on the database",
+        description="Start the NeedleWatch dashboard. Stop it with Ctrl+C.",
+    )
+    add_db(p)
+    p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="do not open a browser window (for servers and tests)",
+    )
+
+    p = sub.add_parser(
         "terms",
         help="list event terms kept as 'unmapped' (or all) with counts; extend the mapping",
         description="Lists reported event terms that matched no category, with counts. "

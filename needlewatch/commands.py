@@ -13,6 +13,7 @@ from typing import TextIO
 from dashboard.db import connect_readonly
 from ingest.api import IngestOptions, add_term_mappings, ingest_files
 from ingest.errors import NeedleWatchError
+from needlewatch import settings
 
 from .output import ProgressBar, write_frame, write_ingest_summary
 
@@ -92,7 +93,25 @@ def cmd_rejects(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    """Run the Streamlit dashboard on ``db_path`` until interrupted."""
+    import os
+    import subprocess
+
+    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    env = {**os.environ, settings.DB_ENV_VAR: str(db_path.resolve())}
+    out.write(f"NeedleWatch dashboard on http://localhost:{args.port} (database {db_path})\n")
+    out.flush()
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.port", str(args.port), "--server.headless", str(args.headless).lower(),
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    return subprocess.call(command, env=env)
+
+
 HANDLERS = {
+    "serve": cmd_serve,
     "ingest": cmd_ingest,
     "demo": cmd_demo,
     "terms": cmd_terms,

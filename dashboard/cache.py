@@ -1,0 +1,48 @@
+"""Cached, short-lived, read-only database access for the dashboard.
+
+Each call opens a read-only connection, runs one ``dashboard.views`` function and
+closes it; results are cached per (database file, its modification time, arguments),
+so an ingest that swaps in a new file is picked up on the next rerun, and a reader never
+holds the file while the writer replaces it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from needlewatch import settings
+
+from .db import connect_readonly
+
+
+def db_path() -> Path:
+    return settings.resolve_db_path(None)
+
+
+def version() -> int:
+    """The database file's modification time: the cache key that changes on ingest."""
+    try:
+        return os.stat(db_path()).st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached(name: str, path: str, stamp: int, args: tuple) -> Any:
+    from . import views
+
+    con = connect_readonly(Path(path))
+    try:
+        return getattr(views, name)(con, *args)
+    finally:
+        con.close()
+
+
+def load(view: Callable, *args: object) -> Any:
+    """``view(con, *args)`` from dashboard.views, cached until the database changes."""
+    return _cached(view.__name__, str(db_path()), version(), args)

@@ -1,0 +1,23 @@
+"""Serious events: line listing of significant and serious events with context."""
+
+import streamlit as st
+
+from dashboard import views
+from dashboard.cache import load
+
+TITLE, SLUG = "Serious events", "serious"
+
+
+def render(ctx) -> None:
+    st.title("Significant and serious events")
+    listing = load(views.serious_events, ctx.filters)
+    st.caption(f"{len(listing)} event(s). Practitioners are shown by pseudonymous code.")
+    if listing.empty:
+        return st.info("No significant or serious events match these filters.")
+    st.dataframe(listing, hide_index=True, use_container_width=True)
+    st.download_button(
+        "Download the listing (CSV)",
+        listing.to_csv(index=False).encode(),
+        file_name="serious-events.csv",
+        mime="text/csv",
+    )

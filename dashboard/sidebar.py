@@ -1,0 +1,85 @@
+"""The global filters: read from the URL, drawn in the sidebar, written back to the URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from ingest.errors import NeedleWatchError
+
+from . import views
+from .cache import db_path, load
+from .filters import Filters
+from .state import SEVERITIES, Choices, ViewState, filters_from_params, params_from_state
+
+ALL_DATES = "all dates"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every page receives: the validated filters and the database's options."""
+
+    filters: Filters
+    options: views.Options
+
+
+def _empty_state(message: str) -> None:
+    st.title("NeedleWatch")
+    st.info(
+        f"{message}\n\nLoad data first: `needlewatch demo` loads a synthetic demo dataset; "
+        "`needlewatch ingest FILE...` loads your own (templates in `data/templates/`)."
+    )
+
+
+def context() -> Context | None:
+    """Validated filters from URL and sidebar; None (with an empty state drawn) if no data."""
+    try:
+        options = load(views.options)
+    except NeedleWatchError as exc:
+        _empty_state(str(exc))
+        return None
+    if not options.quarters:
+        _empty_state(f"The database {db_path()} holds no treatments yet.")
+        return None
+    choices = Choices(options.clinics, options.professions, options.regions, options.techniques)
+    state, notices = filters_from_params(dict(st.query_params), choices)
+    for notice in notices:
+        st.toast(f"Link parameter {notice}", icon=":material/warning:")
+    sb = st.sidebar
+    sb.header("Filters")
+    periods = [ALL_DATES, *options.quarters]
+    quarter = sb.selectbox(
+        "Period (quarter)", periods, index=periods.index(state.quarter or ALL_DATES)
+    )
+    f = state.filters
+    clinics = sb.multiselect("Clinics", options.clinics, default=list(f.clinics))
+    professions = sb.multiselect("Profession", options.professions, default=list(f.professions))
+    regions = sb.multiselect("Body region", options.regions, default=list(f.regions))
+    techniques = sb.multiselect("Technique", options.techniques, default=list(f.techniques))
+    severity = sb.selectbox(
+        "Severity of events counted",
+        ["all", *SEVERITIES],
+        index=(["all", *SEVERITIES]).index(f.severity or "all"),
+    )
+    keep_dates = quarter == ALL_DATES and state.quarter is None
+    if keep_dates and (f.date_from or f.date_to):
+        sb.caption(f"Period from the link: {f.date_from or 'first'} to {f.date_to or 'last'}")
+    chosen = ViewState(
+        Filters(
+            date_from=f.date_from if keep_dates else None,
+            date_to=f.date_to if keep_dates else None,
+            clinics=tuple(clinics),
+            professions=tuple(professions),
+            regions=tuple(regions),
+            techniques=tuple(techniques),
+            severity=None if severity == "all" else severity,
+        ),
+        quarter=None if quarter == ALL_DATES else quarter,
+    )
+    params = params_from_state(chosen)
+    validated, _ = filters_from_params(params, choices)  # the quarter becomes dates here
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+    sb.caption(f"Database: {db_path()}")
+    return Context(validated.filters, options)

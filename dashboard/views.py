@@ -1,0 +1,180 @@
+"""One data function per dashboard page: a connection and filters in, a frozen bundle out.
+
+Pages never run SQL or statistics; they call exactly one of these and draw the result.
+Every number comes from the same functions as the command line (rates, compare, model,
+signals), so the dashboard and ``needlewatch rates`` agree to the digit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+
+from .analysis import compare_table
+from .filters import Filters
+from .rates import affected_table, incidence_table
+from .signals import TrendChart, funnel_chart, serious_gchart, trend_charts
+from .stats.funnel import FunnelResult
+from .stats.spc import GChart
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The Overview's figures for one period (None when no treatments match)."""
+
+    treatments: int
+    events: int
+    rate: float | None
+    low: float | None
+    high: float | None
+    affected_percent: float | None
+    serious: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    current: Headline
+    previous: Headline | None
+    previous_label: str
+    trend: pd.DataFrame
+
+
+def _headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> Headline:
+    rates = incidence_table(con, (), filters)
+    if rates.empty:
+        return Headline(0, 0, None, None, None, None, 0)
+    row = rates.iloc[0]
+    affected = affected_table(con, (), filters).iloc[0]
+    serious = incidence_table(con, (), replace(filters, severity="serious")).iloc[0]
+    return Headline(
+        treatments=int(row["treatments"]),
+        events=int(row["events"]),
+        rate=float(row["rate_per_1000"]),
+        low=float(row["ci_low_per_1000"]),
+        high=float(row["ci_high_per_1000"]),
+        affected_percent=float(affected["affected_percent"]),
+        serious=int(serious["events"]),
+    )
+
+
+def overview(con: duckdb.DuckDBPyConnection, filters: Filters) -> Overview:
+    """Headline figures for the period, the same-length period before it, monthly trend."""
+    previous, label = None, "no earlier period to compare (choose a period)"
+    if filters.date_from and filters.date_to:
+        length = (filters.date_to - filters.date_from).days + 1
+        before = replace(
+            filters,
+            date_from=filters.date_from - timedelta(days=length),
+            date_to=filters.date_from - timedelta(days=1),
+        )
+        previous = _headline(con, before)
+        label = f"{before.date_from:%d %b %Y} to {before.date_to:%d %b %Y}"
+    return Overview(
+        _headline(con, filters), previous, label, incidence_table(con, ("month",), filters)
+    )
+
+
+@dataclass(frozen=True)
+class Incidence:
+    by_category: pd.DataFrame
+    by_severity: pd.DataFrame
+
+
+def incidence(con: duckdb.DuckDBPyConnection, filters: Filters, per: str) -> Incidence:
+    return Incidence(
+        incidence_table(con, ("category",), filters, per),
+        incidence_table(con, ("severity",), filters, per),
+    )
+
+
+@dataclass(frozen=True)
+class TrainingUltrasound:
+    by_training: pd.DataFrame
+    by_experience: pd.DataFrame
+    by_ultrasound: pd.DataFrame
+    by_region_ultrasound: pd.DataFrame
+    ultrasound_ratios: pd.DataFrame
+    training_ratios: pd.DataFrame
+
+
+def training_ultrasound(con: duckdb.DuckDBPyConnection, filters: Filters) -> TrainingUltrasound:
+    """Rates by training, experience, ultrasound and region; crude and MH rate ratios."""
+    return TrainingUltrasound(
+        incidence_table(con, ("training_band",), filters),
+        incidence_table(con, ("experience_band",), filters),
+        incidence_table(con, ("ultrasound",), filters),
+        incidence_table(con, ("body_region", "ultrasound"), filters),
+        compare_table(con, "ultrasound", filters, adjust="body_region", reference="no"),
+        compare_table(con, "training_band", filters, adjust="body_region"),
+    )
+
+
+@dataclass(frozen=True)
+class Trends:
+    charts: list[TrendChart]
+    gchart: GChart | None
+
+
+def trends(con: duckdb.DuckDBPyConnection, filters: Filters, by: str) -> Trends:
+    charts = [c for c in trend_charts(con, filters, by, "clinic") if c.unit == "all"]
+    return Trends(charts, serious_gchart(con, replace(filters, category=None, severity=None)))
+
+
+def clinics(con: duckdb.DuckDBPyConnection, filters: Filters, units: str) -> FunnelResult | None:
+    return funnel_chart(con, filters, units, overdispersion=False)
+
+
+SERIOUS_COLUMNS = (
+    "event_date", "clinic", "practitioner_code", "training_band", "body_region", "ultrasound",
+    "technique", "category", "severity", "event_type", "outcome", "narrative",
+)  # fmt: skip
+
+
+def serious_events(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+    """Line listing of significant and serious events with their treatment context.
+
+    Practitioners appear by a pseudonymous code (P-<first 8 hex of a hash of the id>).
+    """
+    from .queries import serious_listing
+
+    return serious_listing(con, filters)[list(SERIOUS_COLUMNS)]
+
+
+@dataclass(frozen=True)
+class Quality:
+    runs: pd.DataFrame
+    rejects: pd.DataFrame
+    unmapped: pd.DataFrame
+    missing: pd.DataFrame
+
+
+def quality(con: duckdb.DuckDBPyConnection) -> Quality:
+    from .quality import ingest_runs, missing_rates, reject_rows, term_counts
+
+    return Quality(ingest_runs(con), reject_rows(con), term_counts(con), missing_rates(con))
+
+
+def today() -> date:
+    return date.today()
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the sidebar can offer: the values stored, and the quarters with treatments."""
+
+    clinics: tuple[str, ...]
+    professions: tuple[str, ...]
+    regions: tuple[str, ...]
+    techniques: tuple[str, ...]
+    quarters: tuple[str, ...]
+    first: date | None
+    last: date | None
+
+
+def options(con: duckdb.DuckDBPyConnection) -> Options:
+    from .queries import filter_options
+
+    return filter_options(con)

@@ -1,0 +1,78 @@
+"""The Streamlit dashboard, run in-process with AppTest on the fixture database.
+
+Every page renders without an exception; the Overview shows exactly the numbers of
+`needlewatch rates` for the same filters; URL parameters set the filters and hostile
+ones are ignored with a notice.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from needlewatch.cli import main
+
+SLUGS = ("overview", "incidence", "training", "trends", "clinics", "serious", "quality")
+
+
+def page_script(slug: str) -> None:
+    from dashboard import sidebar
+    from dashboard.pages import PAGES
+
+    ctx = sidebar.context()
+    if ctx is not None:
+        {p.SLUG: p for p in PAGES}[slug].render(ctx)
+
+
+def run_page(slug: str, params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_function(page_script, args=(slug,), default_timeout=60)
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+@pytest.fixture(autouse=True)
+def _db(fixture_db, monkeypatch) -> None:
+    monkeypatch.setenv("NEEDLEWATCH_DB", str(fixture_db))
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_every_page_renders_without_error(slug: str) -> None:
+    at = run_page(slug)
+    assert not at.exception
+    assert at.title[0].value
+
+
+def test_overview_numbers_equal_needlewatch_rates_for_the_same_quarter(capsys) -> None:
+    at = run_page("overview", {"quarter": "2025Q2", "clinic": "C04"})
+    assert not at.exception
+    main(["rates", "--quarter", "2025Q2", "--clinic", "C04", "--format", "json"])
+    expected = json.loads(capsys.readouterr().out)[0]
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Treatments"] == f"{expected['treatments']:,}"
+    assert shown["Adverse events"] == f"{expected['events']:,}"
+    assert shown["Events per 1,000 treatments"] == f"{expected['rate_per_1000']:.1f}"
+    caption = at.caption[0].value
+    assert f"{expected['ci_low_per_1000']:.1f} to {expected['ci_high_per_1000']:.1f}" in caption
+
+
+def test_hostile_url_parameters_are_ignored_with_a_notice() -> None:
+    at = run_page(
+        "overview",
+        {"clinic": "C04';DROP TABLE treatments;--", "severity": "x", "quarter": "2025Q9"},
+    )
+    assert not at.exception
+    notices = [t.value for t in at.toast]
+    assert any("ignored clinic" in n for n in notices)
+    assert any("ignored severity" in n for n in notices)
+    assert any("ignored quarter" in n for n in notices)
+    assert dict(at.query_params) == {}
+
+
+def test_empty_database_shows_what_to_do(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NEEDLEWATCH_DB", str(tmp_path / "none.duckdb"))
+    at = run_page("overview")
+    assert not at.exception
+    assert "needlewatch demo" in at.info[0].value
