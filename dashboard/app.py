@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import sidebar
-from dashboard.pages import PAGES
+from dashboard.screens import PAGES
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ SLUGS = ("overview", "incidence", "training", "trends", "clinics", "serious", "q
 
 def page_script(slug: str) -> None:
     from dashboard import sidebar
-    from dashboard.pages import PAGES
+    from dashboard.screens import PAGES
 
     ctx = sidebar.context()
     if ctx is not None:
