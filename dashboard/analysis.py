@@ -20,7 +20,7 @@ from ingest.errors import NeedleWatchError
 
 from .filters import ADJUSTERS, COMPARE_FACTORS, MODEL_FACTORS, MODEL_METHODS, Filters
 from .queries import rate_counts
-from .stats.ratios import compare_levels
+from .stats.compare import compare_levels
 from .stats.spread import rate_spread
 
 if TYPE_CHECKING:

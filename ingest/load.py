@@ -15,9 +15,7 @@ Counts obey rows_read = rows_accepted + rows_updated + rows_rejected, where a ro
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,12 +23,20 @@ import duckdb
 
 from .errors import EncodingProblemError, IngestBookkeepingError
 from .kinds import Kind
+from .loadsql import (
+    blank_sql,
+    hmac_pads,
+    insert_sql,
+    mask_sql,
+    named,
+    scan_sql,
+    used,
+)
 from .progress import Progress, run
 from .readers import Source
 from .rejects import RejectGroup, record_rejects, reject_groups
 from .terms import load_mapping_tables
-from .validate import Check, ParseOptions, all_checks, parse_projection, parsed_ref
-from .vocab import ALWAYS_SERIOUS, UNSPECIFIED
+from .validate import Check, ParseOptions, all_checks
 
 
 @dataclass(frozen=True)
@@ -50,94 +56,6 @@ class RunResult:
     reject_groups: tuple[RejectGroup, ...]
 
 
-def _used(params: dict[str, object], sql: str) -> dict[str, object]:
-    """The named parameters that ``sql`` mentions (DuckDB rejects unused ones)."""
-    names = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
-    return {k: v for k, v in params.items() if k in names}
-
-
-def _hmac_pads(secret_hex: str) -> tuple[bytes, bytes]:
-    """Inner and outer HMAC-SHA256 pads (RFC 2104) for the per-database key."""
-    key = bytes.fromhex(secret_hex)
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
-
-
-def _target_select(kind: Kind, opts: ParseOptions) -> list[str]:
-    """SQL expressions, in the target table's column order (run_id excluded)."""
-    exprs = []
-    for col in kind.columns:
-        parsed = parsed_ref(col)
-        if kind.name == "treatments" and col.name == "clinic_id":
-            exprs.append(
-                "coalesce(src.clinic_id, (SELECT p.clinic_id FROM practitioners p "
-                "WHERE p.practitioner_id = src.practitioner_id))"
-            )
-        elif col.type == "patient":
-            exprs.append("pk.patient_key")
-        elif col.type == "event_type":
-            exprs += ["event_type", "tm.category"]
-        elif col.type == "severity":
-            exprs += [
-                "severity",
-                "CASE WHEN hospitalised_flag OR list_contains($always_serious, tm.category) "
-                "THEN 'serious' ELSE coalesce(sm.tier, $unspecified) END",
-            ]
-        else:
-            exprs.append(parsed)
-    return exprs
-
-
-def _scan_sql(source: Source, *, numbered: bool = False, typed: ParseOptions | None = None) -> str:
-    """The source as text, aliased ``src``: trimmed, '' -> NULL, canonical column names.
-
-    ``numbered`` adds ``_k``, the 1-based position in file order. The streaming
-    ``row_number() OVER ()`` that computes it keeps the reader's order but runs on one
-    thread, so only the slow path (a file with rejects) asks for it. ``typed`` adds the
-    parsed values (validate.parse_projection) that checks and the insert read.
-    """
-    cols = [
-        f"nullif(trim({c}), '') AS {c}" if c in source.columns else f"NULL::VARCHAR AS {c}"
-        for c in source.kind.names
-    ]
-    if source.row_column:
-        cols.append(source.row_column)
-    if numbered:
-        cols.insert(0, "row_number() OVER () AS _k")
-    text = f"(SELECT {', '.join(cols)} FROM {source.relation})"
-    if typed is None:
-        return f"{text} src"
-    return f"(SELECT t.*, {', '.join(parse_projection(source.kind, typed))} FROM {text} t) src"
-
-
-def _blank_sql(source: Source) -> str:
-    """True for a row with no value in any canonical column (skipped, with a notice)."""
-    return "(" + " AND ".join(f"{c} IS NULL" for c in source.kind.names) + ")"
-
-
-def _failed_sql(checks: list[Check]) -> str:
-    """True when any check fails: the row is rejected."""
-    preds = [f"coalesce({check.predicate}, false)" for check in checks]
-    return "(" + " OR ".join(preds) + ")" if preds else "false"
-
-
-def _mask_sql(checks: list[Check], params: dict[str, object]) -> str:
-    """One BIGINT per row with bit i set when check i failed; records each check's label."""
-    bits = []
-    for i, check in enumerate(checks):
-        params[f"col{i}"] = check.column
-        params[f"reason{i}"] = check.reason
-        bits.append(f"(coalesce({check.predicate}, false)::BIGINT << {i})")
-    return " | ".join(bits) if bits else "0::BIGINT"
-
-
-def _named(source: Source, params: dict, sql: str) -> dict[str, object]:
-    """The named parameters ``sql`` uses plus the source's own ($p_src0, $p_src1 ...)."""
-    return {**_used(params, sql), **{f"p_src{i}": v for i, v in enumerate(source.params)}}
-
-
 def _patient_keys(
     con: duckdb.DuckDBPyConnection, source: Source, params: dict, progress: Progress | None
 ) -> None:
@@ -150,47 +68,14 @@ def _patient_keys(
     every row. The raw id never reaches the database file: pkeys is a temp table.
     """
     secret = con.execute("SELECT value FROM meta WHERE key = 'patient_key_secret'").fetchone()
-    params["ipad"], params["opad"] = _hmac_pads(secret[0])
+    params["ipad"], params["opad"] = hmac_pads(secret[0])
     sql = (
         "CREATE OR REPLACE TEMP TABLE pkeys AS SELECT patient_id, "
         "sha256($opad || unhex(sha256($ipad || encode(patient_id)))) AS patient_key "
-        f"FROM (SELECT DISTINCT patient_id FROM {_scan_sql(source)} "
+        f"FROM (SELECT DISTINCT patient_id FROM {scan_sql(source)} "
         "WHERE patient_id IS NOT NULL)"
     )
-    run(con, sql, _named(source, params, sql), progress, "keying patient ids")
-
-
-def _insert_sql(
-    source: Source, checks: list[Check], opts: ParseOptions, params: dict, *, last_only: bool
-) -> str:
-    """INSERT of every row that passes all checks, typed, into the target table.
-
-    ``last_only`` keeps only the last row of each id in file order (numbered scan, one
-    thread); otherwise rows go in whatever order the parallel scan delivers them.
-    """
-    kind = source.kind
-    exprs = _target_select(kind, opts)
-    joins = ""
-    if kind.name == "treatments":
-        joins = "LEFT JOIN pkeys pk ON pk.patient_id = src.patient_id"
-    elif kind.name == "adverse_events":
-        params["always_serious"] = sorted(ALWAYS_SERIOUS)
-        params["unspecified"] = UNSPECIFIED
-        hospitalised = parsed_ref(kind.column("hospitalised"))
-        exprs = [e.replace("hospitalised_flag", f"coalesce({hospitalised}, false)") for e in exprs]
-        joins = (
-            "LEFT JOIN term_map tm ON tm.raw = src.event_type "
-            "LEFT JOIN severity_map sm ON sm.raw = lower(src.severity)"
-        )
-    good = f"NOT {_blank_sql(source)} AND NOT {_failed_sql(checks)}"
-    last = ""
-    if last_only:
-        last = f"QUALIFY row_number() OVER (PARTITION BY {kind.id_column} ORDER BY _k DESC) = 1"
-    return (
-        f"INSERT INTO {kind.table} SELECT {', '.join(exprs)}, $run_id "
-        f"FROM (SELECT * FROM {_scan_sql(source, numbered=last_only, typed=opts)} WHERE {good} {last}) src "
-        f"{joins}"
-    )
+    run(con, sql, named(source, params, sql), progress, "keying patient ids")
 
 
 def _insert_good(
@@ -212,8 +97,8 @@ def _insert_good(
     if source.kind.name == "treatments":
         _patient_keys(con, source, params, progress)
     params["run_id"] = run_id
-    sql = _insert_sql(source, checks, opts, params, last_only=False)
-    result = run(con, sql, _named(source, params, sql), progress, "checking and loading rows")
+    sql = insert_sql(source, checks, opts, params, last_only=False)
+    result = run(con, sql, named(source, params, sql), progress, "checking and loading rows")
     return int(result.fetchone()[0])
 
 
@@ -231,8 +116,8 @@ def _keep_last_versions(
     numbered scan, one row per id: the one with the highest position _k
     """
     con.execute(f"DELETE FROM {source.kind.table} WHERE run_id = ?", [params["run_id"]])
-    sql = _insert_sql(source, checks, opts, params, last_only=True)
-    run(con, sql, _named(source, params, sql), progress, "keeping the last row of repeated ids")
+    sql = insert_sql(source, checks, opts, params, last_only=True)
+    run(con, sql, named(source, params, sql), progress, "keeping the last row of repeated ids")
 
 
 def _collect_reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> None:
@@ -281,27 +166,27 @@ def _locate_bad_rows(
 
     Costs a second, numbered scan, so it runs only when the fast path left rows behind.
     """
-    mask = _mask_sql(checks, params)
+    mask = mask_sql(checks, params)
     sql = (
         f"CREATE OR REPLACE TEMP TABLE bad AS SELECT * FROM (SELECT src.*, "
-        f"{_blank_sql(source)} AS _blank, ({mask}) AS _mask "
-        f"FROM {_scan_sql(source, numbered=True, typed=opts)}) WHERE _blank OR _mask <> 0"
+        f"{blank_sql(source)} AS _blank, ({mask}) AS _mask "
+        f"FROM {scan_sql(source, numbered=True, typed=opts)}) WHERE _blank OR _mask <> 0"
     )
-    run(con, sql, _named(source, params, sql), progress, "locating rejected rows")
+    run(con, sql, named(source, params, sql), progress, "locating rejected rows")
     parts = [
         f"SELECT _k, $col{i} AS column_name, {checks[i].column} AS value, "
         f"$reason{i} AS reason FROM bad WHERE NOT _blank AND (_mask >> {i}) & 1 = 1"
         for i in range(len(checks))
     ]
     sql = "CREATE OR REPLACE TEMP TABLE errs AS " + " UNION ALL ".join(parts)
-    con.execute(sql, _used(params, sql))
+    con.execute(sql, used(params, sql))
 
 
 def _no_bad_rows(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     """Empty ``bad`` and ``errs`` for a file whose every row loaded."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE bad AS SELECT *, false AS _blank, 0::BIGINT AS _mask "
-        f"FROM {_scan_sql(source, numbered=True)} LIMIT 0",
+        f"FROM {scan_sql(source, numbered=True)} LIMIT 0",
         {f"p_src{i}": v for i, v in enumerate(source.params)},
     )
     con.execute(
@@ -356,15 +241,15 @@ def _count_records(
     shows when the value is read), so ``== inserted`` proves no row was left behind.
     """
     sql = f"SELECT count(*) FROM {source.relation}"
-    return int(run(con, sql, _named(source, {}, sql), progress, "counting rows").fetchone()[0])
+    return int(run(con, sql, named(source, {}, sql), progress, "counting rows").fetchone()[0])
 
 
 def _count_rows(
     con: duckdb.DuckDBPyConnection, source: Source, progress: Progress | None
 ) -> tuple[int, int]:
     """(rows a full scan delivers, blank ones among them), for the bookkeeping check."""
-    sql = f"SELECT count(*), count(*) FILTER (WHERE {_blank_sql(source)}) FROM {_scan_sql(source)}"
-    total, blank = run(con, sql, _named(source, {}, sql), progress, "counting rows").fetchone()
+    sql = f"SELECT count(*), count(*) FILTER (WHERE {blank_sql(source)}) FROM {scan_sql(source)}"
+    total, blank = run(con, sql, named(source, {}, sql), progress, "counting rows").fetchone()
     return int(total), int(blank)
 
 
@@ -398,7 +283,7 @@ def load_source(
         con.execute("DROP TABLE IF EXISTS csv_reject_scans")
     if kind.name == "adverse_events":
         load_mapping_tables(
-            con, {f"p_src{i}": v for i, v in enumerate(source.params)}, _scan_sql(source)
+            con, {f"p_src{i}": v for i, v in enumerate(source.params)}, scan_sql(source)
         )
     params: dict[str, object] = opts.params()
     checks = all_checks(kind, kind.names, opts)

@@ -21,8 +21,8 @@ from dashboard.charts import (
 )
 from dashboard.rates import NO_EXPOSURE, incidence_table
 from dashboard.stats import poisson_rate
+from dashboard.stats.compare import compare_levels
 from dashboard.stats.funnel import funnel
-from dashboard.stats.ratios import compare_levels
 from dashboard.stats.regression import NOTE_NO_EVENTS, NOTE_REFERENCE, fit_rate_model
 from dashboard.stats.spc import RULE_BEYOND, RULE_G_LOW, g_chart, u_chart
 

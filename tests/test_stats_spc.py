@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dashboard.stats.cusum import bernoulli_cusum, gaps_from_outcomes
 from dashboard.stats.spc import (
     RULE_BEYOND,
     RULE_CUSUM,
@@ -18,9 +19,7 @@ from dashboard.stats.spc import (
     RULE_TREND_DOWN,
     RULE_TREND_UP,
     RULE_TWO_OF_THREE,
-    bernoulli_cusum,
     g_chart,
-    gaps_from_outcomes,
     geometric_quantile,
     u_chart,
 )

@@ -1,0 +1,140 @@
+"""SQL text for one load: scans of a source, check predicates, the typed INSERT.
+
+Pure string builders, no connection: table and column names come only from
+``ingest.kinds`` (fixed lists); every value is a named parameter.
+
+    source.relation (renamed VARCHAR columns)
+      -> _scan_sql: trimmed, '' -> NULL [, _k file position] [, parsed _p_/_n_ columns]
+      -> _insert_sql: INSERT INTO <table> SELECT typed values WHERE no check fails
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from .kinds import Kind
+from .readers import Source
+from .validate import Check, ParseOptions, parse_projection, parsed_ref
+from .vocab import ALWAYS_SERIOUS, UNSPECIFIED
+
+
+def used(params: dict[str, object], sql: str) -> dict[str, object]:
+    """The named parameters that ``sql`` mentions (DuckDB rejects unused ones)."""
+    names = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
+    return {k: v for k, v in params.items() if k in names}
+
+
+def hmac_pads(secret_hex: str) -> tuple[bytes, bytes]:
+    """Inner and outer HMAC-SHA256 pads (RFC 2104) for the per-database key."""
+    key = bytes.fromhex(secret_hex)
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def target_select(kind: Kind, opts: ParseOptions) -> list[str]:
+    """SQL expressions, in the target table's column order (run_id excluded)."""
+    exprs = []
+    for col in kind.columns:
+        parsed = parsed_ref(col)
+        if kind.name == "treatments" and col.name == "clinic_id":
+            exprs.append(
+                "coalesce(src.clinic_id, (SELECT p.clinic_id FROM practitioners p "
+                "WHERE p.practitioner_id = src.practitioner_id))"
+            )
+        elif col.type == "patient":
+            exprs.append("pk.patient_key")
+        elif col.type == "event_type":
+            exprs += ["event_type", "tm.category"]
+        elif col.type == "severity":
+            exprs += [
+                "severity",
+                "CASE WHEN hospitalised_flag OR list_contains($always_serious, tm.category) "
+                "THEN 'serious' ELSE coalesce(sm.tier, $unspecified) END",
+            ]
+        else:
+            exprs.append(parsed)
+    return exprs
+
+
+def scan_sql(source: Source, *, numbered: bool = False, typed: ParseOptions | None = None) -> str:
+    """The source as text, aliased ``src``: trimmed, '' -> NULL, canonical column names.
+
+    ``numbered`` adds ``_k``, the 1-based position in file order. The streaming
+    ``row_number() OVER ()`` that computes it keeps the reader's order but runs on one
+    thread, so only the slow path (a file with rejects) asks for it. ``typed`` adds the
+    parsed values (validate.parse_projection) that checks and the insert read.
+    """
+    cols = [
+        f"nullif(trim({c}), '') AS {c}" if c in source.columns else f"NULL::VARCHAR AS {c}"
+        for c in source.kind.names
+    ]
+    if source.row_column:
+        cols.append(source.row_column)
+    if numbered:
+        cols.insert(0, "row_number() OVER () AS _k")
+    text = f"(SELECT {', '.join(cols)} FROM {source.relation})"
+    if typed is None:
+        return f"{text} src"
+    return f"(SELECT t.*, {', '.join(parse_projection(source.kind, typed))} FROM {text} t) src"
+
+
+def blank_sql(source: Source) -> str:
+    """True for a row with no value in any canonical column (skipped, with a notice)."""
+    return "(" + " AND ".join(f"{c} IS NULL" for c in source.kind.names) + ")"
+
+
+def failed_sql(checks: list[Check]) -> str:
+    """True when any check fails: the row is rejected."""
+    preds = [f"coalesce({check.predicate}, false)" for check in checks]
+    return "(" + " OR ".join(preds) + ")" if preds else "false"
+
+
+def mask_sql(checks: list[Check], params: dict[str, object]) -> str:
+    """One BIGINT per row with bit i set when check i failed; records each check's label."""
+    bits = []
+    for i, check in enumerate(checks):
+        params[f"col{i}"] = check.column
+        params[f"reason{i}"] = check.reason
+        bits.append(f"(coalesce({check.predicate}, false)::BIGINT << {i})")
+    return " | ".join(bits) if bits else "0::BIGINT"
+
+
+def named(source: Source, params: dict, sql: str) -> dict[str, object]:
+    """The named parameters ``sql`` uses plus the source's own ($p_src0, $p_src1 ...)."""
+    return {**used(params, sql), **{f"p_src{i}": v for i, v in enumerate(source.params)}}
+
+
+def insert_sql(
+    source: Source, checks: list[Check], opts: ParseOptions, params: dict, *, last_only: bool
+) -> str:
+    """INSERT of every row that passes all checks, typed, into the target table.
+
+    ``last_only`` keeps only the last row of each id in file order (numbered scan, one
+    thread); otherwise rows go in whatever order the parallel scan delivers them.
+    """
+    kind = source.kind
+    exprs = target_select(kind, opts)
+    joins = ""
+    if kind.name == "treatments":
+        joins = "LEFT JOIN pkeys pk ON pk.patient_id = src.patient_id"
+    elif kind.name == "adverse_events":
+        params["always_serious"] = sorted(ALWAYS_SERIOUS)
+        params["unspecified"] = UNSPECIFIED
+        hospitalised = parsed_ref(kind.column("hospitalised"))
+        exprs = [e.replace("hospitalised_flag", f"coalesce({hospitalised}, false)") for e in exprs]
+        joins = (
+            "LEFT JOIN term_map tm ON tm.raw = src.event_type "
+            "LEFT JOIN severity_map sm ON sm.raw = lower(src.severity)"
+        )
+    good = f"NOT {blank_sql(source)} AND NOT {failed_sql(checks)}"
+    last = ""
+    if last_only:
+        last = f"QUALIFY row_number() OVER (PARTITION BY {kind.id_column} ORDER BY _k DESC) = 1"
+    return (
+        f"INSERT INTO {kind.table} SELECT {', '.join(exprs)}, $run_id "
+        f"FROM (SELECT * FROM {scan_sql(source, numbered=last_only, typed=opts)} WHERE {good} {last}) src "
+        f"{joins}"
+    )
