@@ -105,7 +105,7 @@ def cmd_serve(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     command = [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.port", str(args.port), "--server.headless", str(args.headless).lower(),
-        "--browser.gatherUsageStats", "false",
+        "--browser.gatherUsageStats", "false", "--server.showEmailPrompt", "false",
     ]  # fmt: skip
     return subprocess.call(command, env=env)
 
