@@ -13,11 +13,13 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
-from .analysis import compare_table
+from .analysis import NoDataError, compare_table, rate_model
+from .explain import SignalStatement, events_noun, explain_signals
 from .filters import Filters
 from .rates import affected_table, incidence_table
 from .signals import TrendChart, funnel_chart, serious_gchart, trend_charts
 from .stats.funnel import FunnelResult
+from .stats.regression import RateModel
 from .stats.spc import GChart
 
 
@@ -98,10 +100,19 @@ class TrainingUltrasound:
     by_region_ultrasound: pd.DataFrame
     ultrasound_ratios: pd.DataFrame
     training_ratios: pd.DataFrame
+    experience_ratios: pd.DataFrame
+    model: RateModel | None
+    model_note: str
 
 
 def training_ultrasound(con: duckdb.DuckDBPyConnection, filters: Filters) -> TrainingUltrasound:
-    """Rates by training, experience, ultrasound and region; crude and MH rate ratios."""
+    """Rates by training, experience, ultrasound and region; crude and MH rate ratios;
+    the Poisson regression (log-treatments offset) with mutually adjusted rate ratios."""
+    model, note = None, ""
+    try:
+        model = rate_model(con, filters)
+    except NoDataError as exc:
+        note = str(exc)
     return TrainingUltrasound(
         incidence_table(con, ("training_band",), filters),
         incidence_table(con, ("experience_band",), filters),
@@ -109,21 +120,45 @@ def training_ultrasound(con: duckdb.DuckDBPyConnection, filters: Filters) -> Tra
         incidence_table(con, ("body_region", "ultrasound"), filters),
         compare_table(con, "ultrasound", filters, adjust="body_region", reference="no"),
         compare_table(con, "training_band", filters, adjust="body_region"),
+        compare_table(con, "experience_band", filters, adjust="body_region"),
+        model,
+        note,
     )
 
 
 @dataclass(frozen=True)
 class Trends:
+    """The overall u-chart, its signals in words, every clinic's signals, the g-chart."""
+
     charts: list[TrendChart]
+    statements: list[SignalStatement]
+    clinic_statements: list[SignalStatement]
     gchart: GChart | None
 
 
 def trends(con: duckdb.DuckDBPyConnection, filters: Filters, by: str) -> Trends:
-    charts = [c for c in trend_charts(con, filters, by, "clinic") if c.unit == "all"]
-    return Trends(charts, serious_gchart(con, replace(filters, category=None, severity=None)))
+    """u-charts overall and per clinic, explained; g-chart of serious events."""
+    every = trend_charts(con, filters, by, "clinic")
+    what = events_noun(filters.category, filters.severity)
+    statements, clinic_statements = [], []
+    for trend in every:
+        periods = trend.chart.points["period"].tolist()
+        said = explain_signals(trend.chart.signals, periods, what=what, unit=trend.unit)
+        (statements if trend.unit == "all" else clinic_statements).extend(said)
+    return Trends(
+        [c for c in every if c.unit == "all"],
+        statements,
+        clinic_statements,
+        serious_gchart(con, replace(filters, category=None, severity=None)),
+    )
 
 
-def clinics(con: duckdb.DuckDBPyConnection, filters: Filters, units: str) -> FunnelResult | None:
+def clinics(
+    con: duckdb.DuckDBPyConnection, filters: Filters, units: str, within: str | None = None
+) -> FunnelResult | None:
+    """Funnel of clinics, or of practitioners (all, or only those of clinic ``within``)."""
+    if within is not None:
+        filters = replace(filters, clinics=(within,))
     return funnel_chart(con, filters, units, overdispersion=False)
 
 

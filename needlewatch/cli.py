@@ -7,6 +7,7 @@ Named exceptions become one-line messages on stderr and exit statuses:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -128,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("needlewatch: interrupted; the database is unchanged", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `needlewatch rates | head`: the reader left; not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is silent
+        return 0
 
 
 if __name__ == "__main__":

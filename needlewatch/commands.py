@@ -71,7 +71,7 @@ def cmd_terms(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
         frame = term_counts(con, unmapped_only=not args.all)
     finally:
         con.close()
-    if frame.empty and not args.all:
+    if frame.empty and not args.all and args.format == "table":
         out.write("no unmapped event terms: every reported term matched a category\n")
         return 0
     write_frame(frame, args.format, out)
@@ -86,7 +86,7 @@ def cmd_rejects(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
         frame = reject_rows(con, tuple(args.run))
     finally:
         con.close()
-    if frame.empty:
+    if frame.empty and args.format == "table":  # csv and json stay machine-readable
         out.write("no rejected rows\n")
         return 0
     write_frame(frame, args.format, out)

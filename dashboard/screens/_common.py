@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
+
+from dashboard.explain import events_noun
+from dashboard.filters import Filters
+from ingest.vocab import CATEGORY_CODES, UNMAPPED
+
+ALL_CATEGORIES = "all categories"
 
 
 def chart(fig, data: pd.DataFrame, name: str) -> None:
     """Draw a Plotly figure and offer the table behind it as CSV."""
-    st.plotly_chart(fig, use_container_width=True)
+    st.plotly_chart(fig, width="stretch")
     st.download_button(
         f"Data behind this chart (CSV): {name}",
         data.to_csv(index=False).encode(),
@@ -16,6 +24,25 @@ def chart(fig, data: pd.DataFrame, name: str) -> None:
         mime="text/csv",
         key=f"csv-{name}",
     )
+
+
+def category_choice(filters: Filters, key: str) -> Filters:
+    """A page-level event-category picker; restricts the events counted, not treatments."""
+    options = [ALL_CATEGORIES, *CATEGORY_CODES, UNMAPPED]
+    picked = st.selectbox(
+        "Event category counted",
+        options,
+        key=key,
+        format_func=lambda c: c.replace("_", " "),
+        help="Counts only events of this category; the denominator stays every treatment.",
+    )
+    return replace(filters, category=None if picked == ALL_CATEGORIES else picked)
+
+
+def what_counted(filters: Filters) -> str:
+    """'Serious fainting events', 'Adverse events', ... for chart titles."""
+    kind = events_noun(filters.category, filters.severity)
+    return kind[0].upper() + kind[1:]
 
 
 def nothing_matches() -> None:

@@ -1,4 +1,4 @@
-"""Clinics: funnel plot of clinics or practitioners against the overall rate."""
+"""Clinics: funnel plot of clinics, or of practitioners within a clinic, vs the overall rate."""
 
 import streamlit as st
 
@@ -6,26 +6,36 @@ from dashboard import views
 from dashboard.cache import load
 from dashboard.charts_spc import funnel_figure
 
-from ._common import chart, nothing_matches
+from ._common import category_choice, chart, nothing_matches, what_counted
 
 TITLE, SLUG = "Clinics", "clinics"
+CLINICS, WITHIN = "clinics", "practitioners within a clinic"
 
 
 def render(ctx) -> None:
     st.title("Clinics and practitioners: funnel plot")
-    units = st.radio("Compare", ["clinic", "practitioner"], horizontal=True)
-    result = load(views.clinics, ctx.filters, units)
+    filters = category_choice(ctx.filters, "clinics-category")
+    compare = st.radio("Compare", [CLINICS, WITHIN], horizontal=True)
+    within = None
+    if compare == WITHIN:
+        within = st.selectbox("Clinic", ctx.filters.clinics or ctx.options.clinics)
+    units = "clinic" if compare == CLINICS else "practitioner"
+    result = load(views.clinics, filters, units, within)
     if result is None:
         return nothing_matches()
+    scope = f" at {within}" if within else ""
     chart(
         funnel_figure(
             result,
-            title=f"Adverse events per 1,000 treatments by {units}, with 95% and 99.8% exact Poisson limits",
+            title=f"{what_counted(filters)} per 1,000 treatments by {units}{scope}: exact Poisson 95% and 99.8% limits",
             unit_label=units.capitalize(),
         ),
         result.units,
-        f"funnel-{units}",
+        f"funnel-{units}{'-' + within if within else ''}",
     )
     outliers = result.units[result.units["outside"] != ""]
-    st.subheader(f"Outside the limits ({len(outliers)})")
+    st.subheader(f"Outside the limits ({len(outliers)} of {len(result.units)} {units}s)")
+    st.caption(
+        "Outside 95%: worth a look (1 in 20 would be by chance). Outside 99.8%: unlikely to be chance."
+    )
     st.dataframe(outliers[["unit", "events", "exposure", "rate", "outside"]], hide_index=True)

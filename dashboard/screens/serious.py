@@ -14,7 +14,7 @@ def render(ctx) -> None:
     st.caption(f"{len(listing)} event(s). Practitioners are shown by pseudonymous code.")
     if listing.empty:
         return st.info("No significant or serious events match these filters.")
-    st.dataframe(listing, hide_index=True, use_container_width=True)
+    st.dataframe(listing, hide_index=True, width="stretch")
     st.download_button(
         "Download the listing (CSV)",
         listing.to_csv(index=False).encode(),

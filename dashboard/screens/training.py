@@ -6,65 +6,52 @@ from dashboard import views
 from dashboard.cache import load
 from dashboard.charts import rate_bars, ratio_forest
 
-from ._common import chart, nothing_matches
+from ._common import category_choice, chart, nothing_matches, what_counted
 
 TITLE, SLUG = "Training and ultrasound", "training"
-RATE = "Adverse events per 1,000 treatments"
+ADJUSTED = "Crude: exact conditional interval (as R poisson.test). Adjusted for body region: Mantel-Haenszel, Greenland-Robins interval."
 
 
 def render(ctx) -> None:
     st.title("Training hours, experience and ultrasound guidance")
-    data = load(views.training_ultrasound, ctx.filters)
+    filters = category_choice(ctx.filters, "training-category")
+    data = load(views.training_ultrasound, filters)
     if data.by_training.empty:
         return nothing_matches()
-    left, right = st.columns(2)
-    with left:
-        chart(
-            rate_bars(
-                data.by_training, "training_band", title=f"{RATE}, by training hours (95% CI)"
-            ),
-            data.by_training,
-            "rate-by-training-band",
-        )
-    with right:
-        chart(
-            rate_bars(
-                data.by_experience,
-                "experience_band",
-                title=f"{RATE}, by years of experience (95% CI)",
-            ),
-            data.by_experience,
-            "rate-by-experience-band",
-        )
+    rate = f"{what_counted(filters)} per 1,000 treatments"
+    for table, dim, name, what in (
+        (data.by_training, "training_band", "rate-by-training-band", "dry-needling training hours"),
+        (data.by_experience, "experience_band", "rate-by-experience-band", "years of experience"),
+        (data.by_ultrasound, "ultrasound", "rate-by-ultrasound", "ultrasound guidance"),
+    ):
+        chart(rate_bars(table, dim, title=f"{rate}, by {what} (95% CI)"), table, name)
     chart(
         rate_bars(
             data.by_region_ultrasound,
             "body_region",
             colour="ultrasound",
-            title=f"{RATE}, by body region and ultrasound guidance (95% CI)",
+            title=f"{rate}, by body region and ultrasound guidance (95% CI)",
         ),
         data.by_region_ultrasound,
         "rate-by-region-ultrasound",
     )
     st.subheader("Rate ratios: crude and adjusted for body region")
+    st.caption(ADJUSTED)
+    for table, what, name in (
+        (data.ultrasound_ratios, "ultrasound-guided vs not", "ratio-ultrasound"),
+        (data.training_ratios, "training band vs the most common band", "ratio-training-band"),
+        (
+            data.experience_ratios,
+            "experience band vs the most common band",
+            "ratio-experience-band",
+        ),
+    ):
+        title = f"Rate ratio, {what}: crude and region-adjusted (95% CI)"
+        chart(ratio_forest(table, label="level", title=title), table, name)
+    st.subheader("Poisson regression: mutually adjusted rate ratios")
+    if data.model is None:
+        return st.info(data.model_note)
     st.caption(
-        "Crude: exact conditional interval (as R poisson.test). Adjusted: Mantel-Haenszel across body regions, Greenland-Robins interval."
+        f"Method: {data.model.method}. Cells: {data.model.n_cells:,} practitioner x factor-level cells."
     )
-    chart(
-        ratio_forest(
-            data.ultrasound_ratios,
-            label="level",
-            title="Rate ratio, ultrasound-guided vs not, crude and region-adjusted (95% CI)",
-        ),
-        data.ultrasound_ratios,
-        "ratio-ultrasound",
-    )
-    chart(
-        ratio_forest(
-            data.training_ratios,
-            label="level",
-            title="Rate ratio by training band vs the most common band, crude and region-adjusted (95% CI)",
-        ),
-        data.training_ratios,
-        "ratio-training-band",
-    )
+    st.dataframe(data.model.table, hide_index=True, width="stretch")

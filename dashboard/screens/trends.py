@@ -1,57 +1,61 @@
-"""Trends: u-chart with Making Data Count signals; g-chart of serious events."""
+"""Trends: u-chart with Making Data Count signals, explained; g-chart of serious events."""
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import views
 from dashboard.cache import load
 from dashboard.charts_spc import g_chart_figure, u_chart_figure
+from dashboard.explain import RULE_MEANING
 
-from ._common import chart, nothing_matches
+from ._common import category_choice, chart, nothing_matches, what_counted
 
 TITLE, SLUG = "Trends", "trends"
 
 
+def _statements(statements) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"signal": s.sentence, "rule means": RULE_MEANING.get(s.rule, "")} for s in statements]
+    )
+
+
 def render(ctx) -> None:
     st.title("Trends and signals")
+    filters = category_choice(ctx.filters, "trends-category")
     by = st.radio("Period", ["month", "quarter"], horizontal=True)
-    data = load(views.trends, ctx.filters, by)
+    data = load(views.trends, filters, by)
     if not data.charts:
         return nothing_matches()
     u = data.charts[0].chart
     chart(
         u_chart_figure(
             u,
-            title=f"u-chart: adverse events per 1,000 treatments by {by}, limits vary with treatments",
+            title=f"u-chart: {what_counted(filters).lower()} per 1,000 treatments by {by}; limits vary with treatments",
         ),
         u.points,
         f"u-chart-{by}",
     )
-    if u.signals:
-        st.dataframe(
-            [
-                {
-                    "period": s.period,
-                    "rule": s.rule,
-                    "rate": round(s.value, 2),
-                    "centre": round(s.expected, 2),
-                }
-                for s in u.signals
-            ],
-            hide_index=True,
-        )
+    st.subheader(f"Signals on this chart ({len(data.statements)})")
+    if data.statements:
+        st.dataframe(_statements(data.statements), hide_index=True, width="stretch")
     else:
         st.success(
             "No special-cause signal: every point is within its limits and no run or trend rule fired."
         )
+    st.subheader(f"Signals in single clinics ({len(data.clinic_statements)})")
+    st.caption(
+        "Each clinic's own u-chart, against its own centre line. Pick the clinic in the sidebar to see its chart."
+    )
+    if data.clinic_statements:
+        st.dataframe(_statements(data.clinic_statements), hide_index=True, width="stretch")
     st.subheader("Serious events")
     if data.gchart is None:
-        st.info("Fewer than 3 serious events in this view: too few for a g-chart.")
-    else:
-        chart(
-            g_chart_figure(
-                data.gchart,
-                title="g-chart: treatments between consecutive serious events (probability limits)",
-            ),
-            data.gchart.points,
-            "g-chart-serious",
-        )
+        return st.info("Fewer than 3 serious events in this view: too few for a g-chart.")
+    chart(
+        g_chart_figure(
+            data.gchart,
+            title="g-chart: treatments between consecutive serious events (probability limits)",
+        ),
+        data.gchart.points,
+        "g-chart-serious",
+    )

@@ -1,0 +1,193 @@
+"""Every dashboard page shows exactly the numbers of the command line for the same filters.
+
+Each page runs in-process (AppTest) on the fixture database; its chart data (the Plotly
+JSON Streamlit receives) and tables are compared with `needlewatch rates`, `compare`,
+`model`, `signals`, `rejects` and `terms` run on the same database with the same filters.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from needlewatch.cli import main
+
+from .test_app import run_page
+
+Q = "2025Q2"
+
+
+@pytest.fixture(autouse=True)
+def _db(fixture_db, monkeypatch) -> None:
+    monkeypatch.setenv("NEEDLEWATCH_DB", str(fixture_db))
+
+
+@pytest.fixture()
+def cli(capsys):
+    """Run a needlewatch command with --format json and return the parsed output."""
+
+    def run(*args: str):
+        assert main([*args, "--format", "json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    return run
+
+
+def figures(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def bars(figure: dict) -> dict[str, tuple[float, float, float]]:
+    """{x label: (rate, low, high)} from a rate_bars figure (one trace, error bars)."""
+    out = {}
+    for trace in figure["data"]:
+        err = trace["error_y"]
+        for x, y, up, down in zip(
+            trace["x"], trace["y"], err["array"], err["arrayminus"], strict=True
+        ):
+            out[x] = (y, y - down, y + up)
+    return out
+
+
+def expected_rates(rows: list[dict], dim: str) -> dict[str, tuple[float, float, float]]:
+    return {
+        str(r[dim]): (r["rate_per_1000"], r["ci_low_per_1000"], r["ci_high_per_1000"]) for r in rows
+    }
+
+
+def assert_same(shown: dict, expected: dict) -> None:
+    assert shown.keys() == expected.keys()
+    for key, values in expected.items():
+        assert shown[key] == pytest.approx(values, rel=1e-12), key
+
+
+def test_incidence_page_equals_rates_by_category_and_severity(cli) -> None:
+    at = run_page("incidence", {"quarter": Q, "clinic": "C04,C09"})
+    assert not at.exception
+    by_category, by_severity = figures(at)
+    common = ("--quarter", Q, "--clinic", "C04", "--clinic", "C09")
+    assert_same(
+        bars(by_category), expected_rates(cli("rates", "--by", "category", *common), "category")
+    )
+    assert_same(
+        bars(by_severity), expected_rates(cli("rates", "--by", "severity", *common), "severity")
+    )
+    assert "per 1,000 treatments" in by_category["layout"]["title"]["text"]
+
+
+def test_incidence_page_per_insertions_equals_rates_per_insertions(cli) -> None:
+    at = run_page("incidence", {"quarter": Q})
+    at.radio[0].set_value("insertions").run()
+    assert not at.exception
+    shown = bars(figures(at)[0])
+    expected = expected_rates(
+        cli("rates", "--by", "category", "--quarter", Q, "--per", "insertions"), "category"
+    )
+    assert_same(shown, expected)
+    assert "needle insertions" in figures(at)[0]["layout"]["yaxis"]["title"]["text"]
+
+
+def test_training_page_equals_rates_compare_and_model(cli) -> None:
+    at = run_page("training", {"severity": "mild"})
+    at.selectbox(key="training-category").set_value("bruising").run()
+    assert not at.exception
+    figs = figures(at)
+    f = ("--severity", "mild", "--category", "bruising")
+    assert_same(
+        bars(figs[0]), expected_rates(cli("rates", "--by", "training_band", *f), "training_band")
+    )
+    assert_same(
+        bars(figs[1]),
+        expected_rates(cli("rates", "--by", "experience_band", *f), "experience_band"),
+    )
+    assert_same(bars(figs[2]), expected_rates(cli("rates", "--by", "ultrasound", *f), "ultrasound"))
+    compare = cli(
+        "compare", "--factor", "ultrasound", "--adjust", "body_region", "--reference", "no", *f
+    )
+    forest = figs[4]
+    points = [t for t in forest["data"] if t.get("mode") != "lines" and t.get("x")]
+    plotted = sorted(x for t in points for x in t["x"])
+    assert plotted == pytest.approx(sorted(r["rate_ratio"] for r in compare), rel=1e-12)
+    model = cli("model", *f)
+    table = at.dataframe[0].value
+    assert list(table["irr"].round(9).dropna()) == [
+        round(r["irr"], 9) for r in model["rate_ratios"] if r["irr"] is not None
+    ]
+    assert model["method"] in at.caption[-2].value
+
+
+def test_trends_page_equals_rates_by_month_and_signals(cli) -> None:
+    at = run_page("trends", {"clinic": "C04"})
+    at.selectbox(key="trends-category").set_value("fainting").run()
+    assert not at.exception
+    u = figures(at)[0]
+    rate = next(t for t in u["data"] if t["name"].startswith("Events per"))
+    expected = cli("rates", "--by", "month", "--clinic", "C04", "--category", "fainting")
+    assert rate["x"] == [r["month"] for r in expected]
+    assert rate["y"] == pytest.approx([r["rate_per_1000"] for r in expected], rel=1e-12)
+    signals = cli("signals", "--by", "month", "--clinic", "C04", "--category", "fainting")
+    overall = [s for s in signals if s["kind"] == "trend" and s["unit"] == "all"]
+    sentences = at.dataframe[0].value["signal"].tolist()
+    assert overall and any("May 2025" in s or "Jun 2025" in s for s in sentences)
+    assert all(
+        s.startswith(("Rise in fainting events", "Fall in fainting events")) for s in sentences
+    )
+    assert len({s["period"] for s in overall}) >= len(sentences)
+
+
+def test_clinics_page_funnel_equals_rates_by_clinic_and_practitioner(cli) -> None:
+    at = run_page("clinics", {"quarter": Q})
+    assert not at.exception
+    expected = {
+        r["clinic"]: (r["events"], r["treatments"])
+        for r in cli("rates", "--by", "clinic", "--quarter", Q)
+    }
+    points = [t for t in figures(at)[0]["data"] if t.get("mode") == "markers+text"]
+    shown = {
+        u: (c[1], c[2]) for t in points for u, c in zip(t["text"], t["customdata"], strict=True)
+    }
+    assert shown == expected
+    outliers = at.dataframe[0].value
+    assert set(outliers["unit"]) >= {"C09"}
+    at.radio[0].set_value("practitioners within a clinic").run()
+    at.selectbox(key=None)  # the clinic picker appears
+    at.selectbox[1].set_value("C04").run()
+    assert not at.exception
+    rows = cli("rates", "--by", "practitioner", "--quarter", Q, "--clinic", "C04")
+    points = [t for t in figures(at)[0]["data"] if t.get("mode") == "markers+text"]
+    shown = {
+        u: (c[1], c[2]) for t in points for u, c in zip(t["text"], t["customdata"], strict=True)
+    }
+    assert shown == {r["practitioner"]: (r["events"], r["treatments"]) for r in rows}
+
+
+def test_serious_page_lists_every_significant_and_serious_event(cli) -> None:
+    at = run_page("serious", {"quarter": Q})
+    assert not at.exception
+    listing = at.dataframe[0].value
+    counts = {r["severity"]: r["events"] for r in cli("rates", "--by", "severity", "--quarter", Q)}
+    assert len(listing) == counts["significant"] + counts["serious"]
+    assert set(listing["severity"]) == {"significant", "serious"} or counts["serious"] == 0
+    assert not listing["practitioner_code"].str.fullmatch(r"P-[0-9a-f]{8}").eq(False).any()
+
+
+def test_quality_page_equals_rejects_and_terms(cli, base_db, monkeypatch) -> None:
+    from ingest.api import IngestOptions, ingest_files
+
+    from .conftest import DATA, TODAY
+
+    report = ingest_files(base_db, [DATA / "events_bad_values.csv"], IngestOptions(today=TODAY))
+    assert report.rows_rejected > 0
+    monkeypatch.setenv("NEEDLEWATCH_DB", str(base_db))
+    at = run_page("quality")
+    assert not at.exception
+    runs, rejects, unmapped, missing = (d.value for d in at.dataframe)
+    expected = cli("rejects")
+    assert len(rejects) == len(expected) > 0
+    assert rejects["reason"].tolist() == [r["reason"] for r in expected]
+    assert unmapped[["term", "events"]].to_dict("records") == [
+        {"term": t["term"], "events": t["events"]} for t in cli("terms")
+    ]
+    assert len(runs) == 5  # four files in the first batch, one in the second
+    assert set(missing["table_name"]) == {"treatments", "practitioners", "adverse_events"}
