@@ -89,11 +89,14 @@ def explain_signals(
     what: str = "adverse events",
     unit: str = "all",
     per: str = "treatments",
+    values: bool = True,
 ) -> list[SignalStatement]:
     """One sentence per run of signals, in period order.
 
     ``periods`` is the chart's period labels in order (to join consecutive signals),
     ``what`` names the events counted, ``unit`` is 'all' or a clinic/practitioner code.
+    ``values=False`` leaves out rates and limits (the public report: a rate next to a
+    published number of treatments would give away a suppressed count).
     """
     where = "overall" if unit == "all" else f"at {unit}"
     out = []
@@ -123,7 +126,11 @@ def explain_signals(
                 last=tail.period,
                 rule=head.rule,
                 direction=head.direction,
-                sentence=f"{change} in {what} {where} in {span}: {detail}, {reason}.",
+                sentence=(
+                    f"{change} in {what} {where} in {span}: {detail}, {reason}."
+                    if values
+                    else f"{change} in {what} {where} in {span}: {head.rule}."
+                ),
             )
         )
     return out

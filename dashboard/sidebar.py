@@ -22,6 +22,7 @@ class Context:
 
     filters: Filters
     options: views.Options
+    quarter: str | None = None  # the quarter chosen, when the period is one quarter
 
 
 def _empty_state(message: str) -> None:
@@ -82,4 +83,4 @@ def context() -> Context | None:
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
     sb.caption(f"Database: {db_path()}")
-    return Context(validated.filters, options)
+    return Context(validated.filters, options, validated.quarter)

@@ -192,6 +192,18 @@ def quality(con: duckdb.DuckDBPyConnection) -> Quality:
     return Quality(ingest_runs(con), reject_rows(con), term_counts(con), missing_rates(con))
 
 
+def report_file(
+    con: duckdb.DuckDBPyConnection, quarter: str, clinic: str | None, edition: str, fmt: str
+) -> bytes:
+    """The quarterly report as ``needlewatch report`` writes it (same content, same bytes
+    but for the PDF's timestamps), for the dashboard's download buttons."""
+    from .report.content import build_report
+    from .report.model import ReportRequest
+    from .report.render import render
+
+    return render(build_report(con, ReportRequest(quarter, clinic, edition)), fmt)
+
+
 def today() -> date:
     return date.today()
 

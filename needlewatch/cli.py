@@ -17,8 +17,9 @@ from ingest.errors import NeedleWatchError, StrictModeAbort
 from ingest.kinds import KINDS
 from needlewatch import __version__, settings
 
-from . import analysis_commands, commands
+from . import analysis_commands, commands, report_command
 from .arguments import add_analysis_parsers, add_db, add_format
+from .report_command import add_report_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_analysis_parsers(sub)
+    add_report_parser(sub)
 
     p = sub.add_parser(
         "serve",
@@ -106,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     db_path = settings.resolve_db_path(args.db)
-    handler = {**commands.HANDLERS, **analysis_commands.HANDLERS}[args.command]
+    handler = {**commands.HANDLERS, **analysis_commands.HANDLERS, **report_command.HANDLERS}[
+        args.command
+    ]
     try:
         return handler(args, db_path, sys.stdout)
     except StrictModeAbort as exc:

@@ -34,6 +34,12 @@ EXPERIENCE_BAND_CUTS: tuple[int, ...] = (2, 5, 10)
 #: Confidence level of every interval NeedleWatch prints.
 CONFIDENCE = 0.95
 
+#: Public reports hide counts from 1 to this (NHS hospital statistics: 1-7; CMS: 1-10),
+#: and anything from which such a count could be worked out.
+SUPPRESSION_THRESHOLD = 7
+#: Monthly points on a report's u-chart: the quarter and the 21 months before it.
+REPORT_TREND_MONTHS = 24
+
 #: DuckDB limits for the ingest process: the 2 GB peak-memory target with headroom.
 INGEST_MEMORY_LIMIT = "1200MB"
 INGEST_THREADS = 2

@@ -1,0 +1,101 @@
+"""The report's charts, built from its sections with the dashboard's own figure functions.
+
+Pure (no Streamlit, no database): Report in, ``{section key: Figure}`` out, so the HTML
+edition draws them interactively and the PDF as static images, with the same data. A
+suppressed row's rate is None, so its bar is simply not drawn.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.charts import rate_bars, ratio_forest
+from dashboard.charts_spc import funnel_figure, u_chart_figure
+from dashboard.stats.spc import METHOD_U, UChart
+
+from .model import Report
+
+RATE_TITLE = "events per 1,000 treatments"
+BAR_SECTIONS = {
+    "category": "Adverse events per 1,000 treatments, by category (95% CI)",
+    "severity": "Adverse events per 1,000 treatments, by severity tier (95% CI)",
+    "training_band": "Adverse events per 1,000 treatments, by training hours (95% CI)",
+    "experience_band": "Adverse events per 1,000 treatments, by years of experience (95% CI)",
+    "ultrasound": "Adverse events per 1,000 treatments, by ultrasound guidance (95% CI)",
+}
+
+
+def as_rate_table(frame: pd.DataFrame, dim: str) -> pd.DataFrame:
+    """A report section in the shape of ``incidence_table`` (what ``rate_bars`` draws)."""
+    return pd.DataFrame(
+        {
+            dim: [str(v).replace("_", " ") for v in frame["level"]],
+            "treatments": frame["treatments"].tolist(),
+            "events": [None if pd.isna(e) else int(e) for e in frame["events"]],
+            "treatments_affected": [None] * len(frame),
+            "rate_per_1000": frame["value"].tolist(),
+            "ci_low_per_1000": frame["ci_low"].tolist(),
+            "ci_high_per_1000": frame["ci_high"].tolist(),
+            "ci_method": frame["method"].tolist(),
+        }
+    )
+
+
+def _ratio_table(frame: pd.DataFrame) -> pd.DataFrame:
+    label = {
+        "ultrasound": "Ultrasound",
+        "training_band": "Training",
+        "experience_band": "Experience",
+    }
+    return pd.DataFrame(
+        {
+            "analysis": [
+                "crude" if m.endswith("crude") else "adjusted for body region"
+                for m in frame["measure"]
+            ],
+            "level": [
+                f"{label.get(d, d)} {lv} vs {ref}"
+                for d, lv, ref in zip(
+                    frame["dimension"], frame["level"], frame["reference"], strict=True
+                )
+            ],
+            "rate_ratio": frame["value"].tolist(),
+            "ci_low": frame["ci_low"].tolist(),
+            "ci_high": frame["ci_high"].tolist(),
+            "note": ["suppressed" if s else "" for s in frame["suppressed"]],
+        }
+    )
+
+
+def report_figures(report: Report) -> dict[str, go.Figure]:
+    """Every chart of the report, keyed by the section it illustrates, in print order."""
+    figures: dict[str, go.Figure] = {}
+    for key, title in BAR_SECTIONS.items():
+        if report.has(key):
+            frame = report.section(key).frame
+            if key == "category":
+                # categories with no events are listed in the table only
+                frame = frame[frame["suppressed"] | frame["events"].fillna(1).ne(0)]
+            figures[key] = rate_bars(as_rate_table(frame, key), key, title=title)
+    ratios = report.section("ratios").frame
+    if len(ratios):
+        figures["ratios"] = ratio_forest(
+            _ratio_table(ratios),
+            label="level",
+            title="Rate ratios, crude and adjusted for body region (95% CI, log scale)",
+        )
+    points = report.trend_points
+    if points is not None:
+        chart = UChart(points, (), float(points["centre"].iloc[0]), 1000.0, METHOD_U)
+        figures["trend"] = u_chart_figure(
+            chart, title="u-chart: adverse events per 1,000 treatments by month"
+        )
+    if report.funnel is not None:
+        unit = "Practitioner" if report.request.clinic else "Clinic"
+        figures["units"] = funnel_figure(
+            report.funnel,
+            title=f"Adverse events per 1,000 treatments by {unit.lower()}: 95% and 99.8% limits",
+            unit_label=unit,
+        )
+    return figures

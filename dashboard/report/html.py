@@ -1,0 +1,357 @@
+"""The report as one HTML document: interactive (HTML edition) or with static images (PDF).
+
+The template (``templates/report.html.j2``, Jinja2 with autoescaping) receives ready-made
+rows of formatted strings, so every format prints a number the same way:
+
+    counts 1,234 · rates 12.35 (2 decimals, per 1,000) · intervals "11.80 to 12.91" ·
+    ratios 0.92 · a suppressed count "suppressed" and its rate "–"
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from .model import Report, Section
+from .pdf import PRINT_CSS
+
+TEMPLATES = Path(__file__).parent / "templates"
+DASH = "–"
+SUPPRESSED = "suppressed"
+SCREEN_CSS = """
+@page wide { size: A4 landscape; margin: 18mm 14mm 18mm 14mm; }
+.wide { page: wide; }
+.wide table { font-size: 7.5pt; }
+.cover .subtitle { font-size: 11pt; color: #333; margin-bottom: 4mm; }
+table.facts { width: auto; }
+table.headline { font-size: 7.8pt; table-layout: fixed; }
+table.headline th { white-space: normal; }
+table.headline th:nth-child(1) { width: 15%; }
+table.headline th:nth-child(2) { width: 12%; }
+table.headline th:nth-child(3), table.headline th:nth-child(5) { width: 9%; }
+table.headline th:nth-child(4), table.headline th:nth-child(6) { width: 21%; }
+table.headline th:nth-child(7) { width: 13%; }
+table.facts th { border: none; padding-right: 6mm; }
+table.facts td { border: none; background: none !important; }
+ul.signals li { margin-bottom: 1.5mm; }
+code { font-size: 8.5pt; }
+@media screen {
+  body { max-width: 1100px; margin: 0 auto; padding: 24px; }
+  .running-footer { display: none; }
+}
+"""
+BLOCK_NOTES = {
+    "category": "Categories with no events are listed in the table but not drawn.",
+    "ratios": "Rate ratio below 1: fewer events than in the reference level. Crude: exact conditional "
+    "interval. Adjusted: Mantel-Haenszel across body regions, Greenland-Robins interval.",
+    "trend": "Points beyond the dashed 3-sigma limits, or forming runs or trends, are signals "
+    "(NHS England Making Data Count rules); see the Signals list.",
+    "units": "Limits are exact Poisson 95% and 99.8% around the overall rate for each unit's "
+    "number of treatments (Spiegelhalter 2005).",
+}
+PRETTY = {
+    "training_band": "Training hours",
+    "experience_band": "Years of experience",
+    "ultrasound": "Ultrasound guided",
+    "category": "Category",
+    "severity": "Severity",
+    "month": "Month",
+    "clinic": "Clinic",
+    "practitioner": "Practitioner",
+}
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_count(value: object, suppressed: bool = False) -> str:
+    if suppressed and _missing(value):
+        return SUPPRESSED
+    return DASH if _missing(value) else f"{int(value):,}"
+
+
+def fmt_number(value: object, digits: int = 2) -> str:
+    return DASH if _missing(value) else f"{float(value):,.{digits}f}"
+
+
+def fmt_interval(low: object, high: object, digits: int = 2) -> str:
+    if _missing(low) or _missing(high):
+        return DASH
+    return f"{float(low):,.{digits}f} to {float(high):,.{digits}f}"
+
+
+@dataclass(frozen=True)
+class Header:
+    text: str
+    num: bool = False
+
+
+@dataclass(frozen=True)
+class TableView:
+    headers: tuple[Header, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Block:
+    key: str
+    title: str
+    table: TableView | None
+    figure: str = ""
+    intro: str = ""
+    note: str = ""
+    css: str = ""
+    new_page: bool = False
+
+
+def _level(value: object) -> str:
+    return str(value).replace("_", " ")
+
+
+def rate_table(section: Section, dim: str) -> TableView:
+    f = section.frame
+    rows = tuple(
+        (
+            _level(r["level"]),
+            fmt_count(r["treatments"]),
+            fmt_count(r["events"], r["suppressed"]),
+            fmt_number(r["value"]),
+            fmt_interval(r["ci_low"], r["ci_high"]),
+        )
+        for r in f.to_dict("records")
+    )
+    head = (PRETTY.get(dim, dim), "Treatments", "Events", "Per 1,000 treatments", "95% CI")
+    return TableView(tuple(Header(h, i > 0) for i, h in enumerate(head)), rows)
+
+
+def ratio_table(section: Section) -> TableView:
+    rows = tuple(
+        (
+            PRETTY.get(r["dimension"], r["dimension"]),
+            f"{r['level']} vs {r['reference']}",
+            "crude" if r["measure"].endswith("crude") else "adjusted for region",
+            fmt_count(r["events"], r["suppressed"]),
+            fmt_count(r["treatments"]),
+            SUPPRESSED if r["suppressed"] else fmt_number(r["value"], 3),
+            fmt_interval(r["ci_low"], r["ci_high"], 3),
+        )
+        for r in section.frame.to_dict("records")
+    )
+    head = (
+        "Factor",
+        "Level vs reference",
+        "Analysis",
+        "Events",
+        "Treatments",
+        "Rate ratio",
+        "95% CI",
+    )
+    return TableView(tuple(Header(h, i > 2) for i, h in enumerate(head)), rows)
+
+
+def trend_table(section: Section) -> TableView:
+    rows = tuple(
+        (
+            str(r["level"]),
+            fmt_count(r["treatments"]),
+            fmt_count(r["events"], r["suppressed"]),
+            fmt_number(r["value"]),
+            fmt_interval(r.get("limit_low"), r.get("limit_high")),
+            str(r.get("signal") or "") if not _missing(r.get("signal")) else "",
+        )
+        for r in section.frame.to_dict("records")
+    )
+    head = ("Month", "Treatments", "Events", "Per 1,000 treatments", "3-sigma limits", "Signal")
+    return TableView(tuple(Header(h, 0 < i < 5) for i, h in enumerate(head)), rows)
+
+
+def units_table(section: Section) -> TableView:
+    rows = tuple(
+        (
+            str(r["level"]),
+            fmt_count(r["treatments"]),
+            fmt_count(r["events"], r["suppressed"]),
+            fmt_number(r["value"]),
+            fmt_interval(r["limit_low"], r["limit_high"]),
+            DASH if r["suppressed"] else str(r["signal"]),
+        )
+        for r in section.frame.to_dict("records")
+    )
+    unit = PRETTY.get(section.frame["dimension"].iloc[0], "Unit")
+    head = (unit, "Treatments", "Events", "Per 1,000 treatments", "99.8% limits", "Funnel")
+    return TableView(tuple(Header(h, 0 < i < 5) for i, h in enumerate(head)), rows)
+
+
+def quality_table(section: Section) -> TableView:
+    rows = tuple(
+        (
+            _level(r["level"]),
+            r["measure"],
+            SUPPRESSED
+            if r["suppressed"]
+            else fmt_number(r["value"], 1 if r["measure"].startswith("%") else 0),
+        )
+        for r in section.frame.to_dict("records")
+    )
+    return TableView((Header("Item"), Header("Measure"), Header("Value", True)), rows)
+
+
+def listing_table(listing: pd.DataFrame) -> TableView:
+    cols = ("event_date", "clinic", "practitioner_code", "training_band", "body_region",
+            "ultrasound", "technique", "category", "severity", "outcome", "narrative")  # fmt: skip
+    head = ("Date", "Clinic", "Practitioner", "Training", "Region", "US", "Technique",
+            "Category", "Severity", "Outcome", "Narrative")  # fmt: skip
+    rows = tuple(
+        tuple(
+            pd.Timestamp(r[c]).strftime("%Y-%m-%d")
+            if c == "event_date"
+            else ("" if _missing(r[c]) else _level(r[c]) if c != "narrative" else str(r[c]))
+            for c in cols
+        )
+        for r in listing.to_dict("records")
+    )
+    return TableView(tuple(Header(h) for h in head), rows)
+
+
+def _with_ci(row: dict) -> str:
+    if row["suppressed"]:
+        return DASH
+    return f"{fmt_number(row['value'])} ({fmt_interval(row['ci_low'], row['ci_high'])})"
+
+
+def _headline(report: Report) -> list[dict[str, str]]:
+    """Rows of the headline table: this quarter, the previous one, the four quarters."""
+    head = report.section("headline").frame.to_dict("records")
+    serious = report.section("serious").frame.to_dict("records")
+    affected = {r["level"]: r for r in report.section("affected").frame.to_dict("records")}
+    labels = (
+        report.request.quarter,
+        f"{report.previous_quarter} (previous)",
+        "Four quarters to date",
+    )
+    out = []
+    for label, h, s in zip(labels, head, serious, strict=True):
+        a = affected.get(h["level"])
+        share = DASH if a is None or a["suppressed"] else f"{float(a['value']):.1f}%"
+        out.append({
+            "label": label,
+            "treatments": fmt_count(h["treatments"]),
+            "events": fmt_count(h["events"], h["suppressed"]),
+            "rate": _with_ci(h),
+            "serious": fmt_count(s["events"], s["suppressed"]),
+            "serious_rate": _with_ci(s),
+            "affected": share,
+        })  # fmt: skip
+    return out
+
+
+def blocks(report: Report, figures: dict[str, str]) -> list[Block]:
+    """The report body after the headline: one block per table, its chart beside it."""
+    titles = {
+        "category": "Incidence by event category",
+        "severity": "Incidence by severity tier",
+        "training_band": "By practitioner training hours",
+        "experience_band": "By years of dry-needling experience",
+        "ultrasound": "By ultrasound guidance",
+    }
+    out = []
+    for key, title in titles.items():
+        if report.has(key):
+            section = report.section(key)
+            table = rate_table(section, key)
+            out.append(
+                Block(key, title, table, figures.get(key, ""), note=BLOCK_NOTES.get(key, ""))
+            )
+    if report.has("ratios") and len(report.section("ratios").frame):
+        s = report.section("ratios")
+        out.append(
+            Block(
+                "ratios",
+                "Rate ratios: crude and adjusted for body region",
+                ratio_table(s),
+                figures.get("ratios", ""),
+                note=BLOCK_NOTES["ratios"],
+            )
+        )
+    s = report.section("trend")
+    out.append(
+        Block(
+            "trend",
+            "Monthly trend and signals",
+            trend_table(s),
+            figures.get("trend", ""),
+            note=BLOCK_NOTES["trend"],
+            new_page=True,
+        )
+    )
+    if report.has("units"):
+        s = report.section("units")
+        out.append(
+            Block(
+                "units",
+                s.title,
+                units_table(s),
+                figures.get("units", ""),
+                note=BLOCK_NOTES["units"],
+                new_page=True,
+            )
+        )
+    if report.listing is not None:
+        out.append(
+            Block(
+                "listing",
+                f"Significant and serious events ({len(report.listing)})",
+                listing_table(report.listing) if len(report.listing) else None,
+                intro="Every significant or serious event of the quarter with its treatment context. "
+                "Practitioners by pseudonymous code. Confidential: clinic edition only.",
+                note="" if len(report.listing) else "No significant or serious event this quarter.",
+                css="listing",
+                new_page=True,
+            )
+        )
+    out.append(
+        Block(
+            "quality",
+            "Data quality",
+            quality_table(report.section("quality")),
+            intro="Whole database: ingest runs, rejected rows, event terms that matched no category, and blank optional fields.",
+        )
+    )
+    return out
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    return env
+
+
+def render_html(report: Report, figures: dict[str, str], plotly_js: str = "") -> str:
+    """The whole document. ``figures``: section key -> HTML of its chart (a Plotly div or
+    an <img>), inserted unescaped; ``plotly_js``: the library, inlined once (HTML edition)."""
+    public = report.request.edition == "public"
+    start, end = report.request.period
+    context = {
+        "r": report,
+        "css": PRINT_CSS + SCREEN_CSS,
+        "plotly_js": plotly_js,
+        "period": f"{report.request.label} ({start:%d %b %Y} to {end:%d %b %Y})",
+        "edition_name": "public edition" if public else "clinic edition (confidential)",
+        "edition_note": (
+            f"Public: counts from 1 to {report.request.threshold} and anything that would reveal them "
+            "are suppressed; clinics under anonymous codes; no narratives or identifiers."
+            if public
+            else "Clinic edition for governance: includes the serious-event listing with narratives. Do not publish."
+        ),
+        "headline": _headline(report),
+        "blocks": blocks(report, figures),
+    }
+    return _environment().get_template("report.html.j2").render(**context)

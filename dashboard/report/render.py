@@ -1,0 +1,106 @@
+"""One report, four formats: ``render(report, fmt) -> bytes`` and ``write_report``.
+
+pdf   HTML with static chart images (one Chromium for every chart) -> WeasyPrint, A4
+html  one self-contained file: Plotly's library inlined once, interactive charts
+xlsx  one sheet per table, native Excel charts (dashboard.report.xlsx)
+csv   one tidy long table (dashboard.report.csvout)
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from ingest.errors import NeedleWatchError
+
+from .model import FORMATS, Report, ReportRequest
+
+#: Static chart size in the PDF, CSS pixels (A4 text width is about 660 px).
+PDF_WIDTH, PDF_HEIGHT = 680, 360
+
+
+class ReportPathError(NeedleWatchError):
+    """The output path cannot be used (unknown extension, folder missing, not writable)."""
+
+
+def format_of(path: Path) -> str:
+    """'q.pdf' -> 'pdf'; raises ReportPathError for an extension with no format."""
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ReportPathError(
+            f"{path}: cannot tell the format from the extension; end the name in "
+            + ", ".join(f".{f}" for f in FORMATS)
+        )
+    return fmt
+
+
+def _plotly_html(figures) -> dict[str, str]:
+    config = {"displaylogo": False, "responsive": True}
+    return {
+        key: fig.to_html(full_html=False, include_plotlyjs=False, config=config)
+        for key, fig in figures.items()
+    }
+
+
+def render(report: Report, fmt: str) -> bytes:
+    """The report in ``fmt`` (pdf, html, xlsx or csv) as bytes."""
+    if fmt == "csv":
+        from .csvout import write_csv
+
+        return write_csv(report)
+    if fmt == "xlsx":
+        from .xlsx import write_xlsx
+
+        return write_xlsx(report)
+    from .figures import report_figures
+    from .html import render_html
+
+    figures = report_figures(report)
+    if fmt == "html":
+        from plotly.offline import get_plotlyjs
+
+        return render_html(report, _plotly_html(figures), get_plotlyjs()).encode("utf-8")
+    if fmt == "pdf":
+        from .images import img_tag, render_images
+        from .pdf import html_to_pdf
+
+        keys = list(figures)
+        images = render_images([figures[k] for k in keys], width=PDF_WIDTH, height=PDF_HEIGHT)
+        tags = {
+            k: img_tag(img, width=PDF_WIDTH, alt=figures[k].layout.title.text or k)
+            for k, img in zip(keys, images, strict=True)
+        }
+        return html_to_pdf(render_html(report, tags))
+    raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Path) -> Report:
+    """Build, render and write ``out`` atomically (a temporary file, then os.replace), so a
+    failed run never leaves a half-written report. Returns the report written."""
+    from .content import build_report
+
+    out = Path(out)
+    fmt = format_of(out)
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise ReportPathError(
+            f"{out}: the folder {folder} does not exist; create it or choose another --out"
+        )
+    if not os.access(folder, os.W_OK):
+        raise ReportPathError(f"{out}: cannot write in {folder}; choose another --out")
+    report = build_report(con, request)
+    data = render(report, fmt)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, out)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ReportPathError(
+            f"{out}: cannot write the report ({exc.strerror}); choose another --out"
+        ) from None
+    return report

@@ -1,0 +1,56 @@
+"""Reports: the quarterly report for the quarter and clinic in view, as a download."""
+
+import streamlit as st
+
+from dashboard import views
+from dashboard.cache import load
+from ingest.errors import NeedleWatchError
+
+TITLE, SLUG = "Quarterly report", "report"
+FORMATS = {
+    "pdf": "PDF (A4)",
+    "html": "HTML (interactive)",
+    "xlsx": "Excel (XLSX)",
+    "csv": "CSV (tidy)",
+}
+MIME = {
+    "pdf": "application/pdf",
+    "html": "text/html",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+}
+
+
+def render(ctx) -> None:
+    st.title("Quarterly report")
+    quarter = ctx.quarter or st.selectbox(
+        "Quarter (choose one in the sidebar to keep it)", ctx.options.quarters
+    )
+    clinics = ctx.filters.clinics
+    clinic = clinics[0] if len(clinics) == 1 else None
+    if len(clinics) > 1:
+        st.info("A report covers one clinic or all clinics: with several chosen, it covers all.")
+    st.caption(
+        f"{quarter}, {'clinic ' + clinic if clinic else 'all clinics'}. The same files as "
+        f"`needlewatch report --quarter {quarter}{' --clinic ' + clinic if clinic else ''}`. "
+        "Other sidebar filters do not apply to reports."
+    )
+    edition = st.radio(
+        "Edition",
+        ["clinic", "public"],
+        horizontal=True,
+        format_func=lambda e: {
+            "clinic": "Clinic (confidential, with narratives)",
+            "public": "Public (suppressed, anonymous)",
+        }[e],
+    )
+    fmt = st.radio("Format", list(FORMATS), horizontal=True, format_func=FORMATS.get)
+    if not st.button("Prepare the report", type="primary"):
+        return
+    try:
+        with st.spinner("Building the report..."):
+            data = load(views.report_file, quarter, clinic, edition, fmt)
+    except (NeedleWatchError, ValueError) as exc:  # no treatments, Chromium or Pango missing
+        return st.error(f"The report could not be made: {exc}")
+    name = f"needlewatch-{quarter}-{clinic or 'all'}-{edition}.{fmt}"
+    st.download_button(f"Download {name}", data, file_name=name, mime=MIME[fmt], type="primary")

@@ -1,0 +1,98 @@
+"""``needlewatch report``: write a quarterly report (PDF, HTML, XLSX or CSV) for cron or hand.
+
+No prompts; exit status 0 only when the file was written. Unknown quarter, a quarter with
+no treatments, an unwritable path or a missing system library end with one line on
+stderr naming the fix, and exit status 2 (nothing is written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import TextIO
+
+from dashboard.db import connect_readonly
+from dashboard.filters import parse_quarter
+from needlewatch import settings
+
+from .arguments import add_db
+
+
+def _quarter(text: str) -> str:
+    try:
+        start, _ = parse_quarter(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return f"{start.year}Q{(start.month - 1) // 3 + 1}"
+
+
+def _threshold(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return value
+
+
+def add_report_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="write the quarterly report: PDF, HTML, XLSX or CSV (by the --out extension)",
+        description="Write the quarterly safety report for one calendar quarter, for all "
+        "clinics or one (--clinic). Editions: 'clinic' (confidential, for governance: includes "
+        "the serious-event listing with narratives, practitioners by pseudonymous code) and "
+        "'public' (anonymous clinic codes, no narratives or identifiers, counts from 1 to "
+        "--threshold suppressed with secondary suppression). The format follows the "
+        "extension of --out: .pdf (A4, static charts; needs Chromium and Pango), .html (one "
+        "self-contained file, interactive charts), .xlsx (a sheet per table, native charts) "
+        "or .csv (one tidy long table). Exit status 0 only when the file was written.",
+    )
+    p.add_argument("--quarter", required=True, type=_quarter, help="calendar quarter, e.g. 2026Q3")
+    p.add_argument("--clinic", metavar="ID", help="one clinic only (default: every clinic)")
+    p.add_argument(
+        "--edition", choices=("clinic", "public"), default="clinic", help="default clinic"
+    )
+    p.add_argument(
+        "--threshold",
+        type=_threshold,
+        default=settings.SUPPRESSION_THRESHOLD,
+        metavar="N",
+        help=f"public edition: suppress counts 1..N (default {settings.SUPPRESSION_THRESHOLD})",
+    )
+    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="report file to write")
+    add_db(p)
+
+
+def cmd_report(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    from dashboard.report.model import ReportRequest
+    from dashboard.report.render import format_of, write_report
+
+    format_of(args.out)  # a wrong extension fails before any work
+    request = ReportRequest(args.quarter, args.clinic, args.edition, args.threshold)
+    started = time.perf_counter()
+    con = connect_readonly(db_path)
+    try:
+        if (
+            args.clinic
+            and not con.execute(
+                "SELECT count(*) FROM clinics WHERE clinic_id = ?", [args.clinic]
+            ).fetchone()[0]
+        ):
+            raise ValueError(
+                f"no clinic {args.clinic!r} in {db_path}: `needlewatch rates --by clinic` lists them"
+            )
+        report = write_report(con, request, args.out)
+    finally:
+        con.close()
+    seconds = time.perf_counter() - started
+    out.write(
+        f"{args.out}: {report.title}, {report.scope}, {args.edition} edition "
+        f"({args.out.stat().st_size:,} bytes, {seconds:.1f} s)\n"
+    )
+    return 0
+
+
+HANDLERS = {"report": cmd_report}
