@@ -5,13 +5,22 @@ Rates are computed from two grouped counts, never from rows in pandas:
     treatment_counts: dims -> treatments, insertions        (the denominator)
     event_counts:     dims (+ category/severity) -> events, treatments_affected
 
-Only these two CTEs read row-level tables, so aggregate submissions (counts by the
-same dimensions) can later be UNIONed in at exactly this point.
+Only these two queries read row-level tables, so aggregate submissions (counts by the
+same dimensions) can later be UNIONed in at exactly this point. They group by raw columns
+(``RAW_KEY``) and label the groups afterwards (``LABEL_SQL``), so no per-row string or band
+work is done; within ``shared_counts()`` later tables are sums of counts already fetched.
 
-Dimension SQL comes from the fixed ``DIM_SQL`` map; every value is a bound parameter.
+Dimension SQL comes from the fixed ``RAW_KEY``/``LABEL_SQL`` maps; every value is a bound
+parameter.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from itertools import product
 
 import duckdb
 import pandas as pd
@@ -20,20 +29,6 @@ from ingest.vocab import CATEGORY_CODES, SEVERITY_TIERS, UNSPECIFIED
 
 from .bands import EXPERIENCE_CASE, TRAINING_CASE
 from .filters import DIMS, EVENT_DIMS, PER_UNITS, TREATMENT_WHERE, Filters
-
-DIM_SQL: dict[str, str] = {
-    "training_band": TRAINING_CASE,
-    "experience_band": EXPERIENCE_CASE,
-    "ultrasound": "CASE WHEN t.ultrasound_guided THEN 'yes' ELSE 'no' END",
-    "body_region": "t.body_region",
-    "clinic": "t.clinic_id",
-    "practitioner": "t.practitioner_id",
-    "profession": "coalesce(p.profession, 'unknown')",
-    "technique": "coalesce(t.technique, 'unknown')",
-    "month": "strftime(t.treatment_date, '%Y-%m')",
-    "quarter": "strftime(t.treatment_date, '%Y') || 'Q' || quarter(t.treatment_date)",
-    "year": "CAST(year(t.treatment_date) AS VARCHAR)",
-}
 
 
 def event_levels(con: duckdb.DuckDBPyConnection, dim: str, filters: Filters) -> list[str]:
@@ -58,6 +53,218 @@ def event_levels(con: duckdb.DuckDBPyConnection, dim: str, filters: Filters) -> 
     return list(SEVERITY_TIERS) + ([UNSPECIFIED] if UNSPECIFIED in stored else [])
 
 
+#: Each dimension's raw column, which the scan groups by (a plain column read per row), and
+#: its label, computed from the grouped rows ``k`` (joined to practitioners ``p`` for bands
+#: and profession). Grouping first and labelling after keeps string formatting and band
+#: lookups off the row path: on 10 million treatments that is most of the work.
+RAW_KEY: dict[str, str] = {
+    "training_band": "practitioner_id",
+    "experience_band": "practitioner_id",
+    "profession": "practitioner_id",
+    "practitioner": "practitioner_id",
+    "ultrasound": "ultrasound_guided",
+    "body_region": "body_region",
+    "clinic": "clinic_id",
+    "technique": "technique",
+    "month": "treatment_date",
+    "quarter": "treatment_date",
+    "year": "treatment_date",
+}
+LABEL_SQL: dict[str, str] = {
+    "training_band": TRAINING_CASE,
+    "experience_band": EXPERIENCE_CASE,
+    "profession": "coalesce(p.profession, 'unknown')",
+    "practitioner": "k.practitioner_id",
+    "ultrasound": "CASE WHEN k.ultrasound_guided THEN 'yes' ELSE 'no' END",
+    "body_region": "k.body_region",
+    "clinic": "k.clinic_id",
+    "technique": "coalesce(k.technique, 'unknown')",
+    "month": "strftime(k.treatment_date, '%Y-%m')",
+    "quarter": "strftime(k.treatment_date, '%Y') || 'Q' || quarter(k.treatment_date)",
+    "year": "CAST(year(k.treatment_date) AS VARCHAR)",
+}
+PRACTITIONER_LABELS = ("training_band", "experience_band", "profession")
+COUNT_COLUMNS = ("treatments", "insertions", "events", "treatments_affected")
+EVENT_FILTERS = ("category", "severity")
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """Counts of one scan: the denominator by ``grain`` and events by ``grain`` crossed
+    with each of ``sets`` (event columns), events filtered in SQL by ``where`` only."""
+
+    con: duckdb.DuckDBPyConnection
+    key: tuple  # treatment filters, bands and per: what decides the treatments counted
+    grain: tuple[str, ...]
+    where: tuple[str | None, str | None]  # (category, severity) filtered in the scan
+    sets: tuple[frozenset[str], ...]
+    den: pd.DataFrame  # grain..., treatments, insertions
+    ev: pd.DataFrame  # grain..., category, severity (NULL: not split), events, affected
+
+
+_SHARED: ContextVar[list[_Pass] | None] = ContextVar("needlewatch_shared_counts", default=None)
+
+
+@contextmanager
+def shared_counts() -> Iterator[None]:
+    """Within this block, ``rate_counts`` answers from the counts it has already fetched.
+
+    A dashboard page asks for many tables over the same treatments (the regression's
+    cells, then rates by band, by region...): each is a sum of finer counts fetched once,
+    so a page costs one or two scans of the treatment-event join instead of eight. Sums
+    of whole numbers are exact: every table is the one a fresh query would return. The
+    scope is one page's data function on one connection (``dashboard.cache``).
+    """
+    token = _SHARED.set([])
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _period_ok(dim: str, grain: tuple[str, ...]) -> bool:
+    return (
+        dim in grain
+        or (dim in ("quarter", "year") and "month" in grain)
+        or (dim == "year" and "quarter" in grain)
+    )
+
+
+def _needed_set(p: _Pass, edims: list[str], filters: Filters) -> frozenset[str] | None:
+    """The event grouping set of ``p`` that answers (edims, event filters), if any."""
+    wanted = set(edims)
+    for col, where in zip(EVENT_FILTERS, p.where, strict=True):
+        value = getattr(filters, col)
+        if where is not None and where != value:
+            return None
+        if value is not None and where is None:
+            wanted.add(col)
+    return frozenset(wanted) if frozenset(wanted) in p.sets else None
+
+
+def _fetch(
+    con: duckdb.DuckDBPyConnection,
+    key: tuple,
+    filters: Filters,
+    per: str,
+    grain: tuple[str, ...],
+    where_events: tuple[str | None, str | None],
+    sets: tuple[frozenset[str], ...],
+) -> _Pass:
+    """Two grouped queries: treatments by the raw keys of ``grain``, events joined to
+    their treatments by the same keys and each grouping set; labels come last."""
+    params: dict[str, object] = {
+        **filters.treatment_params(),
+        **filters.bands.params(),
+        "category": where_events[0],
+        "severity": where_events[1],
+    }
+    where = list(TREATMENT_WHERE)
+    if per == "insertions":
+        where.append("t.needle_insertions IS NOT NULL")
+    raw = sorted({RAW_KEY[d] for d in grain})
+    raw_sel = "".join(f"t.{c}, " for c in raw)
+    labels = "".join(f"{LABEL_SQL[d]} AS {d}, " for d in grain)
+    join_p = ""
+    if any(d in PRACTITIONER_LABELS for d in grain):
+        join_p = "JOIN practitioners p ON p.practitioner_id = k.practitioner_id"
+    scan = (
+        f"JOIN practitioners p ON p.practitioner_id = t.practitioner_id WHERE {' AND '.join(where)}"
+    )
+    den_sql = f"""
+        SELECT {labels}CAST(sum(k.treatments) AS BIGINT) AS treatments,
+               CAST(coalesce(sum(k.insertions), 0) AS BIGINT) AS insertions
+        FROM (SELECT {raw_sel}count(*) AS treatments, sum(t.needle_insertions) AS insertions
+              FROM treatments t {scan} GROUP BY ALL HAVING count(*) > 0) k {join_p}
+        GROUP BY ALL HAVING count(*) > 0
+    """
+    grouping = ", ".join(
+        "(" + ", ".join([*(f"t.{c}" for c in raw), *(f"e.{c}" for c in sorted(s))]) + ")"
+        for s in sets
+    )
+    split = "".join(
+        f"e.{c}, " if any(c in s for s in sets) else f"CAST(NULL AS VARCHAR) AS {c}, "
+        for c in EVENT_FILTERS
+    )
+    ev_sql = f"""
+        SELECT {labels}k.category, k.severity, CAST(sum(k.events) AS BIGINT) AS events,
+               CAST(sum(k.affected) AS BIGINT) AS treatments_affected
+        FROM (SELECT {raw_sel}{split}
+                     count(*) AS events, count(DISTINCT e.treatment_id) AS affected
+              FROM adverse_events e JOIN treatments t ON t.treatment_id = e.treatment_id {scan}
+                AND ($category IS NULL OR e.category = $category)
+                AND ($severity IS NULL OR e.severity = $severity)
+              GROUP BY GROUPING SETS ({grouping}) HAVING count(*) > 0) k {join_p}
+        GROUP BY ALL
+    """
+
+    def run(sql: str) -> pd.DataFrame:
+        return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
+
+    return _Pass(con, key, grain, where_events, sets, run(den_sql), run(ev_sql))
+
+
+def _periods(frame: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
+    """Add the quarter or year labels ``dims`` needs from the month (or quarter) column,
+    as the SQL labels spell them (2025-05 -> 2025Q2 -> 2025)."""
+    extra = {}
+    if "quarter" in dims and "quarter" not in frame.columns:
+        month = frame["month"].astype(object)
+        extra["quarter"] = [f"{m[:4]}Q{(int(m[5:7]) - 1) // 3 + 1}" for m in month]
+    if "year" in dims and "year" not in frame.columns:
+        source = frame["month"] if "month" in frame.columns else frame["quarter"]
+        extra["year"] = [str(v)[:4] for v in source]
+    return frame.assign(**extra) if extra else frame
+
+
+def _rollup(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """Sums of ``columns`` by ``keys`` (one row, or none, when there are no keys)."""
+    if not keys:
+        sums = {c: [int(frame[c].sum())] if len(frame) else [] for c in columns}
+        return pd.DataFrame({c: pd.Series(v, dtype="int64") for c, v in sums.items()})
+    grouped = frame.groupby(keys, sort=False, dropna=False)[columns].sum()
+    return grouped.reset_index()
+
+
+def _answer(
+    p: _Pass,
+    dims: tuple[str, ...],
+    tdims: list[str],
+    edims: list[str],
+    filters: Filters,
+    levels: dict[str, list[str]],
+    event_set: frozenset[str],
+) -> pd.DataFrame:
+    """The rate_counts table for ``dims`` from the counts of pass ``p``."""
+    den = _rollup(_periods(p.den, tdims), tdims, ["treatments", "insertions"])
+    ev = p.ev
+    rows = ev[
+        (ev["category"].notna() == ("category" in event_set))
+        & (ev["severity"].notna() == ("severity" in event_set))
+    ]
+    for col in EVENT_FILTERS:
+        value = getattr(filters, col)
+        if col in event_set and value is not None:
+            rows = rows[rows[col] == value]
+    keys = [*tdims, *edims]
+    ev = _rollup(_periods(rows, tdims), keys, ["events", "treatments_affected"])
+    frame = den
+    if edims:
+        combos = list(product(*(levels[d] for d in edims)))
+        frame = frame.merge(pd.DataFrame(combos, columns=edims), how="cross")
+    if keys:
+        frame = frame.merge(ev, on=keys, how="left")
+    else:
+        frame = frame.assign(
+            events=int(ev["events"].sum()), treatments_affected=int(ev["treatments_affected"].sum())
+        )
+    for col in ("events", "treatments_affected"):
+        frame[col] = frame[col].fillna(0).astype("int64")
+    frame = frame[[*dims, *COUNT_COLUMNS]]
+    # as DuckDB returns them: text columns are str, or object when there are no rows
+    return frame.astype({d: object if frame.empty else "str" for d in dims})
+
+
 def rate_counts(
     con: duckdb.DuckDBPyConnection,
     dims: tuple[str, ...],
@@ -71,6 +278,9 @@ def rate_counts(
     category with no events still gets a row and a zero). With ``per='insertions'``
     only treatments with a recorded needle count are counted, in both numerator and
     denominator.
+
+    Inside ``shared_counts()`` the answer may be a sum of counts fetched for an earlier
+    call (same treatments, finer dimensions); it is the same table either way.
     """
     unknown = [d for d in dims if d not in DIMS]
     if unknown:
@@ -79,65 +289,48 @@ def rate_counts(
         raise ValueError(f"per must be one of {', '.join(PER_UNITS)}, got {per!r}")
     tdims = [d for d in dims if d not in EVENT_DIMS]
     edims = [d for d in dims if d in EVENT_DIMS]
-    params: dict[str, object] = {
-        **filters.treatment_params(),
-        "category": filters.category,
-        "severity": filters.severity,
-        **filters.bands.params(),
-    }
-    where = list(TREATMENT_WHERE)
-    if per == "insertions":
-        where.append("t.needle_insertions IS NOT NULL")
-    tsel = "".join(f"{DIM_SQL[d]} AS {d}, " for d in tdims)
-    tcols = "".join(f"{d}, " for d in tdims)
-    levels_sql, join_on = "SELECT 1 AS _one", ["true"]
-    for d in edims:
-        params[f"levels_{d}"] = event_levels(con, d, filters)
-    if edims:
-        levels_sql = "SELECT " + ", ".join(f"unnest($levels_{d}) AS {d}" for d in edims)
-        if len(edims) == 2:  # every category x every severity
-            levels_sql = (
-                "SELECT c.category, s.severity "
-                "FROM (SELECT unnest($levels_category) AS category) c "
-                "CROSS JOIN (SELECT unnest($levels_severity) AS severity) s"
+    levels = {d: event_levels(con, d, filters) for d in edims}
+    key = (tuple(sorted(filters.treatment_params().items(), key=str)), filters.bands, per)
+    shared = _SHARED.get()
+    for p in shared or ():
+        if p.con is con and p.key == key and all(_period_ok(d, p.grain) for d in tdims):
+            event_set = _needed_set(p, edims, filters)
+            if event_set is not None:
+                return sort_levels(
+                    _answer(p, dims, tdims, edims, filters, levels, event_set),
+                    dims,
+                    filters,
+                    levels,
+                )
+    grain, where, sets = tuple(tdims), (filters.category, filters.severity), (frozenset(edims),)
+    if shared is not None and not tdims:
+        # Guess what the page asks next: totals come with monthly counts and with events
+        # split by category and by severity, so a monthly trend or a serious-only or
+        # per-category table of the same treatments is a sum of these, not another scan.
+        grain, where = ("month",), (None, None)
+        sets = tuple(
+            dict.fromkeys(
+                [frozenset(), frozenset({"category"}), frozenset({"severity"}),
+                 frozenset(edims) | {c for c in EVENT_FILTERS if getattr(filters, c)}]
             )
-    join_on += [f"ev.{d} = den.{d}" for d in tdims] + [f"ev.{d} = lv.{d}" for d in edims]
-    ecols = "".join(f"e.{d}, " for d in edims)
-    sql = f"""
-        WITH tf AS (
-            SELECT t.treatment_id, t.needle_insertions, {tsel} 1 AS _one
-            FROM treatments t JOIN practitioners p ON p.practitioner_id = t.practitioner_id
-            WHERE {" AND ".join(where)}
-        ),
-        den AS (
-            SELECT {tcols} count(*) AS treatments, sum(needle_insertions) AS insertions
-            FROM tf GROUP BY ALL HAVING count(*) > 0
-        ),
-        ev AS (
-            SELECT {"".join(f"tf.{d}, " for d in tdims)}{ecols}
-                   count(*) AS events, count(DISTINCT e.treatment_id) AS treatments_affected
-            FROM adverse_events e JOIN tf ON tf.treatment_id = e.treatment_id
-            WHERE ($category IS NULL OR e.category = $category)
-              AND ($severity IS NULL OR e.severity = $severity)
-            GROUP BY ALL
-        ),
-        lv AS ({levels_sql})
-        SELECT {"".join(f"den.{d}, " for d in tdims)}{"".join(f"lv.{d}, " for d in edims)}
-               den.treatments, CAST(coalesce(den.insertions, 0) AS BIGINT) AS insertions,
-               coalesce(ev.events, 0) AS events,
-               coalesce(ev.treatments_affected, 0) AS treatments_affected
-        FROM den CROSS JOIN lv LEFT JOIN ev ON {" AND ".join(join_on)}
-    """
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
-    frame = con.execute(sql, used).df()
-    frame = frame[[*dims, "treatments", "insertions", "events", "treatments_affected"]]
-    return _sort(frame, dims, filters, {d: params[f"levels_{d}"] for d in edims})
+        )  # fmt: skip
+    p = _fetch(con, key, filters, per, grain, where, sets)
+    if shared is not None:
+        shared.append(p)
+    event_set = _needed_set(p, edims, filters)
+    return sort_levels(
+        _answer(p, dims, tdims, edims, filters, levels, event_set), dims, filters, levels
+    )
 
 
-def _sort(
+def sort_levels(
     frame: pd.DataFrame, dims: tuple[str, ...], filters: Filters, levels: dict
 ) -> pd.DataFrame:
-    """Order rows by dimension in their natural order (bands and categories by rank)."""
+    """Order rows by dimension in their natural order (bands and categories by rank).
+
+    ``levels`` gives the order of event dimensions (``event_levels``); other dimensions
+    sort by value. Reports sort sums of counts with it so they list rows as the CLI does.
+    """
     order = {
         "training_band": list(filters.bands.training),
         "experience_band": [*filters.bands.experience, "unknown"],
@@ -168,26 +361,45 @@ def serious_event_positions(
         events (number of such events in that treatment), plus total = N on every row.
 
     The g-chart and Bernoulli CUSUM work from the gaps between consecutive positions.
+    A position is counted, not numbered by sorting every treatment: treatments on earlier
+    days (a running sum of daily counts) plus those earlier on the same day (by id) plus
+    one. Same numbers as ``row_number() OVER (ORDER BY date, id)``, without sorting (and
+    holding) millions of rows.
     """
     sql = """
-        WITH tf AS (
-            SELECT t.treatment_id, t.treatment_date,
-                   row_number() OVER (ORDER BY t.treatment_date, t.treatment_id) AS position
-            FROM treatments t JOIN practitioners p USING (practitioner_id)
-            WHERE {where}
-        ),
-        ev AS (
+        WITH ev AS (
             SELECT treatment_id, count(*) AS events FROM adverse_events
             WHERE severity = $severity AND ($category IS NULL OR category = $category)
             GROUP BY treatment_id
+        ),
+        hit AS (
+            SELECT t.treatment_id, t.treatment_date, ev.events
+            FROM ({tf}) t JOIN ev USING (treatment_id)
+        ),
+        days AS (SELECT t.treatment_date, count(*) AS n FROM ({tf}) t GROUP BY ALL),
+        earlier AS (
+            SELECT treatment_date, sum(n) OVER (ORDER BY treatment_date) - n AS before,
+                   sum(n) OVER () AS total
+            FROM days
+        ),
+        same_day AS (
+            SELECT h.treatment_id, count(t.treatment_id) AS before
+            FROM hit h LEFT JOIN ({tf}) t
+              ON t.treatment_date = h.treatment_date AND t.treatment_id < h.treatment_id
+            GROUP BY ALL
         )
-        SELECT tf.treatment_date AS event_date, tf.position, ev.events,
-               (SELECT count(*) FROM tf) AS total
-        FROM tf JOIN ev USING (treatment_id)
-        ORDER BY tf.position
+        SELECT h.treatment_date AS event_date,
+               CAST(d.before + s.before + 1 AS BIGINT) AS position, h.events,
+               CAST(d.total AS BIGINT) AS total
+        FROM hit h JOIN earlier d USING (treatment_date) JOIN same_day s USING (treatment_id)
+        ORDER BY position
     """
+    tf = (
+        "SELECT t.treatment_id, t.treatment_date FROM treatments t "
+        f"JOIN practitioners p USING (practitioner_id) WHERE {' AND '.join(TREATMENT_WHERE)}"
+    )
     params = {**filters.treatment_params(), "severity": severity, "category": filters.category}
-    return con.execute(sql.format(where=" AND ".join(TREATMENT_WHERE)), params).df()
+    return con.execute(sql.format(tf=tf), params).df()
 
 
 def serious_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -221,7 +433,10 @@ def serious_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
 
 
 def filter_options(con: duckdb.DuckDBPyConnection):  # -> views.Options
-    """Distinct clinics, professions, body regions, techniques and quarters stored."""
+    """Distinct clinics, professions, body regions, techniques and quarters stored.
+
+    Quarters are labelled from the distinct dates (a thousand), not from every treatment.
+    """
     from .views import Options
 
     def distinct(sql: str) -> tuple[str, ...]:
@@ -240,8 +455,8 @@ def filter_options(con: duckdb.DuckDBPyConnection):  # -> views.Options
             "SELECT DISTINCT coalesce(technique, 'unknown') FROM treatments ORDER BY 1"
         ),
         quarters=distinct(
-            "SELECT DISTINCT strftime(treatment_date, '%Y') || 'Q' || quarter(treatment_date) "
-            "FROM treatments ORDER BY 1 DESC"
+            "SELECT DISTINCT strftime(d, '%Y') || 'Q' || quarter(d) "
+            "FROM (SELECT DISTINCT treatment_date AS d FROM treatments) ORDER BY 1 DESC"
         ),
         first=first,
         last=last,

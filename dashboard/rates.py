@@ -35,8 +35,15 @@ def incidence_table(
     exposure is zero (possible only per insertions) gets empty rate columns and a
     ci_method that says why, never NaN presented as a number.
     """
-    filters = filters or Filters()
-    counts = rate_counts(con, dims, filters, per)
+    return rate_table(rate_counts(con, dims, filters or Filters(), per), dims, per)
+
+
+def rate_table(counts: pd.DataFrame, dims: tuple[str, ...], per: str = "treatments") -> pd.DataFrame:
+    """The rate columns of ``incidence_table`` from a counts table (pure: no database).
+
+    ``counts`` has the dims, treatments, [insertions,] events and treatments_affected,
+    as ``rate_counts`` returns them or as sums of them (reports add up finer counts).
+    """
     exposure_col = "insertions" if per == "insertions" else "treatments"
     estimates = [
         poisson_rate(int(ev), float(n)) if n > 0 else None

@@ -40,6 +40,10 @@ SUPPRESSION_THRESHOLD = 7
 #: Monthly points on a report's u-chart: the quarter and the 21 months before it.
 REPORT_TREND_MONTHS = 24
 
+#: Most rows of the serious-event listing printed in a PDF report (serious events first);
+#: the HTML and XLSX editions list every event.
+PDF_LISTING_ROWS = 150
+
 #: DuckDB limits for the ingest process: the 2 GB peak-memory target with headroom.
 INGEST_MEMORY_LIMIT = "1200MB"
 INGEST_THREADS = 2

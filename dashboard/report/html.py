@@ -38,6 +38,7 @@ table.headline th:nth-child(7) { width: 13%; }
 table.facts th { border: none; padding-right: 6mm; }
 table.facts td { border: none; background: none !important; }
 ul.signals li { margin-bottom: 1.5mm; }
+.nowrap { white-space: nowrap; }
 code { font-size: 8.5pt; }
 @media screen {
   body { max-width: 1100px; margin: 0 auto; padding: 24px; }
@@ -250,7 +251,35 @@ def _headline(report: Report) -> list[dict[str, str]]:
     return out
 
 
-def blocks(report: Report, figures: dict[str, str]) -> list[Block]:
+def _listing_block(listing: pd.DataFrame, limit: int | None) -> Block:
+    """The line listing: serious events first, then significant ones, newest first; past
+    ``limit`` rows (the PDF) the rest is counted and left to the HTML and XLSX editions."""
+    ordered = listing.assign(_serious=listing["severity"] != "serious").sort_values(
+        ["_serious", "event_date"], ascending=[True, False], kind="stable"
+    )
+    shown = ordered if limit is None else ordered.head(limit)
+    note = "" if len(listing) else "No significant or serious event this quarter."
+    if len(shown) < len(listing):
+        note = (
+            f"The {len(listing) - len(shown):,} earliest significant events are not printed here: "
+            "the HTML and XLSX editions of this report list all "
+            f"{len(listing):,} (needlewatch report --out FILE.xlsx)."
+        )
+    return Block(
+        "listing",
+        f"Significant and serious events ({len(listing):,})",
+        listing_table(shown.drop(columns="_serious")) if len(shown) else None,
+        intro="Every significant or serious event of the quarter with its treatment context, "
+        "serious first. Practitioners by pseudonymous code. Confidential: clinic edition only.",
+        note=note,
+        css="listing",
+        new_page=True,
+    )
+
+
+def blocks(
+    report: Report, figures: dict[str, str], listing_limit: int | None = None
+) -> list[Block]:
     """The report body after the headline: one block per table, its chart beside it."""
     titles = {
         "category": "Incidence by event category",
@@ -302,18 +331,7 @@ def blocks(report: Report, figures: dict[str, str]) -> list[Block]:
             )
         )
     if report.listing is not None:
-        out.append(
-            Block(
-                "listing",
-                f"Significant and serious events ({len(report.listing)})",
-                listing_table(report.listing) if len(report.listing) else None,
-                intro="Every significant or serious event of the quarter with its treatment context. "
-                "Practitioners by pseudonymous code. Confidential: clinic edition only.",
-                note="" if len(report.listing) else "No significant or serious event this quarter.",
-                css="listing",
-                new_page=True,
-            )
-        )
+        out.append(_listing_block(report.listing, listing_limit))
     out.append(
         Block(
             "quality",
@@ -334,9 +352,13 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_html(report: Report, figures: dict[str, str], plotly_js: str = "") -> str:
+def render_html(
+    report: Report, figures: dict[str, str], plotly_js: str = "", listing_limit: int | None = None
+) -> str:
     """The whole document. ``figures``: section key -> HTML of its chart (a Plotly div or
-    an <img>), inserted unescaped; ``plotly_js``: the library, inlined once (HTML edition)."""
+    an <img>), inserted unescaped; ``plotly_js``: the library, inlined once (HTML edition);
+    ``listing_limit``: most listing rows printed (the PDF: WeasyPrint lays out about 40
+    table rows a second, so a national quarter's 1,300 events would take half a minute)."""
     public = report.request.edition == "public"
     start, end = report.request.period
     context = {
@@ -352,6 +374,6 @@ def render_html(report: Report, figures: dict[str, str], plotly_js: str = "") ->
             else "Clinic edition for governance: includes the serious-event listing with narratives. Do not publish."
         ),
         "headline": _headline(report),
-        "blocks": blocks(report, figures),
+        "blocks": blocks(report, figures, listing_limit),
     }
     return _environment().get_template("report.html.j2").render(**context)

@@ -3,8 +3,8 @@
 Every table is a ``Section`` in one tidy shape, so the four formats print the same numbers
 and the CSV is simply every section stacked:
 
-    section, dimension, level, reference, treatments, events, measure, value, ci_low,
-    ci_high, method, expected, limit_low, limit_high, signal, suppressed
+    section, dimension, level, reference, treatments, events, ref_events, measure, value,
+    ci_low, ci_high, method, expected, limit_low, limit_high, signal, suppressed
 
 ``value`` is a rate per 1,000 treatments (measure "rate per 1,000 treatments"), a rate
 ratio ("rate ratio, crude" / "rate ratio, adjusted for body region"), a percentage or a
@@ -27,7 +27,7 @@ from needlewatch import settings
 EDITIONS = ("clinic", "public")
 FORMATS = ("pdf", "html", "xlsx", "csv")
 LONG_COLUMNS = (
-    "section", "dimension", "level", "reference", "treatments", "events", "measure", "value",
+    "section", "dimension", "level", "reference", "treatments", "events", "ref_events", "measure", "value",
     "ci_low", "ci_high", "method", "expected", "limit_low", "limit_high", "signal", "suppressed",
 )  # fmt: skip
 RATE = "rate per 1,000 treatments"
@@ -75,6 +75,14 @@ class Section:
     frame: pd.DataFrame
     note: str = ""
     kind: str = "rates"  # rates | ratios | trend | units | counts
+
+    def __post_init__(self) -> None:
+        """Give every frame all the tidy columns (missing ones empty), in LONG_COLUMNS order."""
+        columns = list(LONG_COLUMNS[1:])
+        extra = [c for c in self.frame.columns if c not in columns and c != "section"]
+        frame = self.frame.reindex(columns=columns + extra)
+        frame["suppressed"] = frame["suppressed"].fillna(False).astype(bool)
+        object.__setattr__(self, "frame", frame)
 
     @property
     def shown(self) -> pd.DataFrame:

@@ -8,6 +8,7 @@ csv   one tidy long table (dashboard.report.csvout)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.errors import NeedleWatchError
+from needlewatch import settings
 
 from .model import FORMATS, Report, ReportRequest
 
@@ -40,13 +42,19 @@ def format_of(path: Path) -> str:
 def _plotly_html(figures) -> dict[str, str]:
     config = {"displaylogo": False, "responsive": True}
     return {
-        key: fig.to_html(full_html=False, include_plotlyjs=False, config=config)
+        key: fig.to_html(
+            full_html=False, include_plotlyjs=False, config=config, div_id=f"chart-{key}"
+        )
         for key, fig in figures.items()
     }
 
 
-def render(report: Report, fmt: str) -> bytes:
-    """The report in ``fmt`` (pdf, html, xlsx or csv) as bytes."""
+def render(report: Report, fmt: str, renderer=None) -> bytes:
+    """The report in ``fmt`` (pdf, html, xlsx or csv) as bytes.
+
+    ``renderer``: a started ``images.ChartRenderer`` for the PDF's charts (one is started
+    here otherwise); starting it before building the report hides Chromium's start-up.
+    """
     if fmt == "csv":
         from .csvout import write_csv
 
@@ -64,17 +72,42 @@ def render(report: Report, fmt: str) -> bytes:
 
         return render_html(report, _plotly_html(figures), get_plotlyjs()).encode("utf-8")
     if fmt == "pdf":
-        from .images import img_tag, render_images
+        from .images import ChartRenderer, img_tag
         from .pdf import html_to_pdf
 
         keys = list(figures)
-        images = render_images([figures[k] for k in keys], width=PDF_WIDTH, height=PDF_HEIGHT)
+        with renderer or ChartRenderer() as charts:
+            images = charts.render(
+                [figures[k] for k in keys], fmt="png", width=PDF_WIDTH, height=PDF_HEIGHT, scale=2
+            )
         tags = {
             k: img_tag(img, width=PDF_WIDTH, alt=figures[k].layout.title.text or k)
             for k, img in zip(keys, images, strict=True)
         }
-        return html_to_pdf(render_html(report, tags))
+        return html_to_pdf(render_html(report, tags, listing_limit=settings.PDF_LISTING_ROWS))
     raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def prepare(fmt: str):
+    """Start the slow, data-independent parts of a format before the queries run: for a
+    PDF, Chromium (in the background) and the WeasyPrint import (in a thread). Returns
+    the renderer to pass to ``render`` (None for other formats)."""
+    if fmt != "pdf":
+        return None
+    import threading
+
+    from .images import ChartRenderer
+    from .pdf import _weasyprint
+
+    threading.Thread(target=_import_quietly, args=(_weasyprint,), daemon=True).start()
+    renderer = ChartRenderer()
+    renderer.start()
+    return renderer
+
+
+def _import_quietly(load) -> None:
+    with contextlib.suppress(NeedleWatchError):  # said again, as one line, by html_to_pdf
+        load()
 
 
 def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Path) -> Report:
@@ -91,8 +124,14 @@ def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Pa
         )
     if not os.access(folder, os.W_OK):
         raise ReportPathError(f"{out}: cannot write in {folder}; choose another --out")
-    report = build_report(con, request)
-    data = render(report, fmt)
+    renderer = prepare(fmt)
+    try:
+        report = build_report(con, request)
+    except BaseException:
+        if renderer is not None:
+            renderer.close()
+        raise
+    data = render(report, fmt, renderer)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
