@@ -14,7 +14,7 @@ from dashboard.screens import PAGES
 
 
 def main() -> None:
-    st.set_page_config(page_title="NeedleWatch", page_icon=":material/vaccines:", layout="wide")
+    st.set_page_config(page_title="NeedleWatch", page_icon="💉", layout="wide")
     ctx = sidebar.context()
     if ctx is None:  # no database yet: sidebar.context drew the empty state
         return

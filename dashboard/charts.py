@@ -196,7 +196,14 @@ def rate_bars(
         barmode="group",
         legend_title_text=pretty(colour) if colour else None,
     )
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=list(dict.fromkeys(xs)))
+    levels = list(dict.fromkeys(xs))
+    fig.update_xaxes(
+        type="category",
+        categoryorder="array",
+        categoryarray=levels,
+        tickvals=levels,  # data keep their codes; readers see words
+        ticktext=[v.replace("_", " ") for v in levels],
+    )
     fig.update_yaxes(rangemode="tozero")
     return fig
 
@@ -383,7 +390,7 @@ def trend_figure(
     )
     layout(fig, title, pretty(period), f"Events per 1,000 {unit}", hovermode="x unified")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=xs)
-    fig.update_yaxes(rangemode="tozero")
+    fig.update_yaxes(rangemode="normal")  # a trend, not a bar: the axis fits the data
     return fig
 
 

@@ -147,7 +147,7 @@ def u_chart_figure(chart: UChart, *, title: str, unit: str = "treatments") -> go
     )
     layout(fig, title, "Period", f"Events per {per} {noun}")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=x)
-    fig.update_yaxes(rangemode="tozero")
+    fig.update_yaxes(rangemode="normal")  # the axis fits points and limits, not zero
     return fig
 
 

@@ -14,6 +14,8 @@ from .filters import Filters
 from .state import SEVERITIES, Choices, ViewState, filters_from_params, params_from_state
 
 ALL_DATES = "all dates"
+#: Session key of the last filters applied (the URL loses them when the page changes).
+LAST_PARAMS = "needlewatch-filters"
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,14 @@ def context() -> Context | None:
         _empty_state(f"The database {db_path()} holds no treatments yet.")
         return None
     choices = Choices(options.clinics, options.professions, options.regions, options.techniques)
-    state, notices = filters_from_params(dict(st.query_params), choices)
+    params = dict(st.query_params)
+    if not set(params) - {"page"} and LAST_PARAMS in st.session_state:
+        # Switching page drops the query string: keep this session's filters instead.
+        params = st.session_state[LAST_PARAMS]
+    state, notices = filters_from_params(params, choices)
     for notice in notices:
-        st.toast(f"Link parameter {notice}", icon=":material/warning:")
+        st.toast(f"Link parameter {notice}", icon="⚠️")
+        st.sidebar.warning(f"Link parameter {notice}")
     sb = st.sidebar
     sb.header("Filters")
     periods = [ALL_DATES, *options.quarters]
@@ -80,6 +87,7 @@ def context() -> Context | None:
     )
     params = params_from_state(chosen)
     validated, _ = filters_from_params(params, choices)  # the quarter becomes dates here
+    st.session_state[LAST_PARAMS] = params
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
     sb.caption(f"Database: {db_path()}")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .analysis import NoDataError, compare_table, rate_model
 from .explain import SignalStatement, events_noun, explain_signals
-from .filters import Filters
+from .filters import Filters, parse_quarter
 from .rates import affected_table, incidence_table
 from .signals import TrendChart, funnel_chart, serious_gchart, trend_charts
 from .stats.funnel import FunnelResult
@@ -62,18 +62,25 @@ def _headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> Headline:
     )
 
 
+def previous_period(date_from: date, date_to: date) -> tuple[date, date, str]:
+    """The period to compare with: the previous calendar quarter when the period is one
+    quarter (2025Q2 -> 2025Q1), else the same number of days just before it."""
+    quarter = f"{date_from.year}Q{(date_from.month - 1) // 3 + 1}"
+    if (date_from, date_to) == parse_quarter(quarter):
+        index = date_from.year * 4 + (date_from.month - 1) // 3 - 1
+        before = f"{index // 4}Q{index % 4 + 1}"
+        return (*parse_quarter(before), before)
+    length = (date_to - date_from).days + 1
+    begin, end = date_from - timedelta(days=length), date_from - timedelta(days=1)
+    return begin, end, f"{begin:%d %b %Y} to {end:%d %b %Y}"
+
+
 def overview(con: duckdb.DuckDBPyConnection, filters: Filters) -> Overview:
-    """Headline figures for the period, the same-length period before it, monthly trend."""
+    """Headline figures for the period, the period before it, monthly trend."""
     previous, label = None, "no earlier period to compare (choose a period)"
     if filters.date_from and filters.date_to:
-        length = (filters.date_to - filters.date_from).days + 1
-        before = replace(
-            filters,
-            date_from=filters.date_from - timedelta(days=length),
-            date_to=filters.date_from - timedelta(days=1),
-        )
-        previous = _headline(con, before)
-        label = f"{before.date_from:%d %b %Y} to {before.date_to:%d %b %Y}"
+        begin, end, label = previous_period(filters.date_from, filters.date_to)
+        previous = _headline(con, replace(filters, date_from=begin, date_to=end))
     return Overview(
         _headline(con, filters), previous, label, incidence_table(con, ("month",), filters)
     )
@@ -154,12 +161,17 @@ def trends(con: duckdb.DuckDBPyConnection, filters: Filters, by: str) -> Trends:
 
 
 def clinics(
-    con: duckdb.DuckDBPyConnection, filters: Filters, units: str, within: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    units: str,
+    within: str | None = None,
+    overdispersion: bool = True,
 ) -> FunnelResult | None:
-    """Funnel of clinics, or of practitioners (all, or only those of clinic ``within``)."""
+    """Funnel of clinics, or of practitioners (all, or only those of clinic ``within``);
+    limits widened for overdispersion when it is significant (``signals --overdispersion``)."""
     if within is not None:
         filters = replace(filters, clinics=(within,))
-    return funnel_chart(con, filters, units, overdispersion=False)
+    return funnel_chart(con, filters, units, overdispersion=overdispersion)
 
 
 SERIOUS_COLUMNS = (

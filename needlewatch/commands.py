@@ -106,6 +106,7 @@ def cmd_serve(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.port", str(args.port), "--server.headless", str(args.headless).lower(),
         "--browser.gatherUsageStats", "false", "--server.showEmailPrompt", "false",
+        "--client.toolbarMode", "viewer",
     ]  # fmt: skip
     return subprocess.call(command, env=env)
 

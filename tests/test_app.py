@@ -53,7 +53,7 @@ def test_overview_numbers_equal_needlewatch_rates_for_the_same_quarter(capsys) -
     shown = {m.label: m.value for m in at.metric}
     assert shown["Treatments"] == f"{expected['treatments']:,}"
     assert shown["Adverse events"] == f"{expected['events']:,}"
-    assert shown["Events per 1,000 treatments"] == f"{expected['rate_per_1000']:.1f}"
+    assert shown["Per 1,000 treatments"] == f"{expected['rate_per_1000']:.1f}"
     caption = at.caption[0].value
     assert f"{expected['ci_low_per_1000']:.1f} to {expected['ci_high_per_1000']:.1f}" in caption
 

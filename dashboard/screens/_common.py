@@ -45,5 +45,24 @@ def what_counted(filters: Filters) -> str:
     return kind[0].upper() + kind[1:]
 
 
+def rates_table(table: pd.DataFrame, dim: str, per: str = "treatments") -> None:
+    """The rates behind a bar chart as a readable table: small rates stay legible here."""
+    unit = "needle insertions" if per == "insertions" else "treatments"
+    shown = pd.DataFrame(
+        {
+            dim.replace("_", " ").capitalize(): table[dim].astype(str).str.replace("_", " "),
+            unit.capitalize(): table["insertions" if per == "insertions" else "treatments"],
+            "Events": table["events"],
+            f"Per 1,000 {unit}": table["rate_per_1000"].round(2),
+            "95% CI": [
+                "" if pd.isna(lo) else f"{lo:.2f} to {hi:.2f}"
+                for lo, hi in zip(table["ci_low_per_1000"], table["ci_high_per_1000"], strict=True)
+            ],
+        }
+    )
+    with st.expander(f"Table: rates by {dim.replace('_', ' ')}"):
+        st.dataframe(shown, hide_index=True, width="stretch")
+
+
 def nothing_matches() -> None:
     st.info("No treatments match these filters. Widen the period or clear a filter in the sidebar.")

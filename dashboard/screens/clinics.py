@@ -20,22 +20,39 @@ def render(ctx) -> None:
     if compare == WITHIN:
         within = st.selectbox("Clinic", ctx.filters.clinics or ctx.options.clinics)
     units = "clinic" if compare == CLINICS else "practitioner"
-    result = load(views.clinics, filters, units, within)
+    widen = st.toggle(
+        "Allow for overdispersion",
+        value=True,
+        help="Real units differ by more than chance alone (case mix, reporting habits). When "
+        "that extra spread is significant, the limits are widened by it (Spiegelhalter 2005), "
+        "so only units that stand out beyond it are flagged.",
+    )
+    result = load(views.clinics, filters, units, within, widen)
     if result is None:
         return nothing_matches()
     scope = f" at {within}" if within else ""
     chart(
         funnel_figure(
             result,
-            title=f"{what_counted(filters)} per 1,000 treatments by {units}{scope}: exact Poisson 95% and 99.8% limits",
+            title=f"{what_counted(filters)} per 1,000 treatments by {units}{scope}: 95% and 99.8% limits",
             unit_label=units.capitalize(),
         ),
         result.units,
         f"funnel-{units}{'-' + within if within else ''}",
     )
+    if result.overdispersion_applied:
+        st.caption(f"Limits widened for overdispersion (phi = {result.phi:.2f}).")
     outliers = result.units[result.units["outside"] != ""]
     st.subheader(f"Outside the limits ({len(outliers)} of {len(result.units)} {units}s)")
     st.caption(
         "Outside 95%: worth a look (1 in 20 would be by chance). Outside 99.8%: unlikely to be chance."
     )
-    st.dataframe(outliers[["unit", "events", "exposure", "rate", "outside"]], hide_index=True)
+    shown = outliers[["unit", "events", "exposure", "rate", "outside"]].rename(
+        columns={"unit": units.capitalize(), "events": "Events", "exposure": "Treatments",
+                 "rate": "Per 1,000 treatments", "outside": "Outside"}
+    )  # fmt: skip
+    st.dataframe(
+        shown.round({"Per 1,000 treatments": 2, "Treatments": 0}),
+        hide_index=True,
+        height=36 * (len(shown) + 1),
+    )

@@ -6,7 +6,7 @@ from dashboard import views
 from dashboard.cache import load
 from dashboard.charts import rate_bars
 
-from ._common import chart, nothing_matches
+from ._common import chart, nothing_matches, rates_table
 
 TITLE, SLUG = "Incidence", "incidence"
 
@@ -35,6 +35,7 @@ def render(ctx) -> None:
         data.by_category,
         "incidence-by-category",
     )
+    rates_table(data.by_category, "category", per)
     chart(
         rate_bars(
             data.by_severity,
@@ -45,3 +46,4 @@ def render(ctx) -> None:
         data.by_severity,
         "incidence-by-severity",
     )
+    rates_table(data.by_severity, "severity", per)

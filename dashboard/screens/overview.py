@@ -11,8 +11,12 @@ from ._common import chart, nothing_matches
 TITLE, SLUG = "Overview", "overview"
 
 
-def _delta(now, before):
-    return None if before is None or now is None else round(now - before, 2)
+def _delta(now, before, digits: int = 0):
+    """The change against the previous period, at the precision the value is shown."""
+    if before is None or now is None:
+        return None
+    change = round(now - before, digits)
+    return int(change) if digits == 0 else change
 
 
 def render(ctx) -> None:
@@ -32,16 +36,16 @@ def render(ctx) -> None:
         delta_color="inverse",
     )
     cols[2].metric(
-        "Events per 1,000 treatments",
+        "Per 1,000 treatments",
         f"{now.rate:.1f}",
-        _delta(now.rate, prev and prev.rate),
+        _delta(now.rate, prev and prev.rate, 1),
         delta_color="inverse",
         help=f"95% CI {now.low:.1f} to {now.high:.1f} (exact Poisson)",
     )
     cols[3].metric(
         "Treatments with an event",
         f"{now.affected_percent:.1f}%",
-        _delta(now.affected_percent, prev and prev.affected_percent),
+        _delta(now.affected_percent, prev and prev.affected_percent, 1),
         delta_color="inverse",
     )
     cols[4].metric(

@@ -19,4 +19,4 @@ def render(ctx) -> None:
     st.caption("Map them with `needlewatch terms --add mapping.csv`.")
     st.dataframe(data.unmapped, hide_index=True)
     st.subheader("Missing optional fields")
-    st.dataframe(data.missing, hide_index=True)
+    st.dataframe(data.missing.round({"missing_percent": 1}), hide_index=True)

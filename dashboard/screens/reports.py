@@ -23,9 +23,10 @@ MIME = {
 
 def render(ctx) -> None:
     st.title("Quarterly report")
-    quarter = ctx.quarter or st.selectbox(
-        "Quarter (choose one in the sidebar to keep it)", ctx.options.quarters
-    )
+    quarter = ctx.quarter
+    if quarter is None:
+        st.info("A report covers one calendar quarter: choose it in the sidebar's Period.")
+        quarter = st.selectbox("Or pick the report's quarter here", ctx.options.quarters)
     clinics = ctx.filters.clinics
     clinic = clinics[0] if len(clinics) == 1 else None
     if len(clinics) > 1:

@@ -14,7 +14,25 @@ def render(ctx) -> None:
     st.caption(f"{len(listing)} event(s). Practitioners are shown by pseudonymous code.")
     if listing.empty:
         return st.info("No significant or serious events match these filters.")
-    st.dataframe(listing, hide_index=True, width="stretch")
+    st.dataframe(
+        listing,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "event_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
+            "clinic": "Clinic",
+            "practitioner_code": "Practitioner",
+            "training_band": "Training (h)",
+            "body_region": "Region",
+            "ultrasound": "Ultrasound",
+            "technique": "Technique",
+            "category": "Category",
+            "severity": "Severity",
+            "event_type": st.column_config.TextColumn("Reported as", width="medium"),
+            "outcome": "Outcome",
+            "narrative": st.column_config.TextColumn("Narrative", width="large"),
+        },
+    )
     st.download_button(
         "Download the listing (CSV)",
         listing.to_csv(index=False).encode(),

@@ -9,6 +9,11 @@ from dashboard.charts import rate_bars, ratio_forest
 from ._common import category_choice, chart, nothing_matches, what_counted
 
 TITLE, SLUG = "Training and ultrasound", "training"
+MODEL_COLUMNS = {
+    "term": "Factor", "level": "Level", "reference": "Reference", "irr": "Rate ratio",
+    "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p", "events": "Events",
+    "treatments": "Treatments", "note": "Note",
+}  # fmt: skip
 ADJUSTED = "Crude: exact conditional interval (as R poisson.test). Adjusted for body region: Mantel-Haenszel, Greenland-Robins interval."
 
 
@@ -54,4 +59,18 @@ def render(ctx) -> None:
     st.caption(
         f"Method: {data.model.method}. Cells: {data.model.n_cells:,} practitioner x factor-level cells."
     )
-    st.dataframe(data.model.table, hide_index=True, width="stretch")
+    st.dataframe(
+        data.model.table.rename(columns=MODEL_COLUMNS).astype(
+            {"Rate ratio": float, "95% CI low": float, "95% CI high": float}
+        ),
+        hide_index=True,
+        width="stretch",
+        height=36 * (len(data.model.table) + 1),
+        column_config={
+            "Rate ratio": st.column_config.NumberColumn(format="%.3f"),
+            "95% CI low": st.column_config.NumberColumn(format="%.3f"),
+            "95% CI high": st.column_config.NumberColumn(format="%.3f"),
+            "Treatments": st.column_config.NumberColumn(format="%d"),
+            "Note": st.column_config.TextColumn(width="medium"),
+        },
+    )

@@ -1,6 +1,7 @@
 """Trends: u-chart with Making Data Count signals, explained; g-chart of serious events."""
 
-import pandas as pd
+import re
+
 import streamlit as st
 
 from dashboard import views
@@ -13,10 +14,15 @@ from ._common import category_choice, chart, nothing_matches, what_counted
 TITLE, SLUG = "Trends", "trends"
 
 
-def _statements(statements) -> pd.DataFrame:
-    return pd.DataFrame(
-        [{"signal": s.sentence, "rule means": RULE_MEANING.get(s.rule, "")} for s in statements]
-    )
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~$-])")
+
+
+def _statements(statements) -> None:
+    """Each signal as a bullet (full sentences, escaped: unit names come from the data),
+    then what each rule that fired means."""
+    st.markdown("\n".join("- " + _MARKDOWN.sub(r"\\\1", s.sentence) for s in statements))
+    rules = dict.fromkeys(s.rule for s in statements)
+    st.caption(" · ".join(f"{rule}: {RULE_MEANING.get(rule, '')}" for rule in rules))
 
 
 def render(ctx) -> None:
@@ -37,7 +43,7 @@ def render(ctx) -> None:
     )
     st.subheader(f"Signals on this chart ({len(data.statements)})")
     if data.statements:
-        st.dataframe(_statements(data.statements), hide_index=True, width="stretch")
+        _statements(data.statements)
     else:
         st.success(
             "No special-cause signal: every point is within its limits and no run or trend rule fired."
@@ -47,7 +53,7 @@ def render(ctx) -> None:
         "Each clinic's own u-chart, against its own centre line. Pick the clinic in the sidebar to see its chart."
     )
     if data.clinic_statements:
-        st.dataframe(_statements(data.clinic_statements), hide_index=True, width="stretch")
+        _statements(data.clinic_statements)
     st.subheader("Serious events")
     if data.gchart is None:
         return st.info("Fewer than 3 serious events in this view: too few for a g-chart.")
