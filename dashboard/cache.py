@@ -17,7 +17,8 @@ import streamlit as st
 
 from needlewatch import settings
 
-from .db import connect_readonly
+from .db import DASHBOARD_MEMORY_LIMIT, connect_readonly
+from .queries import shared_counts
 
 
 def db_path() -> Path:
@@ -32,15 +33,26 @@ def version() -> int:
         return 0
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _cached(name: str, path: str, stamp: int, args: tuple) -> Any:
+def compute(name: str, path: str, args: tuple) -> Any:
+    """``views.<name>(con, *args)`` on a fresh read-only connection, without the cache.
+
+    The page's tables share their counts (``queries.shared_counts``): each is a sum of
+    the finest counts fetched so far, so a page scans the treatments once or twice.
+    ``bench/dashboard_speed.py`` times this as "the page's queries alone".
+    """
     from . import views
 
-    con = connect_readonly(Path(path))
+    con = connect_readonly(Path(path), DASHBOARD_MEMORY_LIMIT)
     try:
-        return getattr(views, name)(con, *args)
+        with shared_counts():
+            return getattr(views, name)(con, *args)
     finally:
         con.close()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached(name: str, path: str, stamp: int, args: tuple) -> Any:
+    return compute(name, path, args)
 
 
 def load(view: Callable, *args: object) -> Any:

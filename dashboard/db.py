@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -9,12 +10,20 @@ import duckdb
 from ingest.errors import DatabaseMissingError, SchemaTooNewError
 from ingest.schema import SCHEMA_VERSION, current_version
 
+#: DuckDB's memory limit in the dashboard process (``dashboard.cache``). Python, pandas,
+#: Streamlit and the statistics libraries take about 300 MB there; this keeps the process
+#: under its 500 MB target (bench/dashboard_speed.py). DuckDB then evicts table blocks it
+#: has read instead of keeping them cached, and spills a join that would not fit.
+DASHBOARD_MEMORY_LIMIT = "128MB"
 
-def connect_readonly(db_path: Path) -> duckdb.DuckDBPyConnection:
+
+def connect_readonly(db_path: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open ``db_path`` read-only; many readers may share it while an ingest runs.
 
     Raises DatabaseMissingError (with what to run) when there is no database yet.
     Writers never hold the live file open (see ingest.store), so this never meets a lock.
+    ``memory_limit`` (e.g. "128MB") caps DuckDB's memory for this database in this
+    process (the setting is shared by every connection to the same file).
     """
     if not Path(db_path).exists():
         raise DatabaseMissingError(
@@ -22,6 +31,8 @@ def connect_readonly(db_path: Path) -> duckdb.DuckDBPyConnection:
             "`needlewatch ingest FILE...` to load your own"
         )
     con = duckdb.connect(str(db_path), read_only=True)
+    if memory_limit is not None:
+        con.execute(f"SET memory_limit = '{duckdb_size(memory_limit)}'")
     version = current_version(con)
     if version > SCHEMA_VERSION:
         con.close()
@@ -30,3 +41,10 @@ def connect_readonly(db_path: Path) -> duckdb.DuckDBPyConnection:
             f"({SCHEMA_VERSION}): upgrade NeedleWatch"
         )
     return con
+
+
+def duckdb_size(value: str) -> str:
+    """A size such as "128MB" or "1.5GB", checked before it goes into a SET statement."""
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value.strip()):
+        raise ValueError(f"not a memory size: {value!r} (write it like 128MB)")
+    return value.strip()

@@ -55,14 +55,17 @@ OPTIONAL_COLUMNS = {
 
 
 def missing_rates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Per table and optional column: rows, blanks and the blank share in per cent."""
-    parts = [
-        f"SELECT '{table}' AS table_name, '{col}' AS column_name, count(*) AS rows, "
-        f"count(*) FILTER (WHERE {col} IS NULL) AS missing FROM {table}"
-        for table, cols in OPTIONAL_COLUMNS.items()
-        for col in cols
-    ]
-    frame = con.execute(" UNION ALL ".join(parts)).df()
+    """Per table and optional column: rows, blanks and the blank share in per cent.
+
+    One scan per table counts the blanks of all its optional columns at once.
+    """
+    rows = []
+    for table, cols in OPTIONAL_COLUMNS.items():
+        blanks = "".join(f", count(*) FILTER (WHERE {col} IS NULL)" for col in cols)
+        total, *missing = con.execute(f"SELECT count(*){blanks} FROM {table}").fetchone()
+        rows += [(table, col, total, m) for col, m in zip(cols, missing, strict=True)]
+    frame = pd.DataFrame(rows, columns=["table_name", "column_name", "rows", "missing"])
+    frame = frame.astype({"rows": "int64", "missing": "int64"})
     frame["missing_percent"] = [
         100 * m / r if r else None for m, r in zip(frame["missing"], frame["rows"], strict=True)
     ]

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from itertools import product
 
 import duckdb
@@ -28,7 +29,7 @@ import pandas as pd
 from ingest.vocab import CATEGORY_CODES, SEVERITY_TIERS, UNSPECIFIED
 
 from .bands import EXPERIENCE_CASE, TRAINING_CASE
-from .filters import DIMS, EVENT_DIMS, PER_UNITS, TREATMENT_WHERE, Filters
+from .filters import DIMS, EVENT_DIMS, PER_UNITS, TREATMENT_WHERE, Filters, parse_quarter
 
 
 def event_levels(con: duckdb.DuckDBPyConnection, dim: str, filters: Filters) -> list[str]:
@@ -69,6 +70,7 @@ RAW_KEY: dict[str, str] = {
     "month": "treatment_date",
     "quarter": "treatment_date",
     "year": "treatment_date",
+    "day": "treatment_date",  # internal: shared passes keep days, to slice any period
 }
 LABEL_SQL: dict[str, str] = {
     "training_band": TRAINING_CASE,
@@ -82,8 +84,14 @@ LABEL_SQL: dict[str, str] = {
     "month": "strftime(k.treatment_date, '%Y-%m')",
     "quarter": "strftime(k.treatment_date, '%Y') || 'Q' || quarter(k.treatment_date)",
     "year": "CAST(year(k.treatment_date) AS VARCHAR)",
+    "day": "k.treatment_date",
 }
 PRACTITIONER_LABELS = ("training_band", "experience_band", "profession")
+#: Event grouping sets a shared pass adds (see ``_fetch``), and up to how many treatments.
+SHARED_EVENT_SETS = (frozenset(), frozenset({"category"}), frozenset({"severity"}))
+SHARED_EVENT_SETS_UP_TO = 1_500_000
+#: Above this many treatments, events are counted per treatment before the join (memory).
+EVENTS_PER_TREATMENT_FIRST_ABOVE = 3_000_000
 COUNT_COLUMNS = ("treatments", "insertions", "events", "treatments_affected")
 EVENT_FILTERS = ("category", "severity")
 
@@ -94,7 +102,8 @@ class _Pass:
     with each of ``sets`` (event columns), events filtered in SQL by ``where`` only."""
 
     con: duckdb.DuckDBPyConnection
-    key: tuple  # treatment filters, bands and per: what decides the treatments counted
+    key: tuple  # treatment filters but dates, bands and per
+    span: tuple[date | None, date | None]  # the treatment dates counted (None: open)
     grain: tuple[str, ...]
     where: tuple[str | None, str | None]  # (category, severity) filtered in the scan
     sets: tuple[frozenset[str], ...]
@@ -125,9 +134,47 @@ def shared_counts() -> Iterator[None]:
 def _period_ok(dim: str, grain: tuple[str, ...]) -> bool:
     return (
         dim in grain
+        or (dim in ("month", "quarter", "year") and "day" in grain)
         or (dim in ("quarter", "year") and "month" in grain)
         or (dim == "year" and "quarter" in grain)
     )
+
+
+def _next_period_end(date_from: date, date_to: date) -> date:
+    """The last day of the period after [date_from, date_to] as the Overview pairs a
+    period with the one before it: the same number of days, or the next calendar quarter
+    after a quarter (whichever ends later)."""
+    end = date_to + (date_to - date_from) + timedelta(days=1)
+    quarter = f"{date_from.year}Q{(date_from.month - 1) // 3 + 1}"
+    if (date_from, date_to) == parse_quarter(quarter):
+        index = date_from.year * 4 + (date_from.month - 1) // 3 + 1
+        end = max(end, parse_quarter(f"{index // 4}Q{index % 4 + 1}")[1])
+    return end
+
+
+def _covers(p: _Pass, span: tuple[date | None, date | None]) -> bool:
+    """Whether pass ``p`` counted the treatments of ``span`` and can tell them apart: the
+    same dates, or a wider range kept by day."""
+    if p.span == span:
+        return True
+    if "day" not in p.grain:
+        return False
+    (p_from, p_to), (s_from, s_to) = p.span, span
+    return (p_from is None or (s_from is not None and s_from >= p_from)) and (
+        p_to is None or (s_to is not None and s_to <= p_to)
+    )
+
+
+def _within(frame: pd.DataFrame, p: _Pass, span: tuple[date | None, date | None]) -> pd.DataFrame:
+    """The rows of ``frame`` (a part of pass ``p``) whose day lies in ``span``."""
+    if p.span == span:
+        return frame
+    keep = pd.Series(True, index=frame.index)
+    if span[0] is not None:
+        keep &= frame["day"] >= pd.Timestamp(span[0])
+    if span[1] is not None:
+        keep &= frame["day"] <= pd.Timestamp(span[1])
+    return frame[keep]
 
 
 def _needed_set(p: _Pass, edims: list[str], filters: Filters) -> frozenset[str] | None:
@@ -148,17 +195,22 @@ def _fetch(
     filters: Filters,
     per: str,
     grain: tuple[str, ...],
-    where_events: tuple[str | None, str | None],
-    sets: tuple[frozenset[str], ...],
+    edims: list[str],
+    share_events: bool,
 ) -> _Pass:
-    """Two grouped queries: treatments by the raw keys of ``grain``, events joined to
-    their treatments by the same keys and each grouping set; labels come last."""
-    params: dict[str, object] = {
-        **filters.treatment_params(),
-        **filters.bands.params(),
-        "category": where_events[0],
-        "severity": where_events[1],
-    }
+    """Two grouped queries: treatments by the raw keys of ``grain``, then events joined
+    to their treatments by the same keys (and ``edims``); labels come last.
+
+    Events are filtered by category and severity in SQL, unless ``share_events`` and the
+    treatments are few enough (``SHARED_EVENT_SETS_UP_TO``): then events are counted
+    unfiltered, split by nothing, by category and by severity (grouping sets), so tables
+    of other categories or severities over these treatments are slices of this pass.
+    Above that size several distinct-treatment counts at once need more memory than the
+    dashboard's DuckDB limit allows, and a filtered pass is cheap anyway (few events
+    match). Above ``EVENTS_PER_TREATMENT_FIRST_ABOVE`` treatments, events are counted per
+    treatment before the join, which DuckDB can spill to disk.
+    """
+    params: dict[str, object] = {**filters.treatment_params(), **filters.bands.params()}
     where = list(TREATMENT_WHERE)
     if per == "insertions":
         where.append("t.needle_insertions IS NOT NULL")
@@ -178,6 +230,19 @@ def _fetch(
               FROM treatments t {scan} GROUP BY ALL HAVING count(*) > 0) k {join_p}
         GROUP BY ALL HAVING count(*) > 0
     """
+
+    def run(sql: str) -> pd.DataFrame:
+        return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
+
+    den = run(den_sql)
+    needed = frozenset(edims)
+    where_events = (filters.category, filters.severity)
+    sets: tuple[frozenset[str], ...] = (needed,)
+    if share_events and den["treatments"].sum() <= SHARED_EVENT_SETS_UP_TO:
+        needed |= {c for c in EVENT_FILTERS if getattr(filters, c) is not None}
+        sets = tuple(dict.fromkeys([needed, *SHARED_EVENT_SETS]))
+        where_events = (None, None)
+    params.update(category=where_events[0], severity=where_events[1])
     grouping = ", ".join(
         "(" + ", ".join([*(f"t.{c}" for c in raw), *(f"e.{c}" for c in sorted(s))]) + ")"
         for s in sets
@@ -197,17 +262,43 @@ def _fetch(
               GROUP BY GROUPING SETS ({grouping}) HAVING count(*) > 0) k {join_p}
         GROUP BY ALL
     """
-
-    def run(sql: str) -> pd.DataFrame:
-        return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
-
-    return _Pass(con, key, grain, where_events, sets, run(den_sql), run(ev_sql))
+    if len(sets) == 1 and den["treatments"].sum() > EVENTS_PER_TREATMENT_FIRST_ABOVE:
+        # Many treatments: count each treatment's events first, then join those counts
+        # to the treatments. Same sums; an ordinary grouping (which DuckDB can spill to
+        # disk under the dashboard's memory limit) instead of a distinct count per group
+        # (which it cannot, and which needs ~300 MB for all of 10 million treatments).
+        cols = sorted(sets[0])
+        split = "".join(
+            f"pe.{c}, " if c in cols else f"CAST(NULL AS VARCHAR) AS {c}, " for c in EVENT_FILTERS
+        )
+        ev_sql = f"""
+            SELECT {labels}k.category, k.severity, CAST(sum(k.events) AS BIGINT) AS events,
+                   CAST(sum(k.affected) AS BIGINT) AS treatments_affected
+            FROM (SELECT {raw_sel}{split}sum(pe.n) AS events, count(*) AS affected
+                  FROM (SELECT e.treatment_id, {"".join(f"e.{c}, " for c in cols)}count(*) AS n
+                        FROM adverse_events e
+                        WHERE ($category IS NULL OR e.category = $category)
+                          AND ($severity IS NULL OR e.severity = $severity)
+                        GROUP BY ALL) pe
+                  JOIN treatments t ON t.treatment_id = pe.treatment_id {scan}
+                  GROUP BY ALL) k {join_p}
+            GROUP BY ALL
+        """
+    span = (filters.date_from, filters.date_to)
+    return _Pass(con, key, span, grain, where_events, sets, den, run(ev_sql))
 
 
 def _periods(frame: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
-    """Add the quarter or year labels ``dims`` needs from the month (or quarter) column,
-    as the SQL labels spell them (2025-05 -> 2025Q2 -> 2025)."""
+    """Add the month, quarter or year labels ``dims`` needs from the day (or month, or
+    quarter) column, as the SQL labels spell them (2025-05-17 -> 2025-05 -> 2025Q2 ->
+    2025)."""
     extra = {}
+    if "day" in frame.columns:
+        day = frame["day"]
+        for d in ("month", "quarter", "year"):
+            if d in dims:
+                extra[d] = [_day_label(d, v) for v in day]
+        return frame.assign(**extra) if extra else frame
     if "quarter" in dims and "quarter" not in frame.columns:
         month = frame["month"].astype(object)
         extra["quarter"] = [f"{m[:4]}Q{(int(m[5:7]) - 1) // 3 + 1}" for m in month]
@@ -215,6 +306,15 @@ def _periods(frame: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
         source = frame["month"] if "month" in frame.columns else frame["quarter"]
         extra["year"] = [str(v)[:4] for v in source]
     return frame.assign(**extra) if extra else frame
+
+
+def _day_label(dim: str, day: pd.Timestamp) -> str:
+    """A day's month, quarter or year label, spelled as LABEL_SQL spells it."""
+    if dim == "month":
+        return f"{day.year:04d}-{day.month:02d}"
+    if dim == "quarter":
+        return f"{day.year:04d}Q{(day.month - 1) // 3 + 1}"
+    return str(day.year)
 
 
 def _rollup(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
@@ -236,8 +336,9 @@ def _answer(
     event_set: frozenset[str],
 ) -> pd.DataFrame:
     """The rate_counts table for ``dims`` from the counts of pass ``p``."""
-    den = _rollup(_periods(p.den, tdims), tdims, ["treatments", "insertions"])
-    ev = p.ev
+    span = (filters.date_from, filters.date_to)
+    den = _rollup(_periods(_within(p.den, p, span), tdims), tdims, ["treatments", "insertions"])
+    ev = _within(p.ev, p, span)
     rows = ev[
         (ev["category"].notna() == ("category" in event_set))
         & (ev["severity"].notna() == ("severity" in event_set))
@@ -290,10 +391,17 @@ def rate_counts(
     tdims = [d for d in dims if d not in EVENT_DIMS]
     edims = [d for d in dims if d in EVENT_DIMS]
     levels = {d: event_levels(con, d, filters) for d in edims}
-    key = (tuple(sorted(filters.treatment_params().items(), key=str)), filters.bands, per)
+    treatments = {k: v for k, v in filters.treatment_params().items() if not k.startswith("date")}
+    key = (tuple(sorted(treatments.items(), key=str)), filters.bands, per)
+    span = (filters.date_from, filters.date_to)
     shared = _SHARED.get()
     for p in shared or ():
-        if p.con is con and p.key == key and all(_period_ok(d, p.grain) for d in tdims):
+        if (
+            p.con is con
+            and p.key == key
+            and _covers(p, span)
+            and all(_period_ok(d, p.grain) for d in tdims)
+        ):
             event_set = _needed_set(p, edims, filters)
             if event_set is not None:
                 return sort_levels(
@@ -302,19 +410,17 @@ def rate_counts(
                     filters,
                     levels,
                 )
-    grain, where, sets = tuple(tdims), (filters.category, filters.severity), (frozenset(edims),)
+    grain, share, scan = tuple(tdims), False, filters
     if shared is not None and not tdims:
-        # Guess what the page asks next: totals come with monthly counts and with events
-        # split by category and by severity, so a monthly trend or a serious-only or
-        # per-category table of the same treatments is a sum of these, not another scan.
-        grain, where = ("month",), (None, None)
-        sets = tuple(
-            dict.fromkeys(
-                [frozenset(), frozenset({"category"}), frozenset({"severity"}),
-                 frozenset(edims) | {c for c in EVENT_FILTERS if getattr(filters, c)}]
-            )
-        )  # fmt: skip
-    p = _fetch(con, key, filters, per, grain, where, sets)
+        # Guess what the page asks next: counts come by day (and, for few enough
+        # treatments, with events split by category and by severity), so a monthly trend
+        # or a per-category or serious-only table is a sum of these rather than another
+        # scan. Totals also cover the next period: the Overview asks for the period
+        # before the one shown first, then for the one shown.
+        grain, share = ("day",), True
+        if not edims and filters.date_from is not None and filters.date_to is not None:
+            scan = replace(filters, date_to=_next_period_end(filters.date_from, filters.date_to))
+    p = _fetch(con, key, scan, per, grain, edims, share)
     if shared is not None:
         shared.append(p)
     event_set = _needed_set(p, edims, filters)

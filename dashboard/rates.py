@@ -38,7 +38,9 @@ def incidence_table(
     return rate_table(rate_counts(con, dims, filters or Filters(), per), dims, per)
 
 
-def rate_table(counts: pd.DataFrame, dims: tuple[str, ...], per: str = "treatments") -> pd.DataFrame:
+def rate_table(
+    counts: pd.DataFrame, dims: tuple[str, ...], per: str = "treatments"
+) -> pd.DataFrame:
     """The rate columns of ``incidence_table`` from a counts table (pure: no database).
 
     ``counts`` has the dims, treatments, [insertions,] events and treatments_affected,

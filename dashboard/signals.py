@@ -63,8 +63,8 @@ def trend_charts(
     unit's chart joins its neighbouring periods). A series with no events has no chart.
     """
     _check(by, units)
-    overall = rate_counts(con, (by,), filters)
     per_unit = rate_counts(con, (UNITS[units], by), filters)
+    overall = rate_counts(con, (by,), filters)  # in shared_counts(): per_unit summed
     series = [(ALL_UNITS, overall)] + [
         (str(unit), group) for unit, group in per_unit.groupby(UNITS[units], sort=True)
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
@@ -19,8 +20,10 @@ from .filters import Filters, parse_quarter
 from .rates import affected_table, incidence_table
 from .signals import TrendChart, funnel_chart, serious_gchart, trend_charts
 from .stats.funnel import FunnelResult
-from .stats.regression import RateModel
 from .stats.spc import GChart
+
+if TYPE_CHECKING:
+    from .stats.regression import RateModel  # statsmodels: 1 s to import, only when fitting
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,8 @@ def training_ultrasound(con: duckdb.DuckDBPyConnection, filters: Filters) -> Tra
     model, note = None, ""
     try:
         model = rate_model(con, filters)
-    except NoDataError as exc:
-        note = str(exc)
+    except (NoDataError, ValueError) as exc:  # no events; a singular design in one clinic
+        note = f"No regression for this view: {exc}"
     return TrainingUltrasound(
         incidence_table(con, ("training_band",), filters),
         incidence_table(con, ("experience_band",), filters),

@@ -76,3 +76,26 @@ def test_empty_database_shows_what_to_do(tmp_path, monkeypatch) -> None:
     at = run_page("overview")
     assert not at.exception
     assert "needlewatch demo" in at.info[0].value
+
+
+def test_an_ingest_while_the_dashboard_is_open_shows_on_the_next_rerun(
+    base_db, tmp_path, monkeypatch
+) -> None:
+    """The ingest swaps in a new file (ingest.store); the open session's next rerun reads
+    it (the cache key is the file's modification time) and nothing fails in between."""
+    from ingest.api import IngestOptions, ingest_files
+
+    from .conftest import TODAY
+
+    monkeypatch.setenv("NEEDLEWATCH_DB", str(base_db))
+    at = run_page("overview")
+    assert {m.label: m.value for m in at.metric}["Treatments"] == "5"
+    more = tmp_path / "treatments.csv"
+    more.write_text(
+        "treatment_id,treatment_date,practitioner_id,body_region,ultrasound_guided\n"
+        "T6,2025-07-01,P1,gluteals,no\nT7,2025-07-02,P2,gluteals,no\n"
+    )
+    assert ingest_files(base_db, [more], IngestOptions(today=TODAY)).rows_rejected == 0
+    at.run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Treatments"] == "7"

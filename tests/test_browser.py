@@ -69,7 +69,9 @@ ERRORS = {
 DRAWN = """({charts, tables, errors}) => {
     if (document.querySelector(errors)) return true;
     const cs = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-    const ts = [...document.querySelectorAll('[data-testid="stDataFrame"]')];
+    // tables in a closed expander are not drawn until opened: wait for the visible ones
+    const ts = [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+        .filter(t => !t.closest('details') || t.closest('details').open);
     return cs.length >= charts && ts.length >= tables
         && cs.every(c => c.querySelector('.js-plotly-plot .main-svg'))
         && ts.every(t => t.querySelector('[role="columnheader"]'))

@@ -26,7 +26,8 @@ import pandas as pd
 
 from dashboard.filters import Filters, parse_quarter
 from dashboard.quality import ingest_runs, missing_rates, term_counts
-from dashboard.views import serious_events
+from dashboard.queries import serious_listing
+from dashboard.views import SERIOUS_COLUMNS
 from needlewatch import settings
 
 from . import tables
@@ -183,7 +184,7 @@ def build_report(
         data_as_of=_data_as_of(con),
         sections=tuple(sections),
         signals=tuple(tables.signals(cube, quarter, None if request.clinic else names, not public)),
-        listing=None if public else serious_events(con, current),
+        listing=None if public else serious_listing(con, current)[list(SERIOUS_COLUMNS)],
         methods=methods_text(request),
         trend_points=None if chart is None else chart.points,
         funnel=funnel,

@@ -18,6 +18,7 @@ def render(ctx) -> None:
         listing,
         hide_index=True,
         width="stretch",
+        height=min(36 * (len(listing) + 1), 640),
         column_config={
             "event_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
             "clinic": "Clinic",

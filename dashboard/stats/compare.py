@@ -107,18 +107,22 @@ def _crude(
 def _adjusted(
     data: pd.DataFrame, factor: str, stratum: str, level: object, reference: object
 ) -> dict[str, object]:
-    mine = data[data[factor] == level].set_index(stratum)
-    ref = data[data[factor] == reference].set_index(stratum)
 
-    def cell(frame: pd.DataFrame, value: object, column: str) -> int:
-        return int(frame.loc[value, column]) if value in frame.index else 0
+    def cells(value: object) -> dict[object, tuple[int, int]]:
+        """{stratum: (events, treatments)} of one level (one row per stratum at most)."""
+        part = data[data[factor] == value]
+        return {
+            s: (int(e), int(n))
+            for s, e, n in zip(part[stratum], part["events"], part["treatments"], strict=True)
+        }
 
+    mine, ref = cells(level), cells(reference)
     strata = [
         Stratum(
-            events=cell(mine, v, "events"),
-            exposure=cell(mine, v, "treatments"),
-            ref_events=cell(ref, v, "events"),
-            ref_exposure=cell(ref, v, "treatments"),
+            events=mine.get(v, (0, 0))[0],
+            exposure=mine.get(v, (0, 0))[1],
+            ref_events=ref.get(v, (0, 0))[0],
+            ref_exposure=ref.get(v, (0, 0))[1],
             stratum=str(v),
         )
         for v in dict.fromkeys(data[stratum])

@@ -99,19 +99,52 @@ class MantelHaenszelResult:
     confidence: float = 0.95
 
 
+#: Tails longer than this are counted by bisection instead of evaluating every term.
+VECTOR_TAIL = 4096
+#: Terms re-evaluated on each side of the bisection's boundary, counted one by one.
+BOUNDARY_CHECK = 64
+
+
+def _count_small(n: int, p: float, lo: int, hi: int, threshold: float, falling: bool) -> int:
+    """How many i in [lo, hi] have pmf(i) <= threshold, pmf monotone on that range
+    (``falling``: non-increasing, so those i form a suffix; else a prefix).
+
+    Equal to counting every term (``np.sum(binom.pmf(range) <= threshold)``): the
+    boundary is found by bisection and the terms around it are counted one by one, so a
+    tail of a million terms (rate ratios of millions of events) costs a few dozen.
+    """
+    if hi - lo < VECTOR_TAIL:
+        return int(np.sum(binom.pmf(np.arange(lo, hi + 1), n, p) <= threshold))
+    low, high = lo, hi + 1  # first index where "pmf <= threshold" flips
+    while low < high:
+        mid = (low + high) // 2
+        small = float(binom.pmf(mid, n, p)) <= threshold
+        if small == falling:
+            high = mid
+        else:
+            low = mid + 1
+    start, stop = max(lo, low - BOUNDARY_CHECK), min(hi, low + BOUNDARY_CHECK)
+    near = int(np.sum(binom.pmf(np.arange(start, stop + 1), n, p) <= threshold))
+    return near + (hi - stop if falling else start - lo)
+
+
 def _binom_two_sided_p(x: int, n: int, p: float) -> float:
-    """Two-sided exact binomial p-value exactly as R's ``binom.test`` computes it."""
+    """Two-sided exact binomial p-value exactly as R's ``binom.test`` computes it.
+
+    R counts the terms on the other side of the mean no more likely than the observed
+    one; the binomial pmf falls monotonically away from its mode, so they form one run
+    (see ``_count_small``).
+    """
     d = float(binom.pmf(x, n, p))
     m = n * p
     if x == m:
         return 1.0
+    threshold = d * R_RELATIVE_TOLERANCE
     if x < m:
-        i = np.arange(math.ceil(m), n + 1)
-        y = int(np.sum(binom.pmf(i, n, p) <= d * R_RELATIVE_TOLERANCE))
+        y = _count_small(n, p, math.ceil(m), n, threshold, falling=True)
         value = float(binom.cdf(x, n, p) + binom.sf(n - y, n, p))
     else:
-        i = np.arange(0, math.floor(m) + 1)
-        y = int(np.sum(binom.pmf(i, n, p) <= d * R_RELATIVE_TOLERANCE))
+        y = _count_small(n, p, 0, math.floor(m), threshold, falling=False)
         value = float(binom.cdf(y - 1, n, p) + binom.sf(x - 1, n, p))
     return min(1.0, value)
 
