@@ -2,10 +2,11 @@
 
 Target: the PDF for one quarter in under 10 s, charts drawn through one kaleido browser.
 Prints, per report (all clinics clinic edition, public edition, one clinic), the wall
-time of ``needlewatch report`` in a fresh process (what cron sees, imports included) and,
-in this process, its parts: building the content (the database queries and statistics),
-drawing the charts through one browser, and laying out the PDF; then the same charts drawn
-with one kaleido call (one browser) per chart, for the ratio.
+time of ``needlewatch report`` in a fresh process (what cron sees, imports included), then,
+in this warm process (as the dashboard's download button runs), its parts: building the
+content (the database queries and statistics; Chromium starts meanwhile), drawing the
+charts through the one browser, laying out the PDF, and their sum; then charts drawn with
+one kaleido call (one browser) per chart, for the ratio.
 
     uv run python bench/report_speed.py [--treatments 10000000] [--quarter 2026Q2]
         [--repeat 3] [--rebuild]
@@ -59,13 +60,15 @@ def cli_seconds(db: Path, args: list[str], repeat: int) -> list[float]:
 
 def parts(db: Path, request: ReportRequest) -> dict[str, float]:
     """Seconds for each stage of one PDF, in this (warm) process."""
+    renderer = ChartRenderer()
+    renderer.start()  # as `needlewatch report` does: Chromium starts while the queries run
     con = duckdb.connect(str(db), read_only=True)
     t0 = time.perf_counter()
     report = build_report(con, request)
     t1 = time.perf_counter()
     con.close()
     figures = report_figures(report)
-    with ChartRenderer() as renderer:
+    with renderer:
         t2 = time.perf_counter()
         images = renderer.render(list(figures.values()), width=PDF_WIDTH, height=PDF_HEIGHT)
         t3 = time.perf_counter()
@@ -81,6 +84,7 @@ def parts(db: Path, request: ReportRequest) -> dict[str, float]:
     per_chart_each = (time.perf_counter() - t6) / 3
     return {
         "build": t1 - t0,
+        "warm": (t1 - t0) + (t3 - t2) + (t5 - t4) + (t2 - t1),
         "charts": t3 - t2,
         "charts_n": len(figures),
         "pdf": t5 - t4,
@@ -105,21 +109,22 @@ def main() -> None:
         ("all clinics, public edition", ["--edition", "public"], ReportRequest(args.quarter, edition="public")),
         ("clinic C04, clinic edition", ["--clinic", "C04"], ReportRequest(args.quarter, "C04")),
     ]  # fmt: skip
-    print(f"\n{'report':32} {'cron run (median)':>18} {'target':>7} {'build':>7} {'charts':>8} "
+    print(f"\n{'report':32} {'cron run (median)':>18} {'warm':>7} {'target':>7} {'build':>7} {'charts':>8} "
           f"{'pdf':>6} {'listing':>8} {'s/chart one server':>19} {'s/chart own browser':>20} {'ratio':>6}")  # fmt: skip
     for name, extra, request in cases:
         runs = cli_seconds(db, ["--quarter", args.quarter, *extra], args.repeat)
         median = statistics.median(runs)
         p = parts(db, request)
         ratio = p["per_chart_own_browser"] / p["per_chart_one_server"]
-        verdict = "PASS" if median < TARGET_S else "FAIL"
+        verdict = "/".join("PASS" if t < TARGET_S else "FAIL" for t in (median, p["warm"]))
         print(
-            f"{name:32} {median:>16.2f} s {verdict:>7} {p['build']:>6.2f}s {p['charts']:>6.2f}s "
+            f"{name:32} {median:>16.2f} s {p['warm']:>6.2f}s {verdict:>9} {p['build']:>6.2f}s {p['charts']:>6.2f}s "
             f"({p['charts_n']}) {p['pdf']:>5.2f}s {p['rows']:>8} {p['per_chart_one_server']:>18.2f}s "
             f"{p['per_chart_own_browser']:>19.2f}s {ratio:>5.1f}x"
         )
     print(f"\ncron runs: {args.repeat} per report, fresh process each (imports and Chromium start "
-          f"included); target < {TARGET_S:.0f} s for the PDF.")  # fmt: skip
+          f"included); warm: build + charts + PDF in a running process (the dashboard's "
+          f"download); target < {TARGET_S:.0f} s for the PDF (cron/warm).")  # fmt: skip
 
 
 if __name__ == "__main__":

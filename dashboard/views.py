@@ -212,11 +212,10 @@ def report_file(
 ) -> bytes:
     """The quarterly report as ``needlewatch report`` writes it (same content, same bytes
     but for the PDF's timestamps), for the dashboard's download buttons."""
-    from .report.content import build_report
     from .report.model import ReportRequest
-    from .report.render import render
+    from .report.render import make_report
 
-    return render(build_report(con, ReportRequest(quarter, clinic, edition)), fmt)
+    return make_report(con, ReportRequest(quarter, clinic, edition), fmt)[1]
 
 
 def today() -> date:

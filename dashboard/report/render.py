@@ -110,11 +110,26 @@ def _import_quietly(load) -> None:
         load()
 
 
+def make_report(
+    con: duckdb.DuckDBPyConnection, request: ReportRequest, fmt: str
+) -> tuple[Report, bytes]:
+    """Build ``request``'s report and render it as ``fmt``: the command line's and the
+    dashboard's one path. A PDF's Chromium starts while the queries run."""
+    from .content import build_report
+
+    renderer = prepare(fmt)
+    try:
+        report = build_report(con, request)
+    except BaseException:
+        if renderer is not None:
+            renderer.close()
+        raise
+    return report, render(report, fmt, renderer)
+
+
 def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Path) -> Report:
     """Build, render and write ``out`` atomically (a temporary file, then os.replace), so a
     failed run never leaves a half-written report. Returns the report written."""
-    from .content import build_report
-
     out = Path(out)
     fmt = format_of(out)
     folder = out.parent if str(out.parent) else Path(".")
@@ -124,14 +139,7 @@ def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Pa
         )
     if not os.access(folder, os.W_OK):
         raise ReportPathError(f"{out}: cannot write in {folder}; choose another --out")
-    renderer = prepare(fmt)
-    try:
-        report = build_report(con, request)
-    except BaseException:
-        if renderer is not None:
-            renderer.close()
-        raise
-    data = render(report, fmt, renderer)
+    report, data = make_report(con, request, fmt)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
