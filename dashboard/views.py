@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import pandas as pd
 
+from needlewatch import settings
+
 from .analysis import NoDataError, compare_table, rate_model
 from .explain import SignalStatement, events_noun, explain_signals
 from .filters import Filters, parse_quarter
@@ -146,8 +148,22 @@ class Trends:
     gchart: GChart | None
 
 
+def trend_window(filters: Filters) -> Filters:
+    """A chosen period seen in context: the REPORT_TREND_MONTHS months to its end (a u-chart of
+    one quarter's three months would measure the quarter against itself)."""
+    if filters.date_to is None:
+        return filters
+    index = filters.date_to.year * 12 + filters.date_to.month - settings.REPORT_TREND_MONTHS
+    start = date(index // 12, index % 12 + 1, 1)
+    if filters.date_from is not None and filters.date_from <= start:
+        return filters
+    return replace(filters, date_from=start)
+
+
 def trends(con: duckdb.DuckDBPyConnection, filters: Filters, by: str) -> Trends:
-    """u-charts overall and per clinic, explained; g-chart of serious events."""
+    """u-charts overall and per clinic over the period's 24-month window, explained;
+    g-chart of serious events."""
+    filters = trend_window(filters)
     every = trend_charts(con, filters, by, "clinic")
     what = events_noun(filters.category, filters.severity)
     statements, clinic_statements = [], []

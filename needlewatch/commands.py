@@ -105,7 +105,7 @@ def cmd_serve(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.port", str(args.port), "--server.headless", str(args.headless).lower(),
         "--browser.gatherUsageStats", "false", "--server.showEmailPrompt", "false",
-        "--client.toolbarMode", "viewer",
+        "--client.toolbarMode", "viewer", "--logger.hideWelcomeMessage", "true",
     ]  # fmt: skip
     # Become the Streamlit process (no wrapper left holding ~56 MB, and Ctrl+C or a
     # signal to this PID reaches the dashboard itself).

@@ -137,6 +137,19 @@ def test_trends_page_equals_rates_by_month_and_signals(cli) -> None:
     assert len({s["period"] for s in overall}) >= len(sentences)
 
 
+def test_trends_page_shows_a_chosen_quarter_in_its_24_month_context(cli) -> None:
+    at = run_page("trends", {"quarter": Q, "clinic": "C04"})
+    assert not at.exception
+    rate = next(t for t in figures(at)[0]["data"] if t["name"].startswith("Events per"))
+    expected = cli(
+        "rates", "--by", "month", "--clinic", "C04", "--from", "2023-07-01", "--to", "2025-06-30"
+    )
+    assert rate["x"] == [r["month"] for r in expected] and rate["x"][-1] == "2025-06"
+    assert rate["y"] == pytest.approx([r["rate_per_1000"] for r in expected], rel=1e-12)
+    bullets = [m.value for m in at.markdown if m.value.startswith("- ")][0].replace("\\", "")
+    assert "Rise in adverse events overall in Apr 2025" in bullets  # the planted C04 rise
+
+
 def test_clinics_page_funnel_equals_rates_by_clinic_and_practitioner(cli) -> None:
     at = run_page("clinics", {"quarter": Q})
     assert not at.exception

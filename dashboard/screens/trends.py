@@ -33,6 +33,11 @@ def render(ctx) -> None:
     if not data.charts:
         return nothing_matches()
     u = data.charts[0].chart
+    if ctx.filters.date_to is not None:
+        st.caption(
+            "With a period chosen, the chart shows it in context: the 24 months to its end, "
+            "so the period is measured against its own history, not against itself."
+        )
     chart(
         u_chart_figure(
             u,
