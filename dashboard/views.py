@@ -169,7 +169,10 @@ def trends(con: duckdb.DuckDBPyConnection, filters: Filters, by: str) -> Trends:
     statements, clinic_statements = [], []
     for trend in every:
         periods = trend.chart.points["period"].tolist()
-        said = explain_signals(trend.chart.signals, periods, what=what, unit=trend.unit)
+        unit = trend.unit
+        if unit == "all" and filters.clinics:  # "overall" would overstate a clinic filter
+            unit = ", ".join(filters.clinics)
+        said = explain_signals(trend.chart.signals, periods, what=what, unit=unit)
         (statements if trend.unit == "all" else clinic_statements).extend(said)
     return Trends(
         [c for c in every if c.unit == "all"],

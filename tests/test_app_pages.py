@@ -147,7 +147,7 @@ def test_trends_page_shows_a_chosen_quarter_in_its_24_month_context(cli) -> None
     assert rate["x"] == [r["month"] for r in expected] and rate["x"][-1] == "2025-06"
     assert rate["y"] == pytest.approx([r["rate_per_1000"] for r in expected], rel=1e-12)
     bullets = [m.value for m in at.markdown if m.value.startswith("- ")][0].replace("\\", "")
-    assert "Rise in adverse events overall in Apr 2025" in bullets  # the planted C04 rise
+    assert "Rise in adverse events at C04 in Apr 2025" in bullets  # the planted rise
 
 
 def test_clinics_page_funnel_equals_rates_by_clinic_and_practitioner(cli) -> None:
