@@ -30,10 +30,13 @@ SCREEN_CSS = """
 table.facts { width: auto; }
 table.headline { font-size: 7.8pt; table-layout: fixed; }
 table.headline th { white-space: normal; }
+table.headline th, table.headline td { box-sizing: border-box; padding-left: 1.2mm; padding-right: 1.2mm; }
 table.headline th:nth-child(1) { width: 15%; }
-table.headline th:nth-child(2) { width: 12%; }
-table.headline th:nth-child(3), table.headline th:nth-child(5) { width: 9%; }
-table.headline th:nth-child(4), table.headline th:nth-child(6) { width: 21%; }
+table.headline th:nth-child(2) { width: 11%; }
+table.headline th:nth-child(3) { width: 9%; }
+table.headline th:nth-child(5) { width: 11%; }
+table.headline th:nth-child(4) { width: 22%; }
+table.headline th:nth-child(6) { width: 19%; }
 table.headline th:nth-child(7) { width: 13%; }
 table.facts th { border: none; padding-right: 6mm; }
 table.facts td { border: none; background: none !important; }
