@@ -408,7 +408,7 @@ def measure_memory(db: Path, quarters: tuple[str, ...]) -> dict:
                 if time.time() > deadline or serve.poll() is not None:
                     sys.exit(f"dashboard did not start: see {OUT / 'serve.log'}")
                 time.sleep(0.3)
-        tree = children(serve.pid)
+        tree = [serve.pid, *children(serve.pid)]  # `serve` execs Streamlit: one process
         streamlit = next(p for p in tree if b"streamlit" in Path(f"/proc/{p}/cmdline").read_bytes())
         idle_mb = proc_status(streamlit, "VmRSS")
         with sync_playwright() as pw:
@@ -425,7 +425,7 @@ def measure_memory(db: Path, quarters: tuple[str, ...]) -> dict:
         tree = [serve.pid, *children(serve.pid)]
         tree_peak = sum(proc_status(p, "VmHWM") for p in tree)
         now = proc_status(streamlit, "VmRSS")
-    finally:  # stop the whole session: `needlewatch serve` does not stop its child
+    finally:  # stop the whole session (and any process Streamlit started)
         os.killpg(serve.pid, signal.SIGTERM)
         try:
             serve.wait(timeout=20)
