@@ -1,7 +1,7 @@
 """Adjusted comparisons and the rate model, from grouped counts in the database.
 
 The statistics live in ``dashboard.stats`` (pure functions on counts); this module only
-fetches the counts they need through ``dashboard.queries.rate_counts`` and hands them
+fetches the counts they need through ``dashboard.counts.rate_counts`` and hands them
 over, so the CLI, the dashboard and the reports all compute the same numbers:
 
     rate_counts(factor[, stratum]) -> compare_levels  -> crude and Mantel-Haenszel ratios
@@ -18,8 +18,8 @@ import pandas as pd
 
 from ingest.errors import NeedleWatchError
 
+from .counts import rate_counts
 from .filters import ADJUSTERS, COMPARE_FACTORS, MODEL_FACTORS, MODEL_METHODS, Filters
-from .queries import rate_counts
 from .stats.compare import compare_levels
 from .stats.spread import rate_spread
 

@@ -17,8 +17,8 @@ import streamlit as st
 
 from needlewatch import settings
 
+from .counts import shared_counts
 from .db import DASHBOARD_MEMORY_LIMIT, connect_readonly
-from .queries import shared_counts
 
 
 def db_path() -> Path:
@@ -36,7 +36,7 @@ def version() -> int:
 def compute(name: str, path: str, args: tuple) -> Any:
     """``views.<name>(con, *args)`` on a fresh read-only connection, without the cache.
 
-    The page's tables share their counts (``queries.shared_counts``): each is a sum of
+    The page's tables share their counts (``counts.shared_counts``): each is a sum of
     the finest counts fetched so far, so a page scans the treatments once or twice.
     ``bench/dashboard_speed.py`` times this as "the page's queries alone".
     """

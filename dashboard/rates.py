@@ -1,12 +1,12 @@
-"""Incidence tables: grouped counts from dashboard.queries plus exact Poisson intervals."""
+"""Incidence tables: grouped counts from dashboard.counts plus exact Poisson intervals."""
 
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
 
+from .counts import rate_counts
 from .filters import Filters
-from .queries import rate_counts
 from .stats import poisson_rate
 from .stats.proportions import clopper_pearson, wilson
 

@@ -1,6 +1,6 @@
 """Trend signals and funnel outliers from the database, as one tidy table.
 
-Three analyses, each from grouped counts (dashboard.queries) and a pure statistic
+Three analyses, each from grouped counts (dashboard.counts) and a pure statistic
 (dashboard.stats), reused by ``needlewatch signals``, the dashboard and the reports:
 
     trend  - u-chart of events per 1,000 treatments by month or quarter, overall and for
@@ -20,8 +20,9 @@ from dataclasses import dataclass, replace
 import duckdb
 import pandas as pd
 
+from .counts import rate_counts
 from .filters import Filters
-from .queries import rate_counts, serious_event_positions
+from .queries import serious_event_positions
 from .stats.funnel import FunnelResult, funnel
 from .stats.spc import GChart, UChart, g_chart, u_chart
 

@@ -44,7 +44,7 @@ def filters_from_args(args: argparse.Namespace) -> Filters:
 
 
 def _check_category(con: duckdb.DuckDBPyConnection, category: str | None) -> None:
-    from dashboard.queries import event_levels
+    from dashboard.counts import event_levels
 
     if category is None:
         return

@@ -67,6 +67,7 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    from dashboard.queries import clinic_exists
     from dashboard.report.model import ReportRequest
     from dashboard.report.render import format_of, write_report
 
@@ -75,12 +76,7 @@ def cmd_report(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     started = time.perf_counter()
     con = connect_readonly(db_path)
     try:
-        if (
-            args.clinic
-            and not con.execute(
-                "SELECT count(*) FROM clinics WHERE clinic_id = ?", [args.clinic]
-            ).fetchone()[0]
-        ):
+        if args.clinic and not clinic_exists(con, args.clinic):
             raise ValueError(
                 f"no clinic {args.clinic!r} in {db_path}: `needlewatch rates --by clinic` lists them"
             )

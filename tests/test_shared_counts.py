@@ -1,6 +1,6 @@
 """Counts shared within a page equal fresh queries, table for table.
 
-``dashboard.cache`` runs each page's data function inside ``queries.shared_counts()``,
+``dashboard.cache`` runs each page's data function inside ``counts.shared_counts()``,
 where ``rate_counts`` answers from counts it already fetched (finer dimensions, a wider
 span of days, events split by category and severity). Every answer must be the frame a
 fresh query returns: same rows, order, values and dtypes. The faster formulations for
@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binom
 
-from dashboard import queries
+from dashboard import count_scan, counts, queries
 from dashboard.filters import TREATMENT_WHERE, Filters, parse_quarter
 from dashboard.stats import ratios
 
@@ -65,15 +65,15 @@ PAGES = {
 
 
 def fresh(con, dims, filters, per="treatments") -> pd.DataFrame:
-    return queries.rate_counts(con, dims, filters, per)
+    return counts.rate_counts(con, dims, filters, per)
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
 @pytest.mark.parametrize("per", ["treatments", "insertions"])
 def test_shared_answers_equal_fresh_queries(fixture_con, page: str, per: str) -> None:
     expected = [fresh(fixture_con, dims, f, per) for dims, f in PAGES[page]]
-    with queries.shared_counts():
-        shared = [queries.rate_counts(fixture_con, dims, f, per) for dims, f in PAGES[page]]
+    with counts.shared_counts():
+        shared = [counts.rate_counts(fixture_con, dims, f, per) for dims, f in PAGES[page]]
     for want, got in zip(expected, shared, strict=True):
         pd.testing.assert_frame_equal(got, want, check_exact=True)
 
@@ -82,12 +82,12 @@ def test_every_period_inside_a_shared_span_is_exact(fixture_con) -> None:
     """Totals fetched for one quarter cover the next one by day: any sub-period sums."""
     spans = [Q1, Q2, (Q2[0] + timedelta(days=9), Q2[1] - timedelta(days=20))]
     spans += [(Q2[0], Q2[0]), (date(2025, 3, 31), date(2025, 4, 1))]
-    with queries.shared_counts():
-        queries.rate_counts(fixture_con, (), Filters(*Q1))
+    with counts.shared_counts():
+        counts.rate_counts(fixture_con, (), Filters(*Q1))
         for start, end in spans:
             for dims in [(), ("month",), ("quarter",), ("category",), ("severity",)]:
                 f = Filters(date_from=start, date_to=end)
-                got = queries.rate_counts(fixture_con, dims, f)
+                got = counts.rate_counts(fixture_con, dims, f)
                 pd.testing.assert_frame_equal(got, fresh(fixture_con, dims, f), check_exact=True)
 
 
@@ -98,10 +98,10 @@ def test_formulations_for_large_sets_give_the_same_counts(
     """The thresholds only choose how events are counted, never what is counted."""
     cases = [(dims, f) for sequence in PAGES.values() for dims, f in sequence]
     expected = [fresh(fixture_con, dims, f) for dims, f in cases]
-    monkeypatch.setattr(queries, "SHARED_EVENT_SETS_UP_TO", share_up_to)
-    monkeypatch.setattr(queries, "EVENTS_PER_TREATMENT_FIRST_ABOVE", per_treatment_above)
-    with queries.shared_counts():
-        shared = [queries.rate_counts(fixture_con, dims, f) for dims, f in cases]
+    monkeypatch.setattr(count_scan, "SHARED_EVENT_SETS_UP_TO", share_up_to)
+    monkeypatch.setattr(count_scan, "EVENTS_PER_TREATMENT_FIRST_ABOVE", per_treatment_above)
+    with counts.shared_counts():
+        shared = [counts.rate_counts(fixture_con, dims, f) for dims, f in cases]
     direct = [fresh(fixture_con, dims, f) for dims, f in cases]
     for want, got_shared, got_direct in zip(expected, shared, direct, strict=True):
         pd.testing.assert_frame_equal(got_shared, want, check_exact=True)
@@ -164,9 +164,9 @@ def test_bisected_p_value_equals_summing_every_term() -> None:
 
 
 def test_shared_counts_do_not_leak_between_scopes(fixture_con) -> None:
-    with queries.shared_counts():
-        queries.rate_counts(fixture_con, (), Filters(*Q2))
-    assert queries._SHARED.get() is None
-    got = queries.rate_counts(fixture_con, ("month",), replace(Filters(*Q2), clinics=("C04",)))
+    with counts.shared_counts():
+        counts.rate_counts(fixture_con, (), Filters(*Q2))
+    assert counts._SHARED.get() is None
+    got = counts.rate_counts(fixture_con, ("month",), replace(Filters(*Q2), clinics=("C04",)))
     want = fresh(fixture_con, ("month",), replace(Filters(*Q2), clinics=("C04",)))
     pd.testing.assert_frame_equal(got, want, check_exact=True)

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from dashboard.counts import event_levels, rate_counts, sort_levels
 from dashboard.filters import Filters
-from dashboard.queries import event_levels, rate_counts, sort_levels
 
 MONTHLY = ("month", "clinic")
 KINDS = ("month", "clinic", "category", "severity")
