@@ -14,14 +14,8 @@ from statsmodels.genmod.families import NegativeBinomial as NBFamily
 from statsmodels.genmod.families import Poisson
 from statsmodels.genmod.generalized_linear_model import GLM
 
-from dashboard.stats.regression import (
-    NOTE_NO_EVENTS,
-    NOTE_ONE_LEVEL,
-    Z95,
-    _cluster_covariance,
-    _fit_negbin,
-    fit_rate_model,
-)
+from dashboard.stats.count_models import cluster_covariance, fit_negbin
+from dashboard.stats.regression import NOTE_NO_EVENTS, NOTE_ONE_LEVEL, Z95, fit_rate_model
 
 # MASS::ships (R), = McCullagh & Nelder (1989) section 6.3.2: damage incidents by ship type,
 # year of construction, period of operation; service = aggregate months (6 rows are 0).
@@ -219,7 +213,7 @@ def test_cluster_covariance_matches_stata_vce_cluster() -> None:
     assert res.params == pytest.approx(
         [0.30633819450439, 0.35592229608495, -6.974712802772], rel=1e-6
     )
-    se = np.sqrt(np.diag(_cluster_covariance(x, y, np.asarray(res.mu), ship)))
+    se = np.sqrt(np.diag(cluster_covariance(x, y, np.asarray(res.mu), ship)))
     assert se == pytest.approx([0.03817694295902, 0.09213163536669, 0.0968656626603], rel=1e-6)
 
 
@@ -247,7 +241,7 @@ def test_negbin_fit_matches_stata_nbreg() -> None:
     """Source: Stata ``nbreg accident yr_con op_75_79, exposure(service)`` (vce oim), as
     stored in statsmodels' test suite: b, se, alpha = .2457422083490335."""
     x, y, offset, _ = ships_stata_design()
-    beta, cov, alpha, ok = _fit_negbin(y, x, offset)
+    beta, cov, alpha, ok = fit_negbin(y, x, offset)
     assert ok and alpha == pytest.approx(0.2457422083490335, rel=1e-4)
     assert beta == pytest.approx([0.28503762550355, 0.17127003537767, -6.5908639033905], rel=1e-4)
     se = np.sqrt(np.diag(cov))

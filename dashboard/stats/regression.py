@@ -45,22 +45,19 @@ Decisions on impossible or degenerate input:
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import re
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.discrete.discrete_model import NegativeBinomial
 from statsmodels.genmod.families import Poisson
 from statsmodels.genmod.generalized_linear_model import GLM
+
+from .blas import single_threaded_blas
+from .count_models import aliased_columns, cluster_covariance, fit_negbin
 
 Method = Literal["auto", "poisson", "negbin", "cluster"]
 Estimator = Literal["poisson", "negbin", "cluster", "quasipoisson"]
@@ -105,63 +102,6 @@ class RateModel:
     nb_alpha: float | None = None
 
 
-#: Thread-count getters and setters of OpenBLAS builds (numpy's and scipy's wheels, system).
-_BLAS_THREAD_FUNCTIONS = (
-    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
-    ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
-    ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
-    ("openblas_get_num_threads", "openblas_set_num_threads"),
-)
-_F = TypeVar("_F", bound=Callable)
-
-
-@functools.cache
-def _blas_thread_controls() -> tuple[tuple[Callable, Callable], ...]:
-    """(get, set) thread-count functions of every OpenBLAS loaded in this process."""
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:  # not Linux: leave BLAS as it is
-        return ()
-    controls = []
-    for path in sorted(set(re.findall(r"(/\S*openblas\S*\.so[\w.]*)", maps))):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for get, set_ in _BLAS_THREAD_FUNCTIONS:
-            if hasattr(lib, get) and hasattr(lib, set_):
-                controls.append((getattr(lib, get), getattr(lib, set_)))
-                break
-    return tuple(controls)
-
-
-@contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    controls = _blas_thread_controls()
-    before = [get() for get, _ in controls]
-    for _, set_ in controls:
-        set_(1)
-    try:
-        yield
-    finally:
-        for (_, set_), threads in zip(controls, before, strict=True):
-            set_(threads)
-
-
-def _single_threaded_blas(func: _F) -> _F:
-    """Run ``func`` with one BLAS thread. The fits multiply matrices of a few thousand
-    cells by a few dozen columns: too small to gain from threads, and OpenBLAS threads
-    spin against DuckDB's (or another process's) for the cores, which made a 0.07 s fit
-    take 0.3 to 2 s on a busy two-core machine. The arithmetic is the same."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with _one_blas_thread():
-            return func(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
 def _check_columns(
     cells: pd.DataFrame, factors: Sequence[str], cluster: str | None, events: str, exposure: str
 ) -> None:
@@ -197,52 +137,6 @@ def _levels(column: pd.Series) -> list[str]:
     return sorted(present)
 
 
-def _cluster_covariance(
-    exog: np.ndarray, endog: np.ndarray, mu: np.ndarray, groups: np.ndarray
-) -> np.ndarray:
-    """Cluster-robust covariance of Poisson estimates, Stata's G/(G-1) correction."""
-    codes, uniques = pd.factorize(groups)
-    n_groups = len(uniques)
-    if n_groups < 2:
-        raise ValueError("cluster-robust errors need at least 2 clusters")
-    bread = np.linalg.inv(exog.T @ (exog * mu[:, None]))
-    scores = np.zeros((n_groups, exog.shape[1]))
-    np.add.at(scores, codes, exog * (endog - mu)[:, None])
-    return n_groups / (n_groups - 1) * bread @ (scores.T @ scores) @ bread
-
-
-def _fit_negbin(
-    endog: np.ndarray, exog: np.ndarray, offset: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float, bool]:
-    """NB2 by maximum likelihood: (beta, cov(beta), alpha, converged).
-
-    Newton steps from the Poisson fit (as Stata's ``nbreg``), then BFGS on log(alpha) if
-    Newton fails, e.g. when the maximum is at the alpha = 0 boundary."""
-    model = NegativeBinomial(endog, exog, loglike_method="nb2", offset=offset)
-    k = exog.shape[1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for how, maxiter in (("newton", 100), ("bfgs", 2000)):
-            res = model.fit(method=how, maxiter=maxiter, disp=0)
-            params = np.asarray(res.params)
-            try:
-                cov = np.asarray(res.cov_params())
-            except (ValueError, np.linalg.LinAlgError):  # no usable Hessian
-                cov = np.full((k + 1, k + 1), np.nan)
-            ok = np.isfinite(params).all() and np.isfinite(cov).all()
-            if ok and res.mle_retvals.get("converged", False):
-                return params[:k], cov[:k, :k], float(params[k]), True
-    return params[:k], cov[:k, :k], float(params[k]), False
-
-
-def _aliased_columns(exog: np.ndarray, names: list[str]) -> list[str]:
-    """Columns involved in exact linear dependencies (empty if full rank)."""
-    scale = np.sqrt((exog**2).sum(axis=0))
-    _, sv, vt = np.linalg.svd(exog / scale, full_matrices=False)
-    null = vt[sv <= sv.max() * max(exog.shape) * np.finfo(float).eps * 100]
-    return [names[j] for j in np.flatnonzero((np.abs(null) > 1e-8).any(axis=0))]
-
-
 def _pearson(endog: np.ndarray, mu: np.ndarray, df: int) -> DispersionCheck:
     chi2 = float(((endog - mu) ** 2 / mu).sum())
     if df <= 0:
@@ -259,7 +153,7 @@ def _p_text(p: float | None) -> str:
     return "p not available" if p is None else "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-@_single_threaded_blas
+@single_threaded_blas
 def fit_rate_model(
     cells: pd.DataFrame,
     factors: Sequence[str],
@@ -340,7 +234,7 @@ def fit_rate_model(
         [np.ones(len(fit))] + [(fit[f] == lv).to_numpy(float) for f, lv in columns]
     )
     names = ["intercept"] + [f"{f}={lv}" for f, lv in columns]
-    aliased = _aliased_columns(exog, names)
+    aliased = aliased_columns(exog, names)
     if aliased:
         raise ValueError(
             "singular design: these levels are confounded with levels of other factors "
@@ -376,13 +270,13 @@ def fit_rate_model(
     if estimator == "cluster":
         assert cluster is not None
         groups = fit[cluster].to_numpy()
-        cov = _cluster_covariance(exog, endog, mu, groups)
+        cov = cluster_covariance(exog, endog, mu, groups)
         text = (
             f"{base}; standard errors clustered by {cluster} "
             f"({len(pd.unique(groups))} clusters, G/(G-1) correction)"
         )
     elif estimator == "negbin":
-        nb_params, nb_cov, alpha, nb_ok = _fit_negbin(endog, exog, offset)
+        nb_params, nb_cov, alpha, nb_ok = fit_negbin(endog, exog, offset)
         nb_ok = nb_ok and alpha * mu.max() >= MIN_NB_EXTRA_VARIANCE
         if nb_ok:
             params, cov = nb_params, nb_cov
