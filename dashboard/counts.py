@@ -26,7 +26,7 @@ import pandas as pd
 from ingest.vocab import CATEGORY_CODES, SEVERITY_TIERS, UNSPECIFIED
 
 from .count_scan import COUNT_COLUMNS, EVENT_FILTERS, Pass, fetch
-from .filters import DIMS, EVENT_DIMS, PER_UNITS, Filters, parse_quarter
+from .filters import DIMS, EVENT_DIMS, PER_UNITS, Filters, parse_quarter, quarter_of, shift_quarter
 
 
 def event_levels(con: duckdb.DuckDBPyConnection, dim: str, filters: Filters) -> list[str]:
@@ -85,10 +85,9 @@ def _next_period_end(date_from: date, date_to: date) -> date:
     period with the one before it: the same number of days, or the next calendar quarter
     after a quarter (whichever ends later)."""
     end = date_to + (date_to - date_from) + timedelta(days=1)
-    quarter = f"{date_from.year}Q{(date_from.month - 1) // 3 + 1}"
+    quarter = quarter_of(date_from)
     if (date_from, date_to) == parse_quarter(quarter):
-        index = date_from.year * 4 + (date_from.month - 1) // 3 + 1
-        end = max(end, parse_quarter(f"{index // 4}Q{index % 4 + 1}")[1])
+        end = max(end, parse_quarter(shift_quarter(quarter, 1))[1])
     return end
 
 

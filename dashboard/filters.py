@@ -40,6 +40,17 @@ def parse_quarter(text: str) -> tuple[date, date]:
     return start, date.fromordinal(end.toordinal() - 1)
 
 
+def quarter_of(day: date) -> str:
+    """date(2025, 5, 17) -> '2025Q2'."""
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def shift_quarter(quarter: str, by: int) -> str:
+    """'2026Q1', -1 -> '2025Q4'."""
+    index = int(quarter[:4]) * 4 + int(quarter[-1]) - 1 + by
+    return f"{index // 4}Q{index % 4 + 1}"
+
+
 @dataclass(frozen=True)
 class Filters:
     """Which treatments (and events) a rate is computed over.

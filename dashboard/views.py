@@ -18,7 +18,7 @@ from needlewatch import settings
 
 from .analysis import NoDataError, compare_table, rate_model
 from .explain import SignalStatement, events_noun, explain_signals
-from .filters import Filters, parse_quarter
+from .filters import Filters, parse_quarter, quarter_of, shift_quarter
 from .rates import affected_table, incidence_table
 from .signals import TrendChart, funnel_chart, serious_gchart, trend_charts
 from .stats.funnel import FunnelResult
@@ -70,10 +70,8 @@ def _headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> Headline:
 def previous_period(date_from: date, date_to: date) -> tuple[date, date, str]:
     """The period to compare with: the previous calendar quarter when the period is one
     quarter (2025Q2 -> 2025Q1), else the same number of days just before it."""
-    quarter = f"{date_from.year}Q{(date_from.month - 1) // 3 + 1}"
-    if (date_from, date_to) == parse_quarter(quarter):
-        index = date_from.year * 4 + (date_from.month - 1) // 3 - 1
-        before = f"{index // 4}Q{index % 4 + 1}"
+    if (date_from, date_to) == parse_quarter(quarter_of(date_from)):
+        before = shift_quarter(quarter_of(date_from), -1)
         return (*parse_quarter(before), before)
     length = (date_to - date_from).days + 1
     begin, end = date_from - timedelta(days=length), date_from - timedelta(days=1)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from dashboard.db import connect_readonly
-from dashboard.filters import parse_quarter
+from dashboard.filters import parse_quarter, quarter_of
 from needlewatch import settings
 
 from .arguments import add_db
@@ -24,7 +24,7 @@ def _quarter(text: str) -> str:
         start, _ = parse_quarter(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    return f"{start.year}Q{(start.month - 1) // 3 + 1}"
+    return quarter_of(start)
 
 
 def _threshold(text: str) -> int:

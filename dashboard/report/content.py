@@ -24,11 +24,10 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from dashboard.filters import Filters, parse_quarter
+from dashboard.filters import Filters, parse_quarter, shift_quarter
 from dashboard.quality import ingest_runs, missing_rates, term_counts
 from dashboard.queries import serious_listing
-from dashboard.views import SERIOUS_COLUMNS
-from needlewatch import settings
+from dashboard.views import SERIOUS_COLUMNS, trend_window
 
 from . import tables
 from .cube import load_cube
@@ -50,12 +49,6 @@ class NoTreatmentsError(ValueError):
     """The quarter (and clinic) holds no treatments: there is nothing to report."""
 
 
-def shift_quarter(quarter: str, by: int) -> str:
-    """'2026Q1', -1 -> '2025Q4'."""
-    index = int(quarter[:4]) * 4 + int(quarter[-1]) - 1 + by
-    return f"{index // 4}Q{index % 4 + 1}"
-
-
 def months_of(start: date, end: date) -> list[str]:
     """['2025-04', '2025-05', '2025-06'] for 2025-04-01 .. 2025-06-30."""
     first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
@@ -72,13 +65,6 @@ def _periods(request: ReportRequest) -> dict[str, list[str]]:
         f"{previous} (previous quarter)": months_of(*parse_quarter(previous)),
         f"{first} to {request.quarter} (four quarters)": months_of(parse_quarter(first)[0], end),
     }
-
-
-def _window(request: ReportRequest, base: Filters) -> Filters:
-    """The u-chart's window: REPORT_TREND_MONTHS months to the end of the quarter."""
-    start, end = request.period
-    index = end.year * 12 + end.month - settings.REPORT_TREND_MONTHS
-    return replace(base, date_from=date(index // 12, index % 12 + 1, 1), date_to=end)
 
 
 def _quality(con) -> pd.DataFrame:
@@ -126,7 +112,7 @@ def build_report(
     start, end = request.period
     base = Filters(clinics=(request.clinic,) if request.clinic else ())
     current = replace(base, date_from=start, date_to=end)
-    cube = load_cube(con, _window(request, base), current)
+    cube = load_cube(con, trend_window(current), current)
     periods = _periods(request)
     quarter = periods[request.quarter]
     if cube.quarter.empty:
