@@ -52,6 +52,15 @@ class SignalStatement:
     rule: str
     direction: str
     sentence: str
+    what: str = "adverse events"
+    value: float | None = None  # the highest (rise) or lowest (fall) rate of the run
+    expected: float | None = None  # the centre line
+    limit: float | None = None  # the limit crossed, for "beyond 3-sigma limit"
+
+    @property
+    def span(self) -> str:
+        """'2025-04' or '2025-04 to 2025-06'."""
+        return self.first if self.first == self.last else f"{self.first} to {self.last}"
 
 
 def period_name(period: str) -> str:
@@ -126,6 +135,10 @@ def explain_signals(
                 last=tail.period,
                 rule=head.rule,
                 direction=head.direction,
+                what=what,
+                value=peak.value,
+                expected=head.expected,
+                limit=peak.limit if head.rule == RULE_BEYOND else None,
                 sentence=(
                     f"{change} in {what} {where} in {span}: {detail}, {reason}."
                     if values

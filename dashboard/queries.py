@@ -7,6 +7,8 @@ every value is a bound parameter.
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import pandas as pd
 
@@ -70,12 +72,12 @@ def serious_event_positions(
 def serious_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
     """Significant and serious events with their treatment context, newest first.
 
-    One row per event; the practitioner is shown only as ``P-`` plus 8 hex digits of
-    sha256(practitioner_id) so a listing can circulate without naming staff.
+    One row per event, with the practitioner's id (``practitioner_id``): the analysis
+    layer replaces it by its keyed code (``dashboard.pseudonyms``) before anything shows it.
     """
     sql = f"""
         SELECT coalesce(e.onset_date, t.treatment_date) AS event_date, t.clinic_id AS clinic,
-               'P-' || left(sha256(t.practitioner_id), 8) AS practitioner_code,
+               t.practitioner_id,
                {TRAINING_CASE} AS training_band, t.body_region,
                CASE WHEN t.ultrasound_guided THEN 'yes' ELSE 'no' END AS ultrasound,
                coalesce(t.technique, 'unknown') AS technique, e.category, e.severity,
@@ -132,3 +134,27 @@ def clinic_exists(con: duckdb.DuckDBPyConnection, clinic_id: str) -> bool:
     """Whether the database holds a clinic with this id."""
     row = con.execute("SELECT count(*) FROM clinics WHERE clinic_id = ?", [clinic_id]).fetchone()
     return bool(row[0])
+
+
+def database_secret(con: duckdb.DuckDBPyConnection) -> bytes:
+    """The per-database secret (``meta.patient_key_secret``) that keys patient hashes and
+    pseudonyms. Raises ValueError for a database without one."""
+    row = con.execute("SELECT value FROM meta WHERE key = 'patient_key_secret'").fetchone()
+    if row is None:
+        raise ValueError("this database has no secret to key pseudonyms: re-run an ingest")
+    return bytes.fromhex(row[0])
+
+
+def unit_ids(con: duckdb.DuckDBPyConnection, kind: str) -> list[str]:
+    """Every practitioner (``kind='practitioner'``) or clinic id stored, sorted."""
+    table = {"practitioner": "practitioners", "clinic": "clinics"}[kind]  # fixed names only
+    return [r[0] for r in con.execute(f"SELECT {kind}_id FROM {table} ORDER BY 1").fetchall()]
+
+
+def data_coverage(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
+    """First and last treatment date stored: the span the data cover. A period that
+    starts before the first or ends after the last is incomplete."""
+    first, last = con.execute(
+        "SELECT min(treatment_date), max(treatment_date) FROM treatments"
+    ).fetchone()
+    return first, last

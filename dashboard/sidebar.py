@@ -11,7 +11,14 @@ from ingest.errors import NeedleWatchError
 from . import views
 from .cache import db_path, load
 from .filters import Filters
-from .state import SEVERITIES, Choices, ViewState, filters_from_params, params_from_state
+from .state import (
+    SEVERITIES,
+    Choices,
+    ViewState,
+    collapse_params,
+    filters_from_params,
+    params_from_state,
+)
 
 ALL_DATES = "all dates"
 #: Session key of the last filters applied (the URL loses them when the page changes).
@@ -46,11 +53,12 @@ def context() -> Context | None:
         _empty_state(f"The database {db_path()} holds no treatments yet.")
         return None
     choices = Choices(options.clinics, options.professions, options.regions, options.techniques)
-    params = dict(st.query_params)
+    params, notices = collapse_params({k: st.query_params.get_all(k) for k in st.query_params})
     if not set(params) - {"page"} and LAST_PARAMS in st.session_state:
         # Switching page drops the query string: keep this session's filters instead.
         params = st.session_state[LAST_PARAMS]
-    state, notices = filters_from_params(params, choices)
+    state, more = filters_from_params(params, choices)
+    notices += more
     for notice in notices:
         st.toast(f"Link parameter {notice}", icon="⚠️")
         st.sidebar.warning(f"Link parameter {notice}")

@@ -60,6 +60,31 @@ def _listed(key: str, raw: str, allowed: tuple[str, ...], notices: list[str]) ->
     return good
 
 
+LIST_KEYS = ("clinic", "profession", "region", "technique")
+
+
+def collapse_params(multi: dict[str, list[str]]) -> tuple[dict[str, str], list[str]]:
+    """URL parameters as the browser sent them (a key may repeat) -> one string per key.
+
+    ``?clinic=C02&clinic=C03`` means both clinics (joined as "C02,C03", as the dashboard
+    writes them); a single-valued key given twice with different values (two quarters) is
+    ambiguous, so it is ignored with a notice rather than silently taking the last."""
+    notices: list[str] = []
+    out: dict[str, str] = {}
+    for key, values in multi.items():
+        values = [v for v in values if v is not None]
+        if not values:
+            continue
+        if key in LIST_KEYS:
+            out[key] = ",".join(values)
+        elif len(set(values)) > 1:
+            shown = ", ".join(repr(v[:30]) for v in values[:3])
+            notices.append(f"ignored {key[:30]} given {len(values)} times ({shown}): give it once")
+        else:
+            out[key] = values[0]
+    return out, notices
+
+
 def filters_from_params(params: dict[str, str], choices: Choices) -> tuple[ViewState, list[str]]:
     """ViewState from URL parameters, plus one notice per value that was ignored."""
     notices: list[str] = []

@@ -14,13 +14,18 @@ from typing import TYPE_CHECKING
 import duckdb
 import pandas as pd
 
-from needlewatch import settings
-
 from .analysis import NoDataError, compare_table, rate_model
-from .explain import SignalStatement, events_noun, explain_signals
+from .explain import SignalStatement
 from .filters import Filters, parse_quarter, quarter_of, shift_quarter
+from .methods import DEFAULT, Methods
 from .rates import affected_table, incidence_table
-from .signals import TrendChart, funnel_chart, serious_gchart, trend_charts
+from .signals import (
+    ChartedSeries,
+    funnel_chart,
+    serious_gchart,
+    trend_signals,
+    unit_labels,
+)
 from .stats.funnel import FunnelResult
 from .stats.spc import GChart
 
@@ -102,6 +107,16 @@ def incidence(con: duckdb.DuckDBPyConnection, filters: Filters, per: str) -> Inc
     )
 
 
+#: Why the forest plots and the regression table need not agree, said wherever both show.
+WHY_RATIOS_DIFFER = (
+    "The forest plots compare each level with its reference adjusting for body region only; "
+    "the regression adjusts training, experience, ultrasound and body region for each "
+    "other, so its ratios can differ. Both use practitioner-clustered intervals when "
+    "practitioners differ more than chance (overdispersion), so neither is narrower for "
+    "ignoring it."
+)
+
+
 @dataclass(frozen=True)
 class TrainingUltrasound:
     by_training: pd.DataFrame
@@ -113,14 +128,18 @@ class TrainingUltrasound:
     experience_ratios: pd.DataFrame
     model: RateModel | None
     model_note: str
+    why_they_differ: str = WHY_RATIOS_DIFFER
 
 
-def training_ultrasound(con: duckdb.DuckDBPyConnection, filters: Filters) -> TrainingUltrasound:
-    """Rates by training, experience, ultrasound and region; crude and MH rate ratios;
-    the Poisson regression (log-treatments offset) with mutually adjusted rate ratios."""
+def training_ultrasound(
+    con: duckdb.DuckDBPyConnection, filters: Filters, methods: Methods = DEFAULT
+) -> TrainingUltrasound:
+    """Rates by training, experience, ultrasound and region; crude and region-adjusted rate
+    ratios against the configured references; the Poisson regression (log-treatments
+    offset) with mutually adjusted rate ratios."""
     model, note = None, ""
     try:
-        model = rate_model(con, filters)
+        model = rate_model(con, filters, methods=methods)
     except (NoDataError, ValueError) as exc:  # no events; a singular design in one clinic
         note = f"No regression for this view: {exc}"
     return TrainingUltrasound(
@@ -128,9 +147,9 @@ def training_ultrasound(con: duckdb.DuckDBPyConnection, filters: Filters) -> Tra
         incidence_table(con, ("experience_band",), filters),
         incidence_table(con, ("ultrasound",), filters),
         incidence_table(con, ("body_region", "ultrasound"), filters),
-        compare_table(con, "ultrasound", filters, adjust="body_region", reference="no"),
-        compare_table(con, "training_band", filters, adjust="body_region"),
-        compare_table(con, "experience_band", filters, adjust="body_region"),
+        compare_table(con, "ultrasound", filters, adjust="body_region", methods=methods),
+        compare_table(con, "training_band", filters, adjust="body_region", methods=methods),
+        compare_table(con, "experience_band", filters, adjust="body_region", methods=methods),
         model,
         note,
     )
@@ -138,45 +157,34 @@ def training_ultrasound(con: duckdb.DuckDBPyConnection, filters: Filters) -> Tra
 
 @dataclass(frozen=True)
 class Trends:
-    """The overall u-chart, its signals in words, every clinic's signals, the g-chart."""
+    """The overall u-chart and its signals in words, every category's and clinic's
+    signals, the g-chart. Signals are those that touch the chosen period."""
 
-    charts: list[TrendChart]
+    charts: list[ChartedSeries]
     statements: list[SignalStatement]
+    category_statements: list[SignalStatement]
     clinic_statements: list[SignalStatement]
     gchart: GChart | None
+    note: str = ""  # why there is no overall chart, when there is none
 
 
-def trend_window(filters: Filters) -> Filters:
-    """A chosen period seen in context: the REPORT_TREND_MONTHS months to its end (a u-chart of
-    one quarter's three months would measure the quarter against itself)."""
-    if filters.date_to is None:
-        return filters
-    index = filters.date_to.year * 12 + filters.date_to.month - settings.REPORT_TREND_MONTHS
-    start = date(index // 12, index % 12 + 1, 1)
-    if filters.date_from is not None and filters.date_from <= start:
-        return filters
-    return replace(filters, date_from=start)
-
-
-def trends(con: duckdb.DuckDBPyConnection, filters: Filters, by: str) -> Trends:
-    """u-charts overall and per clinic over the period's 24-month window, explained;
-    g-chart of serious events."""
-    filters = trend_window(filters)
-    every = trend_charts(con, filters, by, "clinic")
-    what = events_noun(filters.category, filters.severity)
-    statements, clinic_statements = [], []
-    for trend in every:
-        periods = trend.chart.points["period"].tolist()
-        unit = trend.unit
-        if unit == "all" and filters.clinics:  # "overall" would overstate a clinic filter
-            unit = ", ".join(filters.clinics)
-        said = explain_signals(trend.chart.signals, periods, what=what, unit=unit)
-        (statements if trend.unit == "all" else clinic_statements).extend(said)
+def trends(
+    con: duckdb.DuckDBPyConnection, filters: Filters, by: str, methods: Methods = DEFAULT
+) -> Trends:
+    """u-charts over the period's trend window (``signals.trend_signals``, the same as
+    ``needlewatch signals`` and the reports), explained; g-chart of serious events."""
+    every = trend_signals(con, filters, by, "clinic", methods)
+    first = every[:1]
+    overall = [c for c in first if c.chart is not None]
+    categories = [c for c in every[1:] if c.series.category is not None]
+    clinics_ = [c for c in every[1:] if c.series.category is None]
     return Trends(
-        [c for c in every if c.unit == "all"],
-        statements,
-        clinic_statements,
+        overall,
+        [s for c in overall for s in c.statements],
+        [s for c in categories for s in c.statements],
+        [s for c in clinics_ for s in c.statements],
         serious_gchart(con, replace(filters, category=None, severity=None)),
+        note=first[0].reason if first else "",
     )
 
 
@@ -185,29 +193,35 @@ def clinics(
     filters: Filters,
     units: str,
     within: str | None = None,
-    overdispersion: bool = True,
+    methods: Methods = DEFAULT,
 ) -> FunnelResult | None:
-    """Funnel of clinics, or of practitioners (all, or only those of clinic ``within``);
-    limits widened for overdispersion when it is significant (``signals --overdispersion``)."""
+    """Funnel of clinics, or of practitioners by keyed code (all, or only those of clinic
+    ``within``), limits as the methods say (``signals.funnel_chart``)."""
     if within is not None:
         filters = replace(filters, clinics=(within,))
-    return funnel_chart(con, filters, units, overdispersion=overdispersion)
+    return funnel_chart(con, filters, units, methods)
 
 
 SERIOUS_COLUMNS = (
-    "event_date", "clinic", "practitioner_code", "training_band", "body_region", "ultrasound",
+    "event_date", "clinic", "practitioner", "training_band", "body_region", "ultrasound",
     "technique", "category", "severity", "event_type", "outcome", "narrative",
 )  # fmt: skip
 
 
-def serious_events(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
+def serious_events(
+    con: duckdb.DuckDBPyConnection, filters: Filters, reveal_ids: bool = False
+) -> pd.DataFrame:
     """Line listing of significant and serious events with their treatment context.
 
-    Practitioners appear by a pseudonymous code (P-<first 8 hex of a hash of the id>).
+    Practitioners appear by their keyed code (``dashboard.pseudonyms``: the code the funnels,
+    reports and downloads use), or by id when the viewer asked (``reveal_ids``).
     """
     from .queries import serious_listing
 
-    return serious_listing(con, filters)[list(SERIOUS_COLUMNS)]
+    listing = serious_listing(con, filters)
+    names = unit_labels(con, "practitioner", reveal_ids)
+    listing["practitioner"] = listing["practitioner_id"].map(names)
+    return listing[list(SERIOUS_COLUMNS)]
 
 
 @dataclass(frozen=True)

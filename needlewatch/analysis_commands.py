@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from dashboard.bands import Bands
 from dashboard.db import connect_readonly
 from dashboard.filters import Filters, parse_quarter
+from dashboard.methods import Methods
 from ingest.errors import NeedleWatchError
 
 from .output import p_text, write_frame
@@ -64,9 +66,16 @@ def _open(args: argparse.Namespace, db_path: Path) -> tuple[duckdb.DuckDBPyConne
     return con, filters
 
 
+def say_overrides(methods: Methods) -> None:
+    """A user who overrides a method is told so, on stderr (stdout stays machine-readable)."""
+    for sentence in methods.overrides():
+        print(f"note: {sentence}", file=sys.stderr)
+
+
 def cmd_rates(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     from dashboard.analysis import spread_table
     from dashboard.rates import affected_table, incidence_table
+    from dashboard.signals import unit_labels
 
     dims = tuple(d.strip() for d in args.by.split(",") if d.strip())
     con, filters = _open(args, db_path)
@@ -83,6 +92,9 @@ def cmd_rates(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
             table = spread_table(con, dims, filters)
         else:
             table = incidence_table(con, dims, filters, args.per)
+        if "practitioner" in table:  # keyed codes, as every page and report shows them
+            names = unit_labels(con, "practitioner", args.practitioner_ids)
+            table["practitioner"] = table["practitioner"].astype(str).map(names)
     finally:
         con.close()
     if table.empty:
@@ -94,11 +106,13 @@ def cmd_rates(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
 def cmd_compare(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     from dashboard.analysis import compare_table
 
+    methods = Methods(ratio_intervals=args.intervals)
     con, filters = _open(args, db_path)
     try:
-        table = compare_table(con, args.factor, filters, args.adjust, args.reference)
+        table = compare_table(con, args.factor, filters, args.adjust, args.reference, methods)
     finally:
         con.close()
+    say_overrides(methods)
     if table.empty:
         raise NeedleWatchError(
             f"only one level of {args.factor} among these treatments: nothing to compare"
@@ -149,17 +163,31 @@ def cmd_model(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
         return 0
     write_frame(model.table, "table", out)
     out.write(f"method: {model.method}\noverdispersion check: {check}\n")
+    out.write(
+        "reference levels: "
+        + ", ".join(
+            f"{t} {r}"
+            for t, r in dict(
+                zip(model.table["term"], model.table["reference"], strict=True)
+            ).items()
+        )
+        + "\n"
+    )
     return 0
 
 
 def cmd_signals(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     from dashboard.signals import signals_table
 
+    methods = Methods(funnel_overdispersion=args.overdispersion)
     con, filters = _open(args, db_path)
     try:
-        table = signals_table(con, filters, args.by, args.units, args.overdispersion)
+        table = signals_table(
+            con, filters, args.by, args.units, methods, reveal_ids=args.practitioner_ids
+        )
     finally:
         con.close()
+    say_overrides(methods)
     if table.empty and args.format == "table":
         out.write("no signals: every point within its limits, no funnel outlier\n")
         return 0

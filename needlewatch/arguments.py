@@ -10,6 +10,7 @@ import argparse
 from datetime import date
 
 from dashboard.filters import ADJUSTERS, COMPARE_FACTORS, DIMS, MODEL_METHODS, PER_UNITS
+from dashboard.methods import FUNNEL_ADJUSTMENTS, RATIO_INTERVALS
 from ingest.vocab import SEVERITY_TIERS, UNSPECIFIED
 from needlewatch import settings
 from needlewatch.output import FORMATS
@@ -77,6 +78,26 @@ def add_filters(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_overdispersion(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--overdispersion",
+        choices=FUNNEL_ADJUSTMENTS,
+        default=settings.FUNNEL_OVERDISPERSION,
+        help="how funnel limits allow for units differing more than chance: additive random "
+        "effects (default, as the dashboard and reports), multiplicative phi, or none "
+        "(Spiegelhalter 2005); applied only when the extra spread is significant",
+    )
+
+
+def add_ids(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--practitioner-ids",
+        action="store_true",
+        help="show practitioner ids instead of their keyed codes (only where you are "
+        "entitled to know who they are)",
+    )
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     add_db(p)
     add_filters(p)
@@ -107,19 +128,32 @@ def add_analysis_parsers(sub: argparse._SubParsersAction) -> None:
         help="share of treatments with at least one event, with Clopper-Pearson and Wilson "
         "95%% intervals",
     )
+    add_ids(p)
     _common(p)
 
     p = sub.add_parser(
         "compare",
         help="rate ratios between levels of a factor, crude and region-adjusted",
-        description="Rate ratio of each level of a factor against a reference level: crude "
-        "(exact conditional interval, as R poisson.test) and, with --adjust, Mantel-Haenszel "
-        "adjusted for that dimension (Greenland-Robins interval, test of homogeneity).",
+        description="Rate ratio of each level of a factor against a reference level, crude and, "
+        "with --adjust, adjusted for that dimension. Intervals (--intervals auto, the default "
+        "everywhere): when counts are overdispersed across practitioners, Poisson regression "
+        "with practitioner-clustered errors; otherwise exact conditional (crude, as R "
+        "poisson.test) and Mantel-Haenszel (adjusted, Greenland-Robins interval, test of "
+        "homogeneity). Each row names its method and reference.",
     )
     p.add_argument("--factor", required=True, choices=COMPARE_FACTORS)
-    p.add_argument("--adjust", choices=ADJUSTERS, help="stratify by this dimension (MH)")
+    p.add_argument("--adjust", choices=ADJUSTERS, help="adjust for this dimension")
     p.add_argument(
-        "--reference", metavar="LEVEL", help="reference level (default: most treatments)"
+        "--reference",
+        metavar="LEVEL",
+        help="reference level (default: ultrasound no, training 21-60, experience 2-4; "
+        "else the level with the most treatments)",
+    )
+    p.add_argument(
+        "--intervals",
+        choices=RATIO_INTERVALS,
+        default=settings.RATIO_INTERVALS,
+        help=f"interval method (default {settings.RATIO_INTERVALS}; see above)",
     )
     _common(p)
 
@@ -138,18 +172,17 @@ def add_analysis_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "signals",
         help="trend signals (u-chart, NHS Making Data Count rules), funnel outliers, g-chart",
-        description="Every signal, one per row (kind, unit, period, value, expected, limit, "
-        "rule): u-chart special causes by month or quarter, overall and per unit; clinics or "
-        "practitioners outside the 95%% or 99.8%% funnel limits; short gaps between serious "
-        "events on a g-chart. Rates are events per 1,000 treatments.",
+        description="Every signal, one per row (kind, series, unit, period, value, expected, "
+        "limit, rule), as the dashboard and the reports name them: u-chart special causes by "
+        "month or quarter for all events, each category and each unit (with --quarter or "
+        "--from/--to, over the 24 months to its end, listing the signals that touch it); "
+        "clinics or practitioners outside the 95%% or 99.8%% funnel limits; short gaps "
+        "between serious events on a g-chart. Rates are events per 1,000 treatments.",
     )
     p.add_argument("--by", choices=("month", "quarter"), default="month", help="period")
     p.add_argument(
         "--units", choices=("clinic", "practitioner"), default="clinic", help="units compared"
     )
-    p.add_argument(
-        "--overdispersion",
-        action="store_true",
-        help="widen funnel limits for overdispersion (Spiegelhalter 2005) when detected",
-    )
+    add_overdispersion(p)
+    add_ids(p)
     _common(p)

@@ -1,7 +1,8 @@
 """``needlewatch``: the command line. A thin wrapper over the ingest and dashboard libraries.
 
 Named exceptions become one-line messages on stderr and exit statuses:
-0 success, 3 some rows rejected (or --strict aborted), 2 unusable input or usage error.
+0 success, 3 some rows rejected (or --strict aborted), 2 unusable input or usage error,
+1 an internal error (a bug: one line, the traceback only with NEEDLEWATCH_DEBUG=1).
 """
 
 from __future__ import annotations
@@ -78,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     p.add_argument(
+        "--host",
+        default=settings.SERVE_HOST,
+        help=f"address to listen on (default {settings.SERVE_HOST}: this computer only). "
+        "Another address serves narratives and practitioner listings to anyone who can reach "
+        "it, with no sign-in: use only on a network you trust",
+    )
+    p.add_argument(
         "--headless",
         action="store_true",
         help="do not open a browser window (for servers and tests)",
@@ -137,6 +145,17 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is silent
         return 0
+    except Exception as exc:  # a bug: one line, never a traceback (unless asked for)
+        if os.environ.get("NEEDLEWATCH_DEBUG"):
+            raise
+        first = (str(exc).splitlines() or [""])[0][:200]
+        print(
+            f"needlewatch: internal error ({type(exc).__name__}: {first}); this is a bug in "
+            "NeedleWatch, not in your data: please report it with the command you ran "
+            "(NEEDLEWATCH_DEBUG=1 shows the details)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

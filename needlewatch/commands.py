@@ -93,16 +93,37 @@ def cmd_rejects(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     return 0
 
 
+def _loopback(host: str) -> bool:
+    """True for an address only this computer can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def cmd_serve(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     """Run the Streamlit dashboard on ``db_path`` until interrupted."""
     import os
 
     app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     env = {**os.environ, settings.DB_ENV_VAR: str(db_path.resolve())}
-    out.write(f"NeedleWatch dashboard on http://localhost:{args.port} (database {db_path})\n")
+    if not _loopback(args.host):
+        print(
+            f"warning: listening on {args.host}: anyone who can reach this computer on port "
+            f"{args.port} can read the event narratives and practitioner listings, and there is "
+            "no sign-in yet. Use it only on a network you trust; the default, 127.0.0.1, "
+            "serves this computer alone.",
+            file=sys.stderr,
+        )
+    shown = "localhost" if _loopback(args.host) else args.host
+    out.write(f"NeedleWatch dashboard on http://{shown}:{args.port} (database {db_path})\n")
     out.flush()
     command = [
-        sys.executable, "-m", "streamlit", "run", str(app),
+        sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
         "--server.port", str(args.port), "--server.headless", str(args.headless).lower(),
         "--browser.gatherUsageStats", "false", "--server.showEmailPrompt", "false",
         "--client.toolbarMode", "viewer", "--logger.hideWelcomeMessage", "true",

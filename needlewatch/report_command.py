@@ -8,6 +8,7 @@ stderr naming the fix, and exit status 2 (nothing is written).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import TextIO
@@ -16,7 +17,7 @@ from dashboard.db import connect_readonly
 from dashboard.filters import parse_quarter, quarter_of
 from needlewatch import settings
 
-from .arguments import add_db
+from .arguments import add_db, add_ids, add_overdispersion
 
 
 def _quarter(text: str) -> str:
@@ -44,8 +45,9 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
         description="Write the quarterly safety report for one calendar quarter, for all "
         "clinics or one (--clinic). Editions: 'clinic' (confidential, for governance: includes "
         "the serious-event listing with narratives, practitioners by pseudonymous code) and "
-        "'public' (anonymous clinic codes, no narratives or identifiers, counts from 1 to "
-        "--threshold suppressed with secondary suppression). The format follows the "
+        "'public' (keyed clinic codes, no narratives or identifiers, counts from 1 to "
+        "--threshold suppressed with secondary suppression checked over this and every "
+        "earlier quarter's public edition, optionally --rounding). The format follows the "
         "extension of --out: .pdf (A4, static charts; needs Chromium and Pango), .html (one "
         "self-contained file, interactive charts), .xlsx (a sheet per table, native charts) "
         "or .csv (one tidy long table). Exit status 0 only when the file was written.",
@@ -62,6 +64,15 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help=f"public edition: suppress counts 1..N (default {settings.SUPPRESSION_THRESHOLD})",
     )
+    p.add_argument(
+        "--rounding",
+        type=_threshold,
+        metavar="N",
+        help="public edition: after suppression, round every event count printed to the "
+        "nearest N (OpenSAFELY uses 5) and compute rates from the rounded counts",
+    )
+    add_overdispersion(p)
+    add_ids(p)
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="report file to write")
     add_db(p)
 
@@ -72,7 +83,10 @@ def cmd_report(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     from dashboard.report.render import format_of, write_report
 
     format_of(args.out)  # a wrong extension fails before any work
-    request = ReportRequest(args.quarter, args.clinic, args.edition, args.threshold)
+    request = ReportRequest(
+        args.quarter, args.clinic, args.edition, args.threshold, args.rounding,
+        args.practitioner_ids, args.overdispersion,
+    )  # fmt: skip
     started = time.perf_counter()
     con = connect_readonly(db_path)
     try:
@@ -88,6 +102,10 @@ def cmd_report(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
         f"{args.out}: {report.title}, {report.scope}, {args.edition} edition "
         f"({args.out.stat().st_size:,} bytes, {seconds:.1f} s)\n"
     )
+    for sentence in report.method_overrides:
+        print(f"note: {sentence}", file=sys.stderr)
+    for heading, text in report.disclosure:  # for the publisher
+        print(f"{heading.lower()}: {text}", file=sys.stderr)
     return 0
 
 

@@ -37,8 +37,28 @@ CONFIDENCE = 0.95
 #: Public reports hide counts from 1 to this (NHS hospital statistics: 1-7; CMS: 1-10),
 #: and anything from which such a count could be worked out.
 SUPPRESSION_THRESHOLD = 7
-#: Monthly points on a report's u-chart: the quarter and the 21 months before it.
+#: Monthly points on a u-chart when a period is chosen: the period's end and the months
+#: before it (a quarter and the 21 months before it), on every surface.
 REPORT_TREND_MONTHS = 24
+
+#: The analysis methods every surface uses (dashboard.methods.Methods reads these).
+#: Funnel limits allow for overdispersion between units: "additive" random effects
+#: (Spiegelhalter 2005; NHS England's FunnelPlotR, PHE), "multiplicative" or "none".
+FUNNEL_OVERDISPERSION = "additive"
+#: Rate-ratio intervals: "auto" (practitioner-clustered when counts are overdispersed
+#: across practitioners, else exact / Mantel-Haenszel), "exact" or "clustered".
+RATIO_INTERVALS = "auto"
+#: Reference level of each factor in every comparison (forest plots, compare, model,
+#: reports); a factor not listed, or whose reference is absent in scope, uses the level
+#: with the most treatments, and says so.
+REFERENCE_LEVELS: dict[str, str] = {
+    "ultrasound": "no",
+    "training_band": "21-60",
+    "experience_band": "2-4",
+}
+#: A series is charted for signals only with at least this many events per period on
+#: average; rarer events (pneumothorax) are watched on the g-chart instead.
+TREND_MIN_EVENTS_PER_PERIOD = 1.0
 
 #: Most rows of the serious-event listing printed in a PDF report (serious events first);
 #: the HTML and XLSX editions list every event.
@@ -47,6 +67,10 @@ PDF_LISTING_ROWS = 150
 #: DuckDB limits for the ingest process: the 2 GB peak-memory target with headroom.
 INGEST_MEMORY_LIMIT = "1200MB"
 INGEST_THREADS = 2
+
+#: The dashboard listens on this computer only unless ``needlewatch serve --host`` says
+#: otherwise (it has no sign-in yet, and shows narratives and practitioner listings).
+SERVE_HOST = "127.0.0.1"
 
 #: Seconds an ingest waits for another ingest on the same database before giving up.
 LOCK_TIMEOUT_SECONDS = 600.0

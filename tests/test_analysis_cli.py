@@ -19,10 +19,14 @@ from dashboard.stats.ratios import exact_rate_ratio, mantel_haenszel_rate_ratio
 from needlewatch.cli import main
 
 
-def run_json(capsys, *argv: str) -> object:
+def run_json(capsys, *argv: str, notes: int = 0) -> object:
+    """The command's JSON; ``notes``: how many "note:" lines (a method overridden) stderr
+    must carry, and nothing else."""
     status = main([*map(str, argv), "--format", "json"])
     out, err = capsys.readouterr()
-    assert (status, err) == (0, "")
+    assert status == 0
+    lines = err.splitlines()
+    assert len(lines) == notes and all(line.startswith("note: ") for line in lines), err
     return json.loads(out)
 
 
@@ -32,7 +36,10 @@ def rates(capsys, db, *argv: str) -> pd.DataFrame:
 
 def test_compare_crude_row_is_the_exact_ratio_of_the_rates_counts(fixture_db, capsys) -> None:
     counts = rates(capsys, fixture_db, "--by", "ultrasound").set_index("ultrasound")
-    rows = run_json(capsys, "compare", "--db", fixture_db, "--factor", "ultrasound")
+    rows = run_json(
+        capsys, "compare", "--db", fixture_db, "--factor", "ultrasound", "--intervals", "exact",
+        notes=1,
+    )  # fmt: skip
     expected = exact_rate_ratio(
         int(counts.loc["yes", "events"]),
         int(counts.loc["yes", "treatments"]),
@@ -51,7 +58,41 @@ def test_compare_crude_row_is_the_exact_ratio_of_the_rates_counts(fixture_db, ca
     assert (row["rate_ratio"], row["ci_low"], row["ci_high"]) == pytest.approx(
         (expected.ratio, expected.low, expected.high), rel=1e-12
     )
-    assert row["method"] == expected.method
+    assert row["method"] == expected.method + "; does not allow for overdispersion (chosen here)"
+
+
+def test_compare_by_default_clusters_by_practitioner_when_overdispersed(fixture_db, capsys) -> None:
+    """The default (--intervals auto, as the dashboard and reports): practitioners differ
+    more than chance on the fixture (chi2/df 10.89 for the crude model), so each ratio is
+    the Poisson regression on practitioner cells with clustered errors, the estimator of
+    `needlewatch model`. The crude ratio is the same number as the exact one (a model with
+    the factor alone reproduces the rates), its interval wider."""
+    from dashboard.stats.regression import fit_rate_model
+
+    rows = run_json(
+        capsys, "compare", "--db", fixture_db, "--factor", "ultrasound", "--adjust", "body_region"
+    )
+    crude, adjusted = rows
+    cells = rates(capsys, fixture_db, "--by", "ultrasound,body_region,practitioner", "--practitioner-ids")
+    expected = {
+        factors: fit_rate_model(cells, factors, {"ultrasound": "no"}, cluster="practitioner",
+                                method="cluster").table.set_index(["term", "level"]).loc[("ultrasound", "yes")]
+        for factors in (("ultrasound",), ("ultrasound", "body_region"))
+    }  # fmt: skip
+    for row, factors in ((crude, ("ultrasound",)), (adjusted, ("ultrasound", "body_region"))):
+        e = expected[factors]
+        assert (row["rate_ratio"], row["ci_low"], row["ci_high"], row["p_value"]) == pytest.approx(
+            (e["irr"], e["ci_low"], e["ci_high"], e["p_value"]), rel=1e-9
+        )
+    assert crude["rate_ratio"] == pytest.approx(817 / 3330 / (5544 / 26670), rel=1e-9)
+    assert (round(crude["ci_low"], 3), round(crude["ci_high"], 3)) == (1.017, 1.370)
+    assert adjusted["analysis"] == "adjusted for body_region (Poisson regression)"
+    assert (round(adjusted["rate_ratio"], 3), round(adjusted["ci_low"], 3)) == (0.938, 0.798)
+    assert crude["method"].startswith(
+        "Poisson regression on practitioner cells: Poisson GLM, log(treatments) offset; "
+        "overdispersed (Pearson chi2/df = 10.89, p < 0.001); standard errors clustered by "
+        "practitioner (96 clusters"
+    )
 
 
 def test_compare_adjusted_for_region_reverses_the_crude_ultrasound_ratio(
@@ -59,8 +100,9 @@ def test_compare_adjusted_for_region_reverses_the_crude_ultrasound_ratio(
 ) -> None:
     """Planted Simpson's paradox (S3): crude > 1, Mantel-Haenszel by region < 1."""
     rows = run_json(
-        capsys, "compare", "--db", fixture_db, "--factor", "ultrasound", "--adjust", "body_region"
-    )
+        capsys, "compare", "--db", fixture_db, "--factor", "ultrasound", "--adjust", "body_region",
+        "--intervals", "exact", notes=1,
+    )  # fmt: skip
     crude, adjusted = rows
     assert adjusted["analysis"] == "adjusted for body_region (Mantel-Haenszel)"
     counts = rates(capsys, fixture_db, "--by", "body_region,ultrasound")
@@ -164,47 +206,61 @@ def test_model_table_format_ends_with_method_and_check(fixture_db, capsys) -> No
     out, _ = capsys.readouterr()
     assert status == 0
     lines = out.splitlines()
-    assert lines[-2].startswith("method: Poisson GLM, log(treatments) offset;")
-    assert lines[-1].startswith("overdispersion check: Pearson chi2 goodness of fit")
+    assert lines[-3].startswith("method: Poisson GLM, log(treatments) offset;")
+    assert lines[-2].startswith("overdispersion check: Pearson chi2 goodness of fit")
+    assert lines[-1] == (
+        "reference levels: training_band 21-60, experience_band 2-4, ultrasound no, "
+        "body_region upper_trapezius"
+    )
 
 
 def test_signals_find_the_planted_rise_and_list_funnel_outliers(fixture_db, capsys) -> None:
+    """By quarter over all dates: the planted C04 2025Q2 rise (S2), a pain-during run in
+    2026, and C09 (S1, x1.8) above the 95% funnel limit once the limits allow for the
+    clinics' spread (additive random effects, the default everywhere)."""
     rows = pd.DataFrame(run_json(capsys, "signals", "--db", fixture_db, "--by", "quarter"))
     assert rows.columns.tolist() == [
-        "kind",
-        "unit",
-        "period",
-        "value",
-        "expected",
-        "limit",
-        "rule",
-    ]
+        "kind", "series", "unit", "period", "value", "expected", "limit", "rule",
+    ]  # fmt: skip
     trends = rows[rows["kind"] == "trend"]
-    assert trends[["unit", "period", "rule"]].values.tolist() == [
-        ["C04", "2025Q2", "beyond 3-sigma limit"]
+    assert trends[["series", "unit", "period", "rule"]].values.tolist() == [
+        ["pain during events", "all", "2026Q1 to 2026Q2", "2 of 3 beyond 2-sigma"],
+        ["adverse events", "C04", "2025Q2", "beyond 3-sigma limit"],
     ]
     clinic = rates(capsys, fixture_db, "--by", "clinic")
-    expected = funnel(clinic["clinic"].tolist(), clinic["events"], clinic["treatments"])
+    expected = funnel(
+        clinic["clinic"].tolist(), clinic["events"], clinic["treatments"], overdispersion="additive"
+    )
     outside = expected.units[expected.units["outside"] != ""]
     funnels = rows[rows["kind"] == "funnel"]
-    assert funnels["unit"].tolist() == outside["unit"].tolist()
+    assert funnels["unit"].tolist() == outside["unit"].tolist() == ["C09"]
     assert funnels["rule"].tolist() == [f"{o} limit" for o in outside["outside"]]
     assert funnels["value"].to_numpy() == pytest.approx(outside["rate"].to_numpy(), rel=1e-12)
+    assert funnels["limit"].to_numpy() == pytest.approx(outside["hi95"].to_numpy(), rel=1e-12)
     assert set(funnels["expected"].round(3)) == {212.033}
     assert set(funnels["period"]) == {"all dates"}
 
 
-def test_signals_in_the_planted_quarter_put_c04_and_c09_above_99_8(fixture_db, capsys) -> None:
-    """2025Q2: only the planted clinics, C04 (S2) and C09 (S1), pass the 99.8% limit; the
-    overdispersion adjustment (between-clinic spread, phi) widens the limits past them."""
+def test_signals_in_the_planted_quarter_allow_for_the_spread_between_clinics(
+    fixture_db, capsys
+) -> None:
+    """2025Q2, monthly over the 24 months to June 2025: C04's April and fainting in June
+    signal. Exact Poisson limits (--overdispersion none) flag nine of fourteen clinics, C04
+    and C09 (the planted ones) among those above 99.8%; allowing for the clinics' spread
+    (the default) leaves only C03, far below."""
     rows = run_json(capsys, "signals", "--db", fixture_db, "--quarter", "2025Q2")
-    high = [r["unit"] for r in rows if r["kind"] == "funnel" and r["rule"] == "above 99.8% limit"]
+    assert [(r["kind"], r["series"], r["unit"], r["period"]) for r in rows] == [
+        ("trend", "fainting events", "all", "2025-06"),
+        ("trend", "adverse events", "C04", "2025-04"),
+        ("funnel", "adverse events", "C03", "2025-04-01 to 2025-06-30"),
+    ]
+    exact = run_json(
+        capsys, "signals", "--db", fixture_db, "--quarter", "2025Q2", "--overdispersion", "none",
+        notes=1,
+    )  # fmt: skip
+    high = [r["unit"] for r in exact if r["kind"] == "funnel" and r["rule"] == "above 99.8% limit"]
     assert high == ["C04", "C09"]
-    assert {r["period"] for r in rows if r["kind"] == "funnel"} == {"2025-04-01 to 2025-06-30"}
-    widened = run_json(
-        capsys, "signals", "--db", fixture_db, "--quarter", "2025Q2", "--overdispersion"
-    )
-    assert [r for r in widened if r["kind"] == "funnel"] == []
+    assert len([r for r in exact if r["kind"] == "funnel"]) == 9
 
 
 def test_signals_quiet_table_says_so(fixture_db, capsys) -> None:

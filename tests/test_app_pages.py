@@ -118,23 +118,37 @@ def test_training_page_equals_rates_compare_and_model(cli) -> None:
 
 
 def test_trends_page_equals_rates_by_month_and_signals(cli) -> None:
-    at = run_page("trends", {"clinic": "C04"})
+    """Fainting at every clinic in 2025Q2: the page's u-chart is `rates --by month` over
+    the 24 months to June 2025, and its signal sentences are exactly `signals`' rows."""
+    at = run_page("trends", {"quarter": Q})
     at.selectbox(key="trends-category").set_value("fainting").run()
     assert not at.exception
     u = figures(at)[0]
     rate = next(t for t in u["data"] if t["name"].startswith("Events per"))
-    expected = cli("rates", "--by", "month", "--clinic", "C04", "--category", "fainting")
+    expected = cli(
+        "rates", "--by", "month", "--category", "fainting", "--from", "2023-07-01", "--to",
+        "2025-06-30",
+    )  # fmt: skip
     assert rate["x"] == [r["month"] for r in expected]
     assert rate["y"] == pytest.approx([r["rate_per_1000"] for r in expected], rel=1e-12)
-    signals = cli("signals", "--by", "month", "--clinic", "C04", "--category", "fainting")
-    overall = [s for s in signals if s["kind"] == "trend" and s["unit"] == "all"]
+    signals = cli("signals", "--quarter", Q, "--category", "fainting")
+    trend = [(s["unit"], s["period"], s["rule"]) for s in signals if s["kind"] == "trend"]
+    assert trend == [("all", "2025-06", "beyond 3-sigma limit")]
     bullets = [m.value for m in at.markdown if m.value.startswith("- ")][0]  # this chart's
     sentences = [line[2:].replace("\\", "") for line in bullets.splitlines()]
-    assert overall and any("May 2025" in s or "Jun 2025" in s for s in sentences)
-    assert all(
-        s.startswith(("Rise in fainting events", "Fall in fainting events")) for s in sentences
-    )
-    assert len({s["period"] for s in overall}) >= len(sentences)
+    assert len(sentences) == 1
+    assert sentences[0].startswith("Rise in fainting events overall in Jun 2025: 8.53 per 1,000")
+
+
+def test_trends_page_says_why_a_rare_series_has_no_chart() -> None:
+    """Fainting at one clinic is under one event a month: no u-chart (as `signals` and
+    the report skip it), and the page says why instead of claiming nothing matches."""
+    at = run_page("trends", {"clinic": "C04"})
+    at.selectbox(key="trends-category").set_value("fainting").run()
+    assert not at.exception
+    (info,) = [i.value for i in at.info if i.value.startswith("No u-chart")]
+    assert info.startswith("No u-chart for this view: too few fainting events for a u-chart: ")
+    assert "rare events are watched on the g-chart" in info
 
 
 def test_trends_page_shows_a_chosen_quarter_in_its_24_month_context(cli) -> None:
@@ -162,13 +176,21 @@ def test_clinics_page_funnel_equals_rates_by_clinic_and_practitioner(cli) -> Non
         u: (c[1], c[2]) for t in points for u, c in zip(t["text"], t["customdata"], strict=True)
     }
     assert shown == expected
-    widened = set(at.dataframe[0].value["Clinic"])
-    at.toggle[0].set_value(False).run()  # exact Poisson limits, no overdispersion allowance
-    plain = set(at.dataframe[0].value["Clinic"])
-    assert "C09" in plain and widened <= plain
+    flagged = cli("signals", "--quarter", Q)
+    page = at.dataframe[0].value
+    assert list(zip(page["Clinic"], page["Outside"], strict=True)) == [
+        (r["unit"], r["rule"].removesuffix(" limit")) for r in flagged if r["kind"] == "funnel"
+    ]  # the page flags what `signals` flags, with the same (default) method
+    at.selectbox(key="clinics-funnel-limits").set_value("none").run()  # exact Poisson limits, no overdispersion allowance
+    assert not at.exception
+    plain = at.dataframe[0].value
+    exact = cli("signals", "--quarter", Q, "--overdispersion", "none")
+    assert list(plain["Clinic"]) == [r["unit"] for r in exact if r["kind"] == "funnel"]
+    assert "C09" in set(plain["Clinic"]) and set(page["Clinic"]) <= set(plain["Clinic"])
+    assert any("chosen here" in w.value for w in at.warning)  # the override is said
+    at.selectbox(key="clinics-funnel-limits").set_value("additive").run()
     at.radio[0].set_value("practitioners within a clinic").run()
-    at.selectbox(key=None)  # the clinic picker appears
-    at.selectbox[1].set_value("C04").run()
+    at.selectbox(key="clinics-within").set_value("C04").run()
     assert not at.exception
     rows = cli("rates", "--by", "practitioner", "--quarter", Q, "--clinic", "C04")
     points = [t for t in figures(at)[0]["data"] if t.get("mode") == "markers+text"]
@@ -185,7 +207,7 @@ def test_serious_page_lists_every_significant_and_serious_event(cli) -> None:
     counts = {r["severity"]: r["events"] for r in cli("rates", "--by", "severity", "--quarter", Q)}
     assert len(listing) == counts["significant"] + counts["serious"]
     assert set(listing["severity"]) == {"significant", "serious"} or counts["serious"] == 0
-    assert not listing["practitioner_code"].str.fullmatch(r"P-[0-9a-f]{8}").eq(False).any()
+    assert listing["practitioner"].str.fullmatch(r"P-[0-9A-F]{8}").all()  # keyed codes
 
 
 def test_quality_page_equals_rejects_and_terms(cli, base_db, monkeypatch) -> None:

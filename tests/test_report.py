@@ -12,15 +12,15 @@ import re
 import pandas as pd
 import pytest
 
-from dashboard.report.content import build_report, practitioner_code, shift_quarter
+from dashboard.pseudonyms import pseudonyms
+from dashboard.queries import database_secret, unit_ids
+from dashboard.report.content import build_report, shift_quarter
 from dashboard.report.model import LONG_COLUMNS, ReportRequest
-from dashboard.report.public import anonymous_codes, clinic_secret
-from dashboard.report.suppress import derivable
 from needlewatch.cli import main
 
 Q, PREVIOUS, FIRST = "2025Q2", "2025Q1", "2024Q3"
 CLINIC_ID = re.compile(r"\bC\d\d\b")
-PRACTITIONER_CODE = re.compile(r"\bP-[0-9a-f]{8}\b")
+PRACTITIONER_CODE = re.compile(r"\bP-[0-9A-F]{8}\b")
 
 
 @pytest.fixture()
@@ -124,23 +124,15 @@ def test_breakdowns_equal_rates_by_dimension(reports, cli, dim, key) -> None:
 
 
 def test_ratios_equal_compare_crude_and_adjusted(reports, cli) -> None:
+    """Same ratios, same intervals, same references (the configured ones: ultrasound no,
+    training 21-60, experience 2-4) and same method as `needlewatch compare`."""
     got = [r for r in rows(reports["all"], "ratios")]
     expected = [
-        *cli(
-            "compare",
-            "--factor",
-            "ultrasound",
-            "--adjust",
-            "body_region",
-            "--reference",
-            "no",
-            "--quarter",
-            Q,
-        ),
-        *cli("compare", "--factor", "training_band", "--adjust", "body_region", "--quarter", Q),
-        *cli("compare", "--factor", "experience_band", "--adjust", "body_region", "--quarter", Q),
+        row
+        for factor in ("ultrasound", "training_band", "experience_band")
+        for row in cli("compare", "--factor", factor, "--adjust", "body_region", "--quarter", Q)
     ]
-    assert len(got) == len(expected)
+    assert len(got) == len(expected) == 2 * (1 + 4 + 4)
     for g, e in zip(got, expected, strict=True):
         assert (g["level"], g["reference"], g["events"], g["treatments"]) == (
             e["level"], e["reference"], e["events"], e["treatments"]
@@ -151,6 +143,8 @@ def test_ratios_equal_compare_crude_and_adjusted(reports, cli) -> None:
             e["ci_high"],
         )
         assert g["measure"].endswith("crude") == (e["analysis"] == "crude")
+        assert g["method"].startswith(e["method"])
+    assert {g["reference"] for g in got} == {"no", "21-60", "2-4"}
 
 
 def test_trend_equals_rates_by_month_over_24_months(reports, cli) -> None:
@@ -160,8 +154,35 @@ def test_trend_equals_rates_by_month_over_24_months(reports, cli) -> None:
         got, cli("rates", "--by", "month", "--from", "2023-07-01", "--to", "2025-06-30"), "month"
     )
     signals = cli("signals", "--by", "month", "--from", "2023-07-01", "--to", "2025-06-30")
-    flagged = {s["period"] for s in signals if s["kind"] == "trend" and s["unit"] == "all"}
+    spans = [s["period"].split(" to ") for s in signals if s["kind"] == "trend"
+             and s["unit"] == "all" and s["series"] == "adverse events"]  # fmt: skip
+    months = [r["level"] for r in got]
+    flagged = {
+        m for span in spans for m in months[months.index(span[0]) : months.index(span[-1]) + 1]
+    }
     assert {r["level"] for r in got if r["signal"]} == flagged
+
+
+@pytest.mark.parametrize("key", ["all", "c04"])
+def test_signals_are_those_of_needlewatch_signals_for_the_quarter(reports, cli, key) -> None:
+    """One sentence per trend row of `signals --quarter Q` (all events, each category,
+    each clinic), in the same order, naming the same series, place, months and rule."""
+    from dashboard.explain import period_name
+
+    clinic = ["--clinic", "C04"] if key == "c04" else []
+    trend = [s for s in cli("signals", "--quarter", Q, *clinic) if s["kind"] == "trend"]
+    said = list(reports[key].signals)
+    assert len(said) == len(trend) > 0
+    for sentence, row in zip(said, trend, strict=True):
+        where = "overall" if row["unit"] == "all" else f"at {row['unit']}"
+        months = " to ".join(period_name(p) for p in row["period"].split(" to "))
+        assert (
+            sentence.startswith(("Rise", "Fall"))
+            and f" in {row['series']} {where} in {months}" in sentence
+        )
+        assert row["rule"] in sentence or (
+            row["rule"] == "beyond 3-sigma limit" and "3-sigma" in sentence
+        )
 
 
 def test_units_are_clinics_or_the_clinics_practitioners_by_code(reports, cli) -> None:
@@ -175,19 +196,26 @@ def test_units_are_clinics_or_the_clinics_practitioners_by_code(reports, cli) ->
         )
         assert r["value"] == pytest.approx(clinics[r["level"]]["rate_per_1000"], rel=1e-12)
     pracs = cli("rates", "--by", "practitioner", "--quarter", Q, "--clinic", "C04")
-    by_code = {practitioner_code(p["practitioner"]): p for p in pracs}
+    by_code = {p["practitioner"]: p for p in pracs}  # rates prints keyed codes too
     got = rows(reports["c04"], "units")
     assert {r["level"] for r in got} == set(by_code)
     assert all(r["events"] == by_code[r["level"]]["events"] for r in got)
+    flagged = [
+        (s["unit"], s["rule"]) for s in cli("signals", "--quarter", Q) if s["kind"] == "funnel"
+    ]
+    assert [(r["level"], f"{r['signal']} limit") for r in rows(reports["all"], "units")
+            if r["signal"] != "within 95% limits"] == flagged  # fmt: skip
 
 
-def test_practitioner_code_matches_the_listings_sql_code(reports) -> None:
+def test_practitioner_codes_are_the_keyed_codes_of_every_surface(reports, fixture_db) -> None:
+    import duckdb
+
     listing = reports["all"].listing
     assert len(listing) > 0
-    assert listing["practitioner_code"].str.fullmatch(PRACTITIONER_CODE.pattern).all()
-    assert (
-        practitioner_code("PR001") == "P-" + __import__("hashlib").sha256(b"PR001").hexdigest()[:8]
-    )
+    assert listing["practitioner"].str.fullmatch(PRACTITIONER_CODE.pattern).all()
+    with duckdb.connect(str(fixture_db), read_only=True) as con:
+        codes = pseudonyms(unit_ids(con, "practitioner"), database_secret(con), "practitioner")
+    assert set(listing["practitioner"]) <= set(codes.values())
 
 
 def test_clinic_edition_lists_every_significant_and_serious_event(reports, cli) -> None:
@@ -248,40 +276,56 @@ def test_public_edition_has_no_identifier_narrative_or_practitioner(reports) -> 
     assert reports["public-c04"].scope.startswith("Clinic K-")
 
 
-def test_public_suppression_cannot_be_undone_from_the_published_totals(fixture_db, reports) -> None:
-    """Rebuild every published cell and relation and run the attacker's linear programmes:
-    no hidden count may be pinned to one value (dashboard.report.suppress.derivable)."""
+def test_public_suppression_is_the_series_decision(fixture_db, reports) -> None:
+    """The public report hides exactly the cells the series decision hides for its
+    quarter (rows in the same order as the unsuppressed report's), its frames carry no
+    cell ids (they name clinics), and the attacker's range of every hidden small count
+    spans at least 7 values."""
+    import datetime
+
     import duckdb
 
-    from dashboard.report.public import _cells, public_edition
+    from dashboard.filters import Filters
+    from dashboard.queries import data_coverage
+    from dashboard.report.content import _series
+    from dashboard.report.cube import load_cube
+    from dashboard.report.public import decide, public_edition
 
     con = duckdb.connect(str(fixture_db), read_only=True)
     try:
-        for key, clinic in (("public", None), ("public-c04", "C04")):
-            raw = build_report(con, ReportRequest(Q, clinic, "public"), suppressed=False)
-            public, hidden = public_edition(raw)
-            assert public.long_table().equals(reports[key].long_table())
-            values, groups = _cells(raw)
-            assert hidden.primary == {c for c, v in values.items() if 1 <= v <= 7}
-            assert hidden.cells, key
-            bounds = derivable(values, groups, hidden.cells)
-            assert all(high - low >= 1 for low, high in bounds.values()), key
+        coverage = data_coverage(con)
+        span = Filters(date_from=coverage[0], date_to=datetime.date(2025, 6, 30))
+        systems = _series(load_cube(con, span), "all", Q, coverage, unit_ids(con, "clinic"), 24)
+        raw = build_report(con, ReportRequest(Q, None, "public"), suppressed=False)
     finally:
         con.close()
+    decisions, hidden = decide(systems, 7)
+    public, again, ranges = public_edition(raw, systems)
+    assert again == hidden and public.long_table().equals(reports["public"].long_table())
+    for before, after in zip(raw.sections, public.sections, strict=True):
+        assert "cell" not in after.frame
+        if "cell" in before.frame:
+            expect = [isinstance(c, str) and c in hidden.cells for c in before.frame["cell"]]
+            assert after.frame["suppressed"].tolist() == expect, before.key
+    assert hidden.primary == {c for c in systems[-1].printed if 1 <= systems[-1].values[c] <= 7}
+    assert hidden.cells and ranges.keys() == set(hidden.cells)
+    for cell in hidden.primary:
+        low, high = ranges[cell]
+        assert high - low + 1 >= 7, cell
 
 
-def test_anonymous_codes_are_stable_keyed_and_distinct(fixture_db, reports) -> None:
+def test_clinic_codes_are_stable_keyed_and_distinct(fixture_db, reports) -> None:
     import duckdb
 
     con = duckdb.connect(str(fixture_db), read_only=True)
     try:
-        secret = clinic_secret(con)
+        secret = database_secret(con)
         later = build_report(con, ReportRequest("2025Q3", edition="public"))
     finally:
         con.close()
     ids = [f"C{i:02d}" for i in range(1, 15)]
-    codes = anonymous_codes(ids, secret)
+    codes = pseudonyms(ids, secret, "clinic")
     assert len(set(codes.values())) == 14
-    assert all(re.fullmatch(r"K-[0-9A-F]{4}", c) for c in codes.values())
+    assert all(re.fullmatch(r"K-[0-9A-F]{4}([0-9A-F]{2})*", c) for c in codes.values())
     assert set(reports["public"].units) == set(codes.values()) == set(later.units)
-    assert anonymous_codes(ids, b"another database") != codes
+    assert pseudonyms(ids, b"another database", "clinic") != codes

@@ -77,7 +77,8 @@ def test_limits_match_r_survival_cipoisson_example() -> None:
 def test_unit_table_classifies_each_band() -> None:
     """Target 10 per 1,000, 1,000 treatments each, so mean 10. Exact Poisson: P(X = 0)
     = 4.5e-5 < 0.001 (below 99.8%); P(X <= 3) = 0.0103 (below 95% only);
-    P(X >= 19) = 0.0072 (above 95% only); P(X >= 30) = 7e-7 (above 99.8%)."""
+    P(X >= 19) = 0.0072 (above 95% only); P(X >= 30) = 7e-7 (above 99.8%). z is on the
+    square-root scale, 2 (sqrt(O) - sqrt(E)) (Spiegelhalter, QSHC 2005)."""
     res = funnel(["a", "b", "c", "d", "e"], [0, 3, 10, 19, 30], [1000] * 5, target=10.0)
     t = res.units
     assert list(t.columns) == [
@@ -88,7 +89,9 @@ def test_unit_table_classifies_each_band() -> None:
     assert res.outliers == ("a", "b", "d", "e")
     assert res.target == 10.0 and res.target_source == "given"
     assert t["expected"].tolist() == pytest.approx([10.0] * 5)
-    assert t["z"].tolist() == pytest.approx([(y - 10) / math.sqrt(10) for y in (0, 3, 10, 19, 30)])
+    assert t["z"].tolist() == pytest.approx(
+        [2 * (math.sqrt(y) - math.sqrt(10)) for y in (0, 3, 10, 19, 30)]
+    )
     assert "Spiegelhalter" in res.method
 
 
@@ -102,45 +105,97 @@ def test_overall_target_and_curve() -> None:
     assert res.curve["exposure"].max() == pytest.approx(6600)
 
 
-def test_phi_is_mean_square_of_winsorised_z() -> None:
-    """Spiegelhalter 2005 section 6 / FunnelPlotR winsorisation() + phi_func(): clamp z at
-    R's quantile(z, 0.1) and quantile(z, 0.9), phi = mean(z^2); tau2 per tau_func()."""
-    events = [2, 8, 15, 40, 5, 22, 60, 9, 30, 12]
-    exposure = [1000, 2000, 1500, 3000, 800, 2500, 4000, 1200, 2200, 1800]
-    res = funnel([str(i) for i in range(10)], events, exposure)
+# FunnelPlotR (NHS-R community, R/od_adjustment.R at 9020d49): transformed_zscore(
+# data_type = "SR", sr_method = "CQC"), winsorisation(trim_by = 0.1), phi_func(),
+# tau_func(), sourced and run in R 4.2.2 on each data set below; the limits are Spiegelhalter's
+# (1 +/- z_p sqrt(s^2 + tau2))^2 evaluated in the same R session from those s and tau2.
+FPR_SR = {  # FunnelPlotR's own test data (tests/testthat/test-funnel_plot.R): O and E
+    "observed": [100, 150, 180, 80, 120, 225],
+    "expected": [108, 112, 165, 95, 100, 220],
+    "z": [-0.784609690827, 3.32888693932, 1.14235057267, -1.60504486962, 1.90890230021,
+          0.335206051617],
+    "phi": 2.32717825759412,
+    "tau2": 0.00343978015418627,
+    "hi998": [1.52379780656, 1.51962837854, 1.48236803179, 1.53955376898, 1.53305030162,
+              1.46179112977],
+    "lo95": [0.724744038668, 0.726570173509, 0.743105434401, 0.71788629476, 0.720708690957,
+             0.752406911249],
+}  # fmt: skip
+FPR_RATES = {  # ten units, E = overall rate x treatments
+    "events": [2, 8, 15, 40, 5, 22, 60, 9, 30, 12],
+    "treatments": [1000, 2000, 1500, 3000, 800, 2500, 4000, 1200, 2200, 1800],
+    "phi": 3.60478995167678,
+    "tau2": 0.0379236307619551,
+    "hi998": [3.14314866575, 2.86504952635, 2.95973706461, 2.76804483512, 3.27624688702,
+              2.80714353924, 2.71857727839, 3.05236560797, 2.83883563026, 2.8968556984],
+    "lo95": [0.259892668368, 0.31437659575, 0.294954518601, 0.335268315438, 0.236425317292,
+             0.326723366141, 0.346326355539, 0.27683834854, 0.319920895367, 0.307748030355],
+}  # fmt: skip
+
+
+def test_additive_random_effects_match_funnelplotr_on_its_test_data() -> None:
+    """Source: FunnelPlotR functions run in R (FPR_SR above). Indirectly standardised
+    ratios O/E against a given target 1: E is the exposure, per = 1."""
+    d = FPR_SR
+    res = funnel(list("abcdef"), d["observed"], d["expected"], target=1, per=1,
+                 overdispersion="additive")  # fmt: skip
+    assert res.units["z"].tolist() == pytest.approx(d["z"], rel=1e-10)
+    assert res.phi == pytest.approx(d["phi"], rel=1e-12)
+    assert res.tau2 == pytest.approx(d["tau2"], rel=1e-12)
+    assert res.overdispersion_applied  # 6 x 2.327 = 13.96 > chi2(0.95, 6 df) = 12.59
+    assert res.units["hi998"].tolist() == pytest.approx(d["hi998"], rel=1e-6)
+    assert res.units["lo95"].tolist() == pytest.approx(d["lo95"], rel=1e-6)
+    assert res.outliers == ("b",)  # 150/112 = 1.339: beyond 95% (upper 1.28), not 99.8%
+    assert res.units["outside"].tolist() == ["", "above 95%", "", "", "", ""]
+    assert "additive random effects" in res.method
+
+
+def test_additive_random_effects_match_funnelplotr_on_rates() -> None:
+    """Source: FunnelPlotR functions run in R (FPR_RATES above); limits as rates per
+    1,000 are the ratio limits times the overall rate, 10.15 per 1,000."""
+    d = FPR_RATES
+    names = [str(i) for i in range(10)]
+    res = funnel(names, d["events"], d["treatments"], overdispersion="additive")
+    assert res.target == pytest.approx(10.15)
+    assert res.phi == pytest.approx(d["phi"], rel=1e-12)
+    assert res.tau2 == pytest.approx(d["tau2"], rel=1e-12)
+    assert (res.units["hi998"] / res.target).tolist() == pytest.approx(d["hi998"], rel=1e-6)
+    assert (res.units["lo95"] / res.target).tolist() == pytest.approx(d["lo95"], rel=1e-6)
+    plain = funnel(names, d["events"], d["treatments"])
+    assert plain.phi == pytest.approx(d["phi"], rel=1e-12)  # diagnostics reported either way
+    assert not plain.overdispersion_applied and plain.adjustment == "none"
+    assert len(res.outliers) < len(plain.outliers)
+
+
+def test_multiplicative_phi_is_mean_square_of_winsorised_pearson_z() -> None:
+    """Spiegelhalter 2005 section 6.1: Pearson z clamped at R's quantile(z, 0.1) and
+    quantile(z, 0.9), phi = mean(z^2); limits mu +/- z_p sqrt(phi mu)."""
+    events = FPR_RATES["events"]
+    exposure = FPR_RATES["treatments"]
+    res = funnel([str(i) for i in range(10)], events, exposure, overdispersion="multiplicative")
     y, n = np.array(events), np.array(exposure, dtype=float)
     theta = y.sum() / n.sum()
     z = (y - theta * n) / np.sqrt(theta * n)
     lo, hi = np.quantile(z, [0.1, 0.9])
     phi = float(np.mean(np.clip(z, lo, hi) ** 2))
     assert res.phi == pytest.approx(phi, rel=1e-12)
-    w = n / theta
-    tau2 = (10 * phi - 9) / (w.sum() - (w**2).sum() / w.sum())
-    assert res.tau2 == pytest.approx(max(tau2, 0) * 1000**2, rel=1e-12)
     assert res.dispersion_threshold == pytest.approx(16.918977604620448 / 10)  # chi2 .95, 9 df
+    assert res.overdispersion_applied
+    mu = res.units["expected"].to_numpy()
+    half = 3.090232 * np.sqrt(res.phi * mu)
+    expect = (mu + half) / res.units["exposure"].to_numpy() * 1000
+    assert res.units["hi998"].to_numpy() == pytest.approx(expect, rel=1e-6)
+    assert "multiplicative phi" in res.method
 
 
-def test_overdispersion_applied_only_when_asked_and_significant() -> None:
-    events = [2, 8, 15, 40, 5, 22, 60, 9, 30, 12]
-    exposure = [1000, 2000, 1500, 3000, 800, 2500, 4000, 1200, 2200, 1800]
-    names = [str(i) for i in range(10)]
-    plain = funnel(names, events, exposure)
-    adjusted = funnel(names, events, exposure, overdispersion=True)
-    assert plain.phi > plain.dispersion_threshold
-    assert not plain.overdispersion_applied
-    assert adjusted.overdispersion_applied
-    assert "over-dispersion" in adjusted.method
-    assert (adjusted.units["hi998"] > plain.units["hi998"]).all()
-    assert len(adjusted.outliers) < len(plain.outliers)
-    mu = adjusted.units["expected"].to_numpy()
-    half = 3.090232 * np.sqrt(adjusted.phi * mu)
-    expect = (mu + half) / adjusted.units["exposure"].to_numpy() * 1000
-    assert adjusted.units["hi998"].to_numpy() == pytest.approx(expect, rel=1e-6)
+def test_unknown_adjustment_is_refused() -> None:
+    with pytest.raises(ValueError, match="overdispersion must be one of none, additive"):
+        funnel(["a", "b"], [1, 2], [10, 20], overdispersion=True)
 
 
 def test_no_adjustment_when_data_fit_poisson() -> None:
     """Every unit exactly on target: z = 0, phi = 0, nothing to adjust."""
-    res = funnel(["a", "b", "c"], [1, 2, 3], [1000, 2000, 3000], overdispersion=True)
+    res = funnel(["a", "b", "c"], [1, 2, 3], [1000, 2000, 3000], overdispersion="additive")
     assert res.phi == 0.0 and res.tau2 == 0.0
     assert not res.overdispersion_applied
     assert res.outliers == ()

@@ -89,11 +89,32 @@ def test_points_table_columns_and_per() -> None:
     chart = u_chart(["Jan", "Feb"], [3, 5], [2000, 2500])
     assert list(chart.points.columns) == [
         "period", "events", "exposure", "rate", "centre",
-        "lcl3", "ucl3", "lcl2", "ucl2", "lcl1", "ucl1", "signal",
+        "lcl3", "ucl3", "lcl2", "ucl2", "lcl1", "ucl1", "incomplete", "signal",
     ]  # fmt: skip
     assert chart.centre == pytest.approx(8 / 4500 * 1000)
     assert chart.points["rate"].tolist() == pytest.approx([1.5, 2.0])
     assert "u-chart" in chart.method and chart.per == 1000.0
+
+
+def test_incomplete_period_is_drawn_but_sets_no_limit_and_trips_no_rule() -> None:
+    """A part-filled last month (data stop on the 9th: 4 events in 300 treatments, a
+    rate of 13.33 against a centre of 2) would be beyond 3 sigma. Marked incomplete, it
+    keeps its point and limits, the centre is the complete months' 12 / 6,000, and no rule
+    fires on it; the same data without the mark do signal (centre 16 / 6,300 = 2.54, upper
+    limit for 300 treatments 2.54 + 3 sqrt(2.54 / 300,000) x 1,000 = 11.27 < 13.33)."""
+    periods = ["2026-01", "2026-02", "2026-03", "2026-04"]
+    events, exposure = [4, 4, 4, 4], [2000, 2000, 2000, 300]
+    marked = u_chart(periods, events, exposure, incomplete=[False, False, False, True])
+    assert marked.centre == pytest.approx(12 / 6000 * 1000)
+    assert marked.points["incomplete"].tolist() == [False, False, False, True]
+    assert marked.points["rate"].tolist() == pytest.approx([2.0, 2.0, 2.0, 4 / 300 * 1000])
+    assert marked.points["ucl3"].iloc[3] == pytest.approx(2 + 3 * math.sqrt(0.002 / 300) * 1000)
+    assert marked.signals == ()
+    assert marked.points["signal"].tolist() == ["", "", "", ""]
+    plain = u_chart(periods, events, exposure)
+    assert [s.period for s in plain.signals] == ["2026-04"]
+    with pytest.raises(ValueError, match="at least 2 complete periods"):
+        u_chart(periods[:2], events[:2], exposure[:2], incomplete=[False, True])
 
 
 # ---------------------------------------------------------------- MDC rules

@@ -1,39 +1,42 @@
 """Build a quarterly report's content from the database.
 
 Every number comes from grouped counts (``dashboard.report.cube``: three queries) and the
-statistics behind the command line (``dashboard.report.tables``), so a report and
-``needlewatch rates`` / ``compare`` agree to the digit:
+analysis behind the dashboard and the command line (``dashboard.report.tables``), so a
+report and ``needlewatch rates`` / ``compare`` / ``signals`` agree to the digit and name
+the same outliers and signals:
 
     headline   rates --quarter Q [--clinic C]            (and the previous quarter,
     serious    rates --quarter Q --severity serious       and the four quarters to Q)
     category   rates --by category --quarter Q
     ratios     compare --factor F --adjust body_region --quarter Q
-    trend      rates --by month --from <24 months before> --to <end of Q>  (+ u-chart)
-    units      rates --by clinic (or practitioner) --quarter Q            (+ funnel)
+    trend      rates --by month over the 24 months to Q  (+ u-chart, signals --quarter Q)
+    units      rates --by clinic (or practitioner) --quarter Q  (+ funnel, signals)
 
-The public edition differs in names (anonymous clinic codes, no practitioners, no
-listing, signal sentences without rates) and is then suppressed by
+The public edition differs in names (keyed clinic codes, no practitioners, no listing,
+signal sentences without rates) and is then suppressed over its publication series by
 ``dashboard.report.public``.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 
 import duckdb
 import pandas as pd
 
 from dashboard.filters import Filters, parse_quarter, shift_quarter
+from dashboard.pseudonyms import pseudonyms
 from dashboard.quality import ingest_runs, missing_rates, term_counts
-from dashboard.queries import serious_listing
-from dashboard.views import SERIOUS_COLUMNS, trend_window
+from dashboard.queries import data_coverage, database_secret, serious_listing, unit_ids
+from dashboard.signals import incomplete_flags, trend_window
+from dashboard.views import SERIOUS_COLUMNS
 
 from . import tables
-from .cube import load_cube
+from .cells import Period, headline_periods, months_of_quarter, quarter_system, window_months
+from .cube import Cube, load_cube
 from .methods import methods_text
 from .model import Report, ReportRequest, Section
-from .public import anonymous_codes, clinic_secret, public_edition
+from .public import decide, public_edition
 
 BREAKDOWNS = (
     ("category", "Incidence by event category"),
@@ -42,40 +45,27 @@ BREAKDOWNS = (
     ("experience_band", "Incidence by practitioner years of dry-needling experience"),
     ("ultrasound", "Incidence by ultrasound guidance"),
 )
-practitioner_code = tables.practitioner_code
 
 
 class NoTreatmentsError(ValueError):
     """The quarter (and clinic) holds no treatments: there is nothing to report."""
 
 
-def months_of(start: date, end: date) -> list[str]:
-    """['2025-04', '2025-05', '2025-06'] for 2025-04-01 .. 2025-06-30."""
-    first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
-    return [f"{i // 12}-{i % 12 + 1:02d}" for i in range(first, last + 1)]
-
-
-def _periods(request: ReportRequest) -> dict[str, list[str]]:
-    """Headline periods (label -> months): the quarter, the previous one, four quarters."""
-    start, end = request.period
-    previous = shift_quarter(request.quarter, -1)
-    first = shift_quarter(request.quarter, -3)
-    return {
-        request.quarter: months_of(start, end),
-        f"{previous} (previous quarter)": months_of(*parse_quarter(previous)),
-        f"{first} to {request.quarter} (four quarters)": months_of(parse_quarter(first)[0], end),
-    }
-
-
-def _quality(con) -> pd.DataFrame:
+def _quality(con, public: bool) -> pd.DataFrame:
+    """Data quality of the whole database. The public edition leaves out the count of
+    events with an unmapped term (an event count over every quarter, outside the report's
+    disclosure control); the quarter's unmapped events are its category table's row."""
     runs, terms, missing = ingest_runs(con), term_counts(con), missing_rates(con)
     rows = [
         ("ingest runs", len(runs)),
         ("rows read", int(runs["rows_read"].sum()) if len(runs) else 0),
         ("rows rejected", int(runs["rows_rejected"].sum()) if len(runs) else 0),
         ("unmapped event terms", len(terms)),
-        ("events with an unmapped term", int(terms["events"].sum()) if len(terms) else 0),
     ]
+    if not public:
+        rows.append(
+            ("events with an unmapped term", int(terms["events"].sum()) if len(terms) else 0)
+        )
     frame = pd.DataFrame(
         [{"dimension": "data quality", "level": k, "measure": "count", "value": float(v),
           "events": pd.NA, "suppressed": False} for k, v in rows]
@@ -100,79 +90,168 @@ def _data_as_of(con) -> str:
     return pd.Timestamp(runs["finished_at"].max()).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _quarters(first: str, last: str) -> list[str]:
+    out, q = [], first
+    while q <= last:
+        out.append(q)
+        q = shift_quarter(q, 1)
+    return out
+
+
+def _complete(months: list[str], coverage) -> set[str]:
+    return {
+        m
+        for m, partial in zip(months, incomplete_flags(months, coverage), strict=True)
+        if not partial
+    }
+
+
+def _series(
+    cube: Cube, scope: str, quarter: str, coverage, clinics: list[str], trend_months: int
+) -> list:
+    """The cell systems of the public editions of every quarter with data up to ``quarter``."""
+    months = sorted(cube.monthly["month"].astype(str).unique())
+    if not months:
+        return []
+    first = f"{months[0][:4]}Q{(int(months[0][5:7]) - 1) // 3 + 1}"
+    complete = _complete(months, coverage)
+    return [
+        quarter_system(cube, scope, q, trend_months, complete, clinics)
+        for q in _quarters(first, quarter)
+    ]
+
+
 def build_report(
     con: duckdb.DuckDBPyConnection, request: ReportRequest, *, suppressed: bool = True
 ) -> Report:
     """``request``'s report; raises NoTreatmentsError if the quarter has no treatments.
 
-    The public edition has anonymous clinic codes, rates-free signal sentences, no
-    listing and no practitioners, and (unless ``suppressed=False``, for audits) its small
-    counts suppressed by ``dashboard.report.public.public_edition``.
+    The public edition has keyed clinic codes, rates-free signal sentences, no listing
+    and no practitioners, and (unless ``suppressed=False``, for audits) its small counts
+    suppressed over the publication series by ``dashboard.report.public``.
     """
+    methods = request.methods
     start, end = request.period
+    scope = request.clinic or "all"
     base = Filters(clinics=(request.clinic,) if request.clinic else ())
     current = replace(base, date_from=start, date_to=end)
-    cube = load_cube(con, trend_window(current), current)
-    periods = _periods(request)
-    quarter = periods[request.quarter]
-    if cube.quarter.empty:
+    window = trend_window(current, methods)
+    public = request.edition == "public"
+    coverage = data_coverage(con)
+    series = public and suppressed
+    span = window
+    if series and coverage[0] is not None and coverage[0] < window.date_from:
+        span = replace(window, date_from=coverage[0])
+    cube = load_cube(con, span)
+    quarter = Period(request.quarter, request.quarter, months_of_quarter(request.quarter))
+    if not cube.monthly["month"].isin(quarter.months).any():
         where = f" at clinic {request.clinic}" if request.clinic else ""
         raise NoTreatmentsError(
             f"no treatments in {request.quarter}{where}: check the quarter "
             "(needlewatch rates --by quarter lists them) and the clinic id"
         )
-    public = request.edition == "public"
-    ids = sorted(
-        str(c) for c in cube.monthly.loc[cube.monthly["month"].isin(quarter), "clinic"].unique()
+    every_clinic = unit_ids(con, "clinic")
+    clinics = [request.clinic] if request.clinic else every_clinic
+    secret = database_secret(con)
+    names = pseudonyms(every_clinic, secret, "clinic") if public else {c: c for c in every_clinic}
+    practitioners = unit_ids(con, "practitioner")
+    codes = (
+        {p: p for p in practitioners}
+        if request.reveal_ids
+        else pseudonyms(practitioners, secret, "practitioner")
     )
-    names = anonymous_codes(ids, clinic_secret(con)) if public else {c: c for c in ids}
+    periods = headline_periods(request.quarter)
     sections = [
-        Section("headline", "Headline: all adverse events", tables.headline(cube, periods, None)),
-        Section("serious", "Headline: serious events", tables.headline(cube, periods, "serious")),
-        Section(
-            "affected",
-            "Share of treatments with at least one event",
-            tables.affected(cube, periods),
-        ),
-    ]
+        Section("headline", "Headline: all adverse events",
+                tables.headline(cube, scope, periods, None)),
+        Section("serious", "Headline: serious events",
+                tables.headline(cube, scope, periods, "serious")),
+        Section("affected", "Share of treatments with at least one event",
+                tables.affected(cube, scope, periods)),
+    ]  # fmt: skip
     for dim, title in BREAKDOWNS:
-        sections.append(Section(dim, title, tables.breakdown(cube, dim, quarter)))
-    sections.append(
-        Section(
-            "ratios",
-            "Rate ratios, crude and adjusted for body region",
-            tables.ratios(cube),
-            kind="ratios",
-        )
-    )
-    trend, chart = tables.trend(cube)
-    sections.append(Section("trend", "Monthly trend (u-chart)", trend, kind="trend"))
-    unit_frame, funnel = pd.DataFrame(), None
+        sections.append(Section(dim, title, tables.breakdown(cube, scope, dim, quarter)))
+    ratio_frame = tables.ratios(cube, scope, quarter, methods)
+    if len(ratio_frame):
+        sections.append(
+            Section("ratios", "Rate ratios, crude and adjusted for body region", ratio_frame,
+                    kind="ratios")
+        )  # fmt: skip
+    shown = [names[c] for c in clinics]
+    trend = tables.trend(
+        cube, scope, window_months(request.quarter, methods.trend_months), quarter, coverage,
+        None if request.clinic else names, names[request.clinic] if request.clinic else "all",
+        methods, values=not public,
+    )  # fmt: skip
+    sections.append(Section("trend", "Monthly trend (u-chart)", trend.frame, kind="trend"))
+    unit_frame, funnel, title = pd.DataFrame(), None, ""
     if request.clinic is None:
-        unit_frame, funnel = tables.units(cube, "clinic", quarter, names)
+        unit_frame, funnel = tables.units(cube, scope, "clinic", quarter, names, clinics, methods)
         title = "Clinics compared (funnel plot)"
     elif not public:  # one clinic: its practitioners, by code; never in the public edition
-        unit_frame, funnel = tables.units(cube, "practitioner", quarter, None)
+        unit_frame, funnel = tables.units(cube, scope, "practitioner", quarter, codes, (), methods)
         title = "Practitioners of the clinic (funnel plot)"
     if not unit_frame.empty:
         sections.append(Section("units", title, unit_frame, kind="units"))
     sections.append(
-        Section("quality", "Data quality (whole database)", _quality(con), kind="counts")
+        Section("quality", "Data quality (whole database)", _quality(con, public), kind="counts")
     )
-    shown = tuple(sorted(names.values()))
+    listing = None
+    if not public:
+        listing = serious_listing(con, current)
+        listing["practitioner"] = listing["practitioner_id"].map(codes)
+        listing = listing[list(SERIOUS_COLUMNS)]
     report = Report(
         request=request,
         title=f"NeedleWatch quarterly safety report, {request.label}",
         scope=f"Clinic {shown[0]}" if request.clinic else f"All {len(shown)} clinics",
-        units=shown,
+        units=tuple(sorted(shown)),
         previous_quarter=shift_quarter(request.quarter, -1),
         trailing=(parse_quarter(shift_quarter(request.quarter, -3))[0], end),
         data_as_of=_data_as_of(con),
         sections=tuple(sections),
-        signals=tuple(tables.signals(cube, quarter, None if request.clinic else names, not public)),
-        listing=None if public else serious_listing(con, current)[list(SERIOUS_COLUMNS)],
+        signals=tuple(st.sentence for c in trend.charts for st in c.statements),
+        listing=listing,
         methods=methods_text(request),
-        trend_points=None if chart is None else chart.points,
+        trend_points=None if trend.overall is None else trend.overall.chart.points,
         funnel=funnel,
+        notices=_notices(request, coverage, clinics, unit_frame),
+        method_overrides=methods.overrides(),
     )
-    return public_edition(report)[0] if public and suppressed else report
+    if not series:
+        return report
+    start_with = None
+    if request.clinic is not None:  # a clinic's own edition keeps the all-clinic decisions
+        whole = load_cube(con, replace(span, clinics=()))
+        start_with, _ = decide(
+            _series(whole, "all", request.quarter, coverage, every_clinic, methods.trend_months),
+            request.threshold,
+        )
+    systems = _series(cube, scope, request.quarter, coverage, [] if request.clinic else clinics,
+                      methods.trend_months)  # fmt: skip
+    return public_edition(report, systems, start_with)[0]
+
+
+def _notices(
+    request: ReportRequest, coverage, clinics: list[str], units: pd.DataFrame
+) -> tuple[str, ...]:
+    """Page-1 notices: an incomplete quarter, clinics with no treatments this quarter."""
+    out = []
+    first, last = coverage
+    start, end = request.period
+    if last is not None and last < end:
+        out.append(
+            f"{request.quarter} is incomplete: the data end on {last:%d %b %Y}, before the "
+            "quarter does. Its figures will change as the rest of the quarter is loaded, and "
+            "its part-filled month is not used for the u-chart's limits."
+        )
+    if first is not None and first > start:
+        out.append(f"The data start on {first:%d %b %Y}, after {request.quarter} begins.")
+    if len(units) and "signal" in units:
+        idle = units.loc[units["signal"] == tables.IDLE, "level"].tolist()
+        if idle:
+            out.append(
+                f"No treatments this quarter at {len(idle)} clinic(s): {', '.join(map(str, idle))}"
+                " (closed, joined later, or not loaded yet)."
+            )
+    return tuple(out)

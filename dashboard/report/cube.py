@@ -8,9 +8,13 @@ a sum over them. Sums of whole numbers are exact, so every rate equals what
 ``needlewatch rates`` prints for the same filters:
 
     monthly  (month, clinic)                      treatments, events, treatments_affected
-    kinds    (month, clinic, category, severity)  events             } 24-month window
-    quarter  (practitioner, training_band, experience_band, body_region, ultrasound)
+    kinds    (month, clinic, category, severity)  events
+    quarter  (quarter, practitioner, training_band, experience_band, body_region, ultrasound)
                                                   treatments, events, treatments_affected
+
+all three over one span of dates: the report's trend window (24 months to the end of the
+quarter) or, for a public edition, every quarter up to it (its suppression looks at the
+public editions of the earlier quarters too).
       -> total(monthly, months=Q)                 == rate_counts((), quarter)
       -> total(kinds, ("category",), months=Q)    == rate_counts(("category",), quarter)
       -> total(quarter, ("training_band", "body_region")) == rate_counts(those, quarter)
@@ -33,7 +37,9 @@ from dashboard.filters import Filters
 
 MONTHLY = ("month", "clinic")
 KINDS = ("month", "clinic", "category", "severity")
-QUARTER = ("practitioner", "training_band", "experience_band", "body_region", "ultrasound")
+QUARTER = (
+    "quarter", "practitioner", "training_band", "experience_band", "body_region", "ultrasound",
+)  # fmt: skip
 SUMMED = ("treatments", "insertions", "events", "treatments_affected")
 
 
@@ -48,15 +54,15 @@ class Cube:
     levels: dict[str, list[str]]
 
 
-def load_cube(con: duckdb.DuckDBPyConnection, window: Filters, quarter: Filters) -> Cube:
-    """Three grouped queries: the window by month and clinic (all events, then by category
-    and severity), and the quarter by practitioner and treatment attributes."""
-    levels = {d: event_levels(con, d, window) for d in ("category", "severity")}
+def load_cube(con: duckdb.DuckDBPyConnection, span: Filters) -> Cube:
+    """Three grouped queries over ``span``: by month and clinic (all events, then by
+    category and severity), and by quarter, practitioner and treatment attributes."""
+    levels = {d: event_levels(con, d, span) for d in ("category", "severity")}
     return Cube(
-        monthly=rate_counts(con, MONTHLY, window),
-        kinds=rate_counts(con, KINDS, window),
-        quarter=rate_counts(con, QUARTER, quarter),
-        filters=window,
+        monthly=rate_counts(con, MONTHLY, span),
+        kinds=rate_counts(con, KINDS, span),
+        quarter=rate_counts(con, QUARTER, span),
+        filters=span,
         levels=levels,
     )
 
@@ -68,15 +74,19 @@ def total(
     *,
     months: Collection[str] | None = None,
     severity: str | None = None,
+    quarter: str | None = None,
 ) -> pd.DataFrame:
     """``frame`` (a cube part) summed by ``dims``, over ``months`` (None: all), in the
-    row order ``rate_counts`` would give; with ``severity`` only those events count.
+    row order ``rate_counts`` would give; with ``severity`` only those events count; with
+    ``quarter`` only that quarter's rows of the quarter cube.
 
     For the event-kind cube the denominator comes from the monthly cube, summed over the
     same months and clinics: the kinds cube repeats each month's treatments on every
     category-severity row.
     """
     part = frame if months is None else frame[frame["month"].isin(list(months))]
+    if quarter is not None:
+        part = part[part["quarter"] == quarter]
     if severity is not None:
         part = part[part["severity"] == severity]
     counted = [c for c in SUMMED if c in part.columns]

@@ -206,7 +206,7 @@ def quality_table(section: Section) -> TableView:
 
 
 def listing_table(listing: pd.DataFrame) -> TableView:
-    cols = ("event_date", "clinic", "practitioner_code", "training_band", "body_region",
+    cols = ("event_date", "clinic", "practitioner", "training_band", "body_region",
             "ultrasound", "technique", "category", "severity", "outcome", "narrative")  # fmt: skip
     head = ("Date", "Clinic", "Practitioner", "Training", "Region", "US", "Technique",
             "Category", "Severity", "Outcome", "Narrative")  # fmt: skip

@@ -21,6 +21,7 @@ from datetime import date
 import pandas as pd
 
 from dashboard.filters import parse_quarter
+from dashboard.methods import Methods
 from dashboard.stats.funnel import FunnelResult
 from needlewatch import settings
 
@@ -30,6 +31,9 @@ LONG_COLUMNS = (
     "section", "dimension", "level", "reference", "treatments", "events", "ref_events", "measure", "value",
     "ci_low", "ci_high", "method", "expected", "limit_low", "limit_high", "signal", "suppressed",
 )  # fmt: skip
+#: Columns a section frame carries for the public edition's disclosure control only
+#: (canonical cell ids, ``dashboard.report.cells``); never printed.
+CELL_COLUMNS = ("cell", "ref_cell")
 RATE = "rate per 1,000 treatments"
 
 
@@ -44,11 +48,19 @@ class ReportRequest:
     clinic: str | None = None
     edition: str = "clinic"
     threshold: int = settings.SUPPRESSION_THRESHOLD
+    rounding: int | None = None  # public edition: round printed counts to this multiple
+    reveal_ids: bool = False  # clinic edition: practitioner ids instead of their codes
+    overdispersion: str = settings.FUNNEL_OVERDISPERSION
 
     def __post_init__(self) -> None:
         parse_quarter(self.quarter)
         if self.edition not in EDITIONS:
             raise ValueError(f"unknown edition {self.edition!r}: use clinic or public")
+        if self.rounding is not None and self.edition != "public":
+            raise ValueError("rounding applies to the public edition only: add --edition public")
+        if self.reveal_ids and self.edition == "public":
+            raise ValueError("the public edition never shows practitioner ids")
+        self.methods  # noqa: B018 - validates rounding and the overdispersion method
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, int):
             raise ValueError(
                 f"the suppression threshold must be a whole number, got {self.threshold!r}"
@@ -59,6 +71,15 @@ class ReportRequest:
     @property
     def period(self) -> tuple[date, date]:
         return parse_quarter(self.quarter)
+
+    @property
+    def methods(self) -> Methods:
+        """The analysis methods of this report (``dashboard.methods``)."""
+        return Methods(
+            funnel_overdispersion=self.overdispersion,
+            threshold=self.threshold,
+            rounding=self.rounding,
+        )
 
     @property
     def label(self) -> str:
@@ -109,6 +130,8 @@ class Report:
     trend_points: pd.DataFrame | None = None  # u-chart points (period, rate, limits, signal)
     funnel: FunnelResult | None = None  # the units section's funnel (names as printed)
     notices: tuple[str, ...] = field(default=())
+    disclosure: tuple[tuple[str, str], ...] = field(default=())  # public: what was hidden
+    method_overrides: tuple[str, ...] = field(default=())
 
     def section(self, key: str) -> Section:
         for s in self.sections:
@@ -121,5 +144,5 @@ class Report:
 
     def long_table(self) -> pd.DataFrame:
         """Every section stacked: the CSV edition (columns LONG_COLUMNS)."""
-        frames = [s.frame.assign(section=s.key) for s in self.sections]
+        frames = [s.frame.assign(section=s.key) for s in self.sections if len(s.frame)]
         return pd.concat(frames, ignore_index=True)[list(LONG_COLUMNS)]

@@ -127,9 +127,23 @@ def make_report(
     return report, render(report, fmt, renderer)
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (Linux), else set and restored."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Path) -> Report:
     """Build, render and write ``out`` atomically (a temporary file, then os.replace), so a
-    failed run never leaves a half-written report. Returns the report written."""
+    failed run never leaves a half-written report; the file gets the permissions of any
+    file the user creates (0666 less the umask, usually 0644). Returns the report written."""
     out = Path(out)
     fmt = format_of(out)
     folder = out.parent if str(out.parent) else Path(".")
@@ -144,6 +158,7 @@ def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Pa
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: give an ordinary file's mode
         os.replace(tmp, out)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

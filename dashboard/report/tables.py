@@ -1,38 +1,41 @@
 """A report's tables from its counts cube (pure: no database), in the tidy report shape.
 
 Each function adds up cube counts (``dashboard.report.cube.total``) and hands them to the
-statistics the command line uses (``rate_table``, ``compare_levels``, ``u_chart``,
-``funnel``, ``clopper_pearson``), so every number equals ``needlewatch rates`` /
-``compare`` for the same quarter and clinic.
+same analysis the dashboard and the command line use (``rate_table``, ``ratio_table``,
+``funnel_verdict``, ``build_series``/``chart_series``, ``clopper_pearson``), so every
+number and every verdict equals ``needlewatch rates`` / ``compare`` / ``signals`` for the
+same quarter and clinic. Every count row carries ``cell``, the canonical id of the
+quantity it prints (``dashboard.report.cells``), which the public edition's disclosure
+control works on.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 
-from dashboard.explain import explain_signals
+from dashboard.analysis import ratio_table
+from dashboard.methods import Methods
 from dashboard.rates import rate_table
-from dashboard.stats.compare import compare_levels
-from dashboard.stats.funnel import FunnelResult, funnel
+from dashboard.signals import ChartedSeries, build_series, chart_series, funnel_verdict
+from dashboard.stats.funnel import FunnelResult
 from dashboard.stats.proportions import clopper_pearson
-from dashboard.stats.spc import UChart, u_chart
 
+from .cells import Period, cell
 from .cube import Cube, total
 from .model import RATE
 
-RATIO_FACTORS = (("ultrasound", "no"), ("training_band", None), ("experience_band", None))
+RATIO_FACTORS = ("ultrasound", "training_band", "experience_band")
 NO_TREATMENTS = "no treatments in this period"
+IDLE = "no treatments this quarter"
 
 
-def practitioner_code(practitioner_id: str) -> str:
-    """'P-' + first 8 hex digits of sha256(id): the code of the serious-event listing."""
-    return "P-" + hashlib.sha256(str(practitioner_id).encode()).hexdigest()[:8]
-
-
-def long_rates(table: pd.DataFrame, dim: str, levels: list[str] | None = None) -> pd.DataFrame:
+def long_rates(
+    table: pd.DataFrame, dim: str, levels: list[str] | None = None, cells: list[str] | None = None
+) -> pd.DataFrame:
     """rate_table rows -> the tidy report shape (dimension, level, counts, value, CI)."""
     return pd.DataFrame(
         {
@@ -46,67 +49,78 @@ def long_rates(table: pd.DataFrame, dim: str, levels: list[str] | None = None) -
             "ci_high": table["ci_high_per_1000"].tolist(),
             "method": table["ci_method"].tolist(),
             "suppressed": False,
+            "cell": cells if cells is not None else [None] * len(table),
         }
     )
 
 
-def headline(cube: Cube, periods: dict[str, list[str]], severity: str | None) -> pd.DataFrame:
-    """One row per period (label -> its months): all events, or one severity's."""
+def _empty_rates() -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"treatments": 0, "events": 0, "rate_per_1000": None, "ci_low_per_1000": None,
+          "ci_high_per_1000": None, "ci_method": NO_TREATMENTS}]
+    )  # fmt: skip
+
+
+def headline(
+    cube: Cube, scope: str, periods: Sequence[Period], severity: str | None
+) -> pd.DataFrame:
+    """One row per headline period (the quarter, the previous one, four quarters): all
+    events, or one severity's."""
     rows = []
-    for label, months in periods.items():
+    for p in periods:
         frame = cube.monthly if severity is None else cube.kinds
-        counts = total(cube, frame, (), months=months, severity=severity)
-        if counts.empty:
-            table = pd.DataFrame(
-                [{"treatments": 0, "events": 0, "rate_per_1000": None, "ci_low_per_1000": None,
-                  "ci_high_per_1000": None, "ci_method": NO_TREATMENTS}]
-            )  # fmt: skip
-        else:
-            table = rate_table(counts, ())
-        rows.append(long_rates(table, "period", [label]))
+        counts = total(cube, frame, (), months=p.months, severity=severity)
+        table = _empty_rates() if counts.empty else rate_table(counts, ())
+        dim = None if severity is None else "severity"
+        rows.append(
+            long_rates(table, "period", [p.label], [cell(scope, "events", p.key, dim, severity)])
+        )
     return pd.concat(rows, ignore_index=True)
 
 
-def affected(cube: Cube, periods: dict[str, list[str]]) -> pd.DataFrame:
+def affected(cube: Cube, scope: str, periods: Sequence[Period]) -> pd.DataFrame:
     """Share of treatments with at least one event, per period, Clopper-Pearson 95%."""
     rows = []
-    for label, months in periods.items():
-        counts = total(cube, cube.monthly, (), months=months)
+    for p in periods:
+        counts = total(cube, cube.monthly, (), months=p.months)
         if counts.empty:
             continue
         k, n = int(counts["treatments_affected"].iloc[0]), int(counts["treatments"].iloc[0])
         cp = clopper_pearson(k, n)
         rows.append(
-            {"dimension": "period", "level": label, "treatments": n, "events": k,
+            {"dimension": "period", "level": p.label, "treatments": n, "events": k,
              "measure": "% of treatments with at least one event", "value": 100 * cp.proportion,
              "ci_low": 100 * cp.low, "ci_high": 100 * cp.high,
-             "method": "exact binomial (Clopper-Pearson)", "suppressed": False}
+             "method": "exact binomial (Clopper-Pearson)", "suppressed": False,
+             "cell": cell(scope, "affected", p.key)}
         )  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def breakdown(cube: Cube, dim: str, months: list[str]) -> pd.DataFrame:
+def breakdown(cube: Cube, scope: str, dim: str, quarter: Period) -> pd.DataFrame:
     """The quarter's rates by one dimension (event kinds from the kinds cube)."""
     if dim in ("category", "severity"):
-        counts = total(cube, cube.kinds, (dim,), months=months)
+        counts = total(cube, cube.kinds, (dim,), months=quarter.months)
     else:
-        counts = total(cube, cube.quarter, (dim,))
-    return long_rates(rate_table(counts, (dim,)), dim)
+        counts = total(cube, cube.quarter, (dim,), quarter=quarter.key)
+    table = rate_table(counts, (dim,))
+    cells = [cell(scope, "events", quarter.key, dim, v) for v in table[dim].astype(str)]
+    return long_rates(table, dim, cells=cells)
 
 
-def ratios(cube: Cube) -> pd.DataFrame:
-    """Crude and body-region-adjusted rate ratios per factor, as ``needlewatch compare``."""
+def ratios(cube: Cube, scope: str, quarter: Period, methods: Methods) -> pd.DataFrame:
+    """Crude and body-region-adjusted rate ratios per factor against the configured
+    references, as ``needlewatch compare --adjust body_region`` (``ratio_table``)."""
     frames = []
-    for factor, reference in RATIO_FACTORS:
-        counts = total(cube, cube.quarter, (factor, "body_region"))
-        if reference not in set(counts[factor]):
-            reference = None  # e.g. a clinic that never guides by ultrasound
-        table = compare_levels(
-            counts[[factor, "body_region", "events", "treatments"]],
-            factor,
-            reference,
-            "body_region",
+    for factor in RATIO_FACTORS:
+        counts = total(
+            cube, cube.quarter, (factor, "body_region", "practitioner"), quarter=quarter.key
         )
+        if counts[factor].nunique() < 2:
+            continue
+        table = ratio_table(counts, factor, "body_region", None, methods)
+        if table.empty:
+            continue
         frames.append(
             pd.DataFrame(
                 {
@@ -130,92 +144,142 @@ def ratios(cube: Cube) -> pd.DataFrame:
                     ],
                     "ref_events": table["ref_events"].astype("Int64"),
                     "suppressed": False,
+                    "cell": [cell(scope, "events", quarter.key, factor, v) for v in table["level"]],
+                    "ref_cell": [
+                        cell(scope, "events", quarter.key, factor, v) for v in table["reference"]
+                    ],
                 }
             )
         )
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def trend(cube: Cube) -> tuple[pd.DataFrame, UChart | None]:
-    """Monthly rates over the window, with the u-chart's centre, 3-sigma limits and signal."""
-    table = rate_table(total(cube, cube.monthly, ("month",)), ("month",))
-    frame = long_rates(table, "month")
-    if len(table) < 2 or table["events"].sum() == 0:
-        return frame, None
-    chart = u_chart(table["month"].tolist(), table["events"].tolist(), table["treatments"].tolist())
-    frame["expected"] = chart.points["centre"].to_numpy()
-    frame["limit_low"] = chart.points["lcl3"].to_numpy()
-    frame["limit_high"] = chart.points["ucl3"].to_numpy()
-    frame["signal"] = chart.points["signal"].tolist()
-    return frame, chart
+@dataclass(frozen=True)
+class Trend:
+    """The report's monthly trend: the overall series' table and chart, and every charted
+    series (overall, categories, clinics) with the statements touching the quarter."""
+
+    frame: pd.DataFrame
+    charts: list[ChartedSeries]
+
+    @property
+    def overall(self) -> ChartedSeries | None:
+        first = self.charts[0] if self.charts else None
+        ok = first is not None and first.series.category is None and first.chart is not None
+        return first if ok else None
 
 
-def signals(
-    cube: Cube, quarter_months: list[str], names: dict[str, str] | None, values: bool
-) -> list[str]:
-    """A sentence for every u-chart signal touching the quarter: all events, each event
-    category and, when ``names`` is given (clinic id -> name printed), each clinic.
-    A series with under one event a month on average is too rare for a u-chart."""
-    out: list[str] = []
+def trend(
+    cube: Cube,
+    scope: str,
+    window: Sequence[str],
+    quarter: Period,
+    coverage: tuple[date | None, date | None],
+    names: Mapping[str, str] | None,
+    overall_name: str,
+    methods: Methods,
+    values: bool,
+) -> Trend:
+    """Monthly rates over the window with the u-chart's centre, 3-sigma limits and signal,
+    and the signals of all events, each category and (``names``: several clinics) each
+    clinic that touch the quarter (``signals.chart_series``, as the Trends page)."""
+    monthly = cube.monthly[cube.monthly["month"].isin(list(window))]
+    kinds = cube.kinds[cube.kinds["month"].isin(list(window))]
+    by_clinic = total(cube, monthly, ("month", "clinic"))
+    by_category = kinds.groupby(["month", "category"], sort=False)["events"].sum().reset_index()
+    months = total(cube, monthly, ("month",))
+    by_category = by_category.merge(months[["month", "treatments"]], on="month")
+    series = build_series(by_clinic, by_category, "month", "clinic", "adverse events", names)
+    if series:
+        from dataclasses import replace
 
-    def add(frame: pd.DataFrame, what: str, unit: str) -> None:
-        if len(frame) < 2 or frame["events"].sum() < len(frame):
-            return
-        chart = u_chart(
-            frame["month"].tolist(), frame["events"].tolist(), frame["treatments"].tolist()
-        )
-        periods = chart.points["period"].tolist()
-        for s in explain_signals(chart.signals, periods, what=what, unit=unit, values=values):
-            covered = periods[periods.index(s.first) : periods.index(s.last) + 1]
-            if set(quarter_months).intersection(covered):
-                out.append(s.sentence)
-
-    monthly = total(cube, cube.monthly, ("month",))
-    add(monthly, "adverse events", "all")
-    by_kind = cube.kinds.groupby(["category", "month"], sort=False)["events"].sum().reset_index()
-    for category in cube.levels["category"]:
-        events = by_kind[by_kind["category"] == category][["month", "events"]]
-        series = monthly[["month", "treatments"]].merge(events, on="month", how="left")
-        add(series.fillna({"events": 0}), f"{category.replace('_', ' ')} events", "all")
-    if names is not None:
-        by_clinic = total(cube, cube.monthly, ("clinic", "month"))
-        for clinic, frame in by_clinic.groupby("clinic", sort=True):
-            add(frame, "adverse events", names[str(clinic)])
-    return out
+        series[0] = replace(series[0], unit=overall_name)
+    charts = chart_series(series, coverage, set(quarter.months), methods, values)
+    table = rate_table(months, ("month",))
+    frame = long_rates(
+        table, "month", cells=[cell(scope, "events", m) for m in table["month"].astype(str)]
+    )
+    result = Trend(frame, charts)
+    chart = result.overall
+    if chart is not None:
+        points = chart.chart.points.set_index("period")
+        order = frame["level"]
+        frame["expected"] = points["centre"].reindex(order).to_numpy()
+        frame["limit_low"] = points["lcl3"].reindex(order).to_numpy()
+        frame["limit_high"] = points["ucl3"].reindex(order).to_numpy()
+        frame["signal"] = [
+            "incomplete month: not used for the limits" if inc else sig
+            for inc, sig in zip(
+                points["incomplete"].reindex(order), points["signal"].reindex(order), strict=True
+            )
+        ]
+    return Trend(frame, charts)
 
 
 def units(
-    cube: Cube, unit: str, months: list[str], names: dict[str, str] | None
+    cube: Cube,
+    scope: str,
+    unit: str,
+    quarter: Period,
+    labels: Mapping[str, str],
+    every: Sequence[str],
+    methods: Methods,
 ) -> tuple[pd.DataFrame, FunnelResult | None]:
-    """Clinics (or the clinic's practitioners, by code) against the overall rate: funnel
-    with exact Poisson 95% and 99.8% limits. ``names``: clinic id -> name printed."""
+    """Clinics (or the clinic's practitioners, by code) against the overall rate, funnel
+    limits as the methods say (``signals.funnel_verdict``, as the Clinics page). Clinics in
+    ``every`` without a treatment this quarter are listed as such, not charted."""
     if unit == "clinic":
-        counts = total(cube, cube.monthly, ("clinic",), months=months)
-        label = counts["clinic"].astype(str).map(names)
+        counts = total(cube, cube.monthly, ("clinic",), months=quarter.months)
     else:
-        counts = total(cube, cube.quarter, ("practitioner",))
-        label = counts["practitioner"].astype(str).map(practitioner_code)
-    if counts.empty or counts["events"].sum() == 0:
+        counts = total(cube, cube.quarter, ("practitioner",), quarter=quarter.key)
+    result = funnel_verdict(counts, unit, methods, labels)
+    if counts.empty:
         return pd.DataFrame(), None
-    result = funnel(label.tolist(), counts["events"].tolist(), counts["treatments"].tolist())
-    u = result.units  # same rows, same order as counts
-    rates = rate_table(counts, (unit,))  # the CLI's rate arithmetic, to the last bit
+    rates = rate_table(counts, (unit,))
+    ids = counts[unit].astype(str).tolist()
+    signal = [""] * len(ids)
+    lo, hi = [None] * len(ids), [None] * len(ids)
+    if result is not None:  # funnel rows are in the order of counts
+        u = result.units
+        signal = u["outside"].replace("", "within 95% limits").tolist()
+        lo, hi = u["lo998"].tolist(), u["hi998"].tolist()
     frame = pd.DataFrame(
         {
             "dimension": unit,
-            "level": u["unit"],
-            "treatments": u["exposure"].round().astype("Int64"),
-            "events": u["events"].astype("Int64"),
+            "level": [labels.get(i, i) for i in ids],
+            "treatments": counts["treatments"].astype("Int64").to_numpy(),
+            "events": counts["events"].astype("Int64").to_numpy(),
             "measure": RATE,
             "value": rates["rate_per_1000"].to_numpy(),
             "ci_low": rates["ci_low_per_1000"].to_numpy(),
             "ci_high": rates["ci_high_per_1000"].to_numpy(),
-            "method": result.method,
-            "expected": result.target,
-            "limit_low": u["lo998"],
-            "limit_high": u["hi998"],
-            "signal": u["outside"].replace("", "within 95% limits"),
+            "method": result.method if result is not None else "no events: no funnel",
+            "expected": result.target if result is not None else None,
+            "limit_low": lo,
+            "limit_high": hi,
+            "signal": signal,
             "suppressed": False,
+            "cell": [_unit_cell(scope, unit, i, quarter) for i in ids],
         }
-    ).sort_values("level", ignore_index=True)
-    return frame, replace(result, units=u)
+    )
+    idle = [i for i in every if i not in set(ids)]
+    if unit == "clinic" and idle:
+        frame = pd.concat(
+            [
+                frame,
+                pd.DataFrame(
+                    {"dimension": unit, "level": [labels.get(i, i) for i in idle], "treatments": 0,
+                     "events": 0, "measure": RATE, "method": IDLE, "signal": IDLE,
+                     "suppressed": False, "cell": [_unit_cell(scope, unit, i, quarter) for i in idle]}
+                ),
+            ],
+            ignore_index=True,
+        )  # fmt: skip
+    return frame.sort_values("level", ignore_index=True), result
+
+
+def _unit_cell(scope: str, unit: str, uid: str, quarter: Period) -> str:
+    """A clinic's quarter total is the same quantity as that clinic's own headline."""
+    if unit == "clinic":
+        return cell(uid, "events", quarter.key)
+    return cell(scope, "events", quarter.key, "practitioner", uid)

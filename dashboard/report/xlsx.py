@@ -137,7 +137,11 @@ def section_columns(section: Section, edition: str) -> list[tuple[str, str]]:
         if c in f
         and not one.get(c, False)
         and (c != "suppressed" or edition == "public")
-        and (c in ("level", "value", "suppressed") or f[c].notna().any())
+        and (
+            c in ("level", "value", "suppressed")
+            or f[c].notna().any()
+            or (c in HIDDEN and bool(f["suppressed"].any()))  # "suppressed" must show
+        )
     ]
 
 

@@ -10,8 +10,15 @@ TITLE, SLUG = "Serious events", "serious"
 
 def render(ctx) -> None:
     st.title("Significant and serious events")
-    listing = load(views.serious_events, ctx.filters)
-    st.caption(f"{len(listing)} event(s). Practitioners are shown by pseudonymous code.")
+    reveal = st.toggle(
+        "Show practitioner ids",
+        value=False,
+        help="Practitioners are shown by a keyed code, the same in every page, report and "
+        "download. Show their ids only where you are entitled to see who they are.",
+    )
+    listing = load(views.serious_events, ctx.filters, reveal)
+    shown_as = "ids (shown on request)" if reveal else "keyed code"
+    st.caption(f"{len(listing)} event(s). Practitioners are shown by {shown_as}.")
     if listing.empty:
         return st.info("No significant or serious events match these filters.")
     st.dataframe(
@@ -22,7 +29,7 @@ def render(ctx) -> None:
         column_config={
             "event_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
             "clinic": "Clinic",
-            "practitioner_code": "Practitioner",
+            "practitioner": "Practitioner",
             "training_band": "Training (h)",
             "body_region": "Region",
             "ultrasound": "Ultrasound",
@@ -37,6 +44,6 @@ def render(ctx) -> None:
     st.download_button(
         "Download the listing (CSV)",
         listing.to_csv(index=False).encode(),
-        file_name="serious-events.csv",
+        file_name="serious-events-with-ids.csv" if reveal else "serious-events.csv",
         mime="text/csv",
     )

@@ -14,7 +14,12 @@ MODEL_COLUMNS = {
     "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p", "events": "Events",
     "treatments": "Treatments", "note": "Note",
 }  # fmt: skip
-ADJUSTED = "Crude: exact conditional interval (as R poisson.test). Adjusted for body region: Mantel-Haenszel, Greenland-Robins interval."
+ADJUSTED = (
+    "When practitioners differ more than chance (overdispersion), every ratio's interval is "
+    "practitioner-clustered (Poisson regression, as the table below); otherwise crude ratios "
+    "have exact conditional intervals (as R poisson.test) and adjusted ones Mantel-Haenszel "
+    "with Greenland-Robins intervals. Each row's method is in the data behind the chart."
+)
 
 
 def render(ctx) -> None:
@@ -42,18 +47,22 @@ def render(ctx) -> None:
     )
     st.subheader("Rate ratios: crude and adjusted for body region")
     st.caption(ADJUSTED)
-    for table, what, name in (
-        (data.ultrasound_ratios, "ultrasound-guided vs not", "ratio-ultrasound"),
-        (data.training_ratios, "training band vs the most common band", "ratio-training-band"),
-        (
-            data.experience_ratios,
-            "experience band vs the most common band",
-            "ratio-experience-band",
-        ),
+    for table, what, unit, name in (
+        (data.ultrasound_ratios, "ultrasound guidance", "", "ratio-ultrasound"),
+        (data.training_ratios, "training hours", " h", "ratio-training-band"),
+        (data.experience_ratios, "years of experience", " years", "ratio-experience-band"),
     ):
-        title = f"Rate ratio, {what}: crude and region-adjusted (95% CI)"
-        chart(ratio_forest(table, label="level", title=title), table, name)
+        if table.empty:
+            continue
+        ref = str(table["reference"].iloc[0])
+        shown = table.assign(level=[f"{lv}{unit} vs {ref}{unit}" for lv in table["level"]])
+        title = f"Rate ratio by {what}, against {ref}{unit} (reference): crude and region-adjusted (95% CI)"
+        chart(ratio_forest(shown, label="level", title=title), table, name)
+        notes = {n for n in table["note"] if isinstance(n, str) and "reference" in n}
+        for note in sorted(notes):
+            st.caption(note)
     st.subheader("Poisson regression: mutually adjusted rate ratios")
+    st.caption(data.why_they_differ)
     if data.model is None:
         return st.info(data.model_note)
     st.caption(

@@ -16,15 +16,30 @@ probability is p, i.e. the points of the PHE Fingertips rate funnel, which inver
 (chi-square, not Byar's) Poisson intervals. A unit is outside a limit only when strictly
 beyond it; the lower limits are floored at 0.
 
-Over-dispersion (Spiegelhalter section 6): Pearson z_i = (y_i - mu_i) / sqrt(mu_i) are
-winsorised at the 10th and 90th percentiles (R's default quantile type 7, as FunnelPlotR),
-phi = mean(z_w^2). Under no over-dispersion I*phi ~ chi-square on I - 1 degrees of
-freedom when theta is the overall rate (I when theta is given); the multiplicative
-adjustment is applied only when ``overdispersion=True`` *and* I*phi exceeds that
-chi-square's 95th percentile. Adjusted limits are mu_i +/- z_p * sqrt(phi * mu_i)
-(z_p = 1.959964, 3.090232), per Spiegelhalter's normal approximation. The additive
-random-effects tau^2 (DerSimonian-Laird, as FunnelPlotR's ``tau_func``) is reported on
-the scale of rates per ``per``, squared, but not applied.
+Over-dispersion: real clinics differ by more than Poisson chance (case mix, reporting
+habits), so exact limits flag most of them. Three treatments, ``overdispersion=``:
+
+* ``"none"``: exact Poisson limits as above.
+* ``"additive"`` (the NeedleWatch default; additive random effects, Spiegelhalter,
+  Qual Saf Health Care 2005;14:347, as NHS England's FunnelPlotR and the PHE/CQC tools):
+  z-scores on the square-root scale, z_i = (sqrt(O_i/E_i) - 1) / s_i = 2(sqrt(O_i) -
+  sqrt(E_i)) with O = events, E = mu = theta * n, s_i = 1 / (2 sqrt(E_i)); z winsorised at
+  the 10th and 90th percentiles (R quantile type 7, FunnelPlotR ``winsorisation()``);
+  phi = mean(z_w^2) (``phi_func()``); between-unit variance (DerSimonian-Laird, FunnelPlotR
+  ``tau_func()``) tau2 = max(0, (I phi - (I - 1)) / (sum w - sum w^2 / sum w)), w = 1/s^2.
+  Limits on the square-root scale 1 +/- z_p sqrt(s_i^2 + tau2), back on the rate scale
+  theta * (1 +/- z_p sqrt(s_i^2 + tau2))^2, the lower one 0 when 1 - z_p sqrt(...) <= 0.
+  (FunnelPlotR's CQC method draws 1 +/- z_p sqrt(...) on the ratio scale without
+  squaring it back; here the limits are on the scale of the points.)
+* ``"multiplicative"`` (Spiegelhalter, Stat Med 2005, section 6.1): Pearson z_i = (O_i -
+  E_i) / sqrt(E_i), winsorised as above, phi = mean(z_w^2), limits mu_i +/- z_p *
+  sqrt(phi * mu_i) (normal approximation), as counts / n.
+
+Either adjustment is applied only when the spread is more than chance: I * phi above the
+95th percentile of chi-square on I - 1 degrees of freedom (I when theta is given); else
+the exact limits stand and ``overdispersion_applied`` is False. z_p = 1.959964 (95%) and
+3.090232 (99.8%). ``phi`` is reported on the scale of the method asked for (Pearson for
+"multiplicative", the square-root scale otherwise); ``tau2`` always on the square-root scale.
 """
 
 from __future__ import annotations
@@ -39,7 +54,13 @@ import pandas as pd
 from scipy.stats import chi2, norm, poisson
 
 METHOD = "Spiegelhalter (2005) funnel: exact Poisson limits with interpolation for discreteness"
-METHOD_OD = "; multiplicative over-dispersion phi applied (winsorised 10% z-scores)"
+METHOD_OD = {
+    "multiplicative": "; limits widened for overdispersion: multiplicative phi (Spiegelhalter "
+    "2005, winsorised 10% Pearson z-scores)",
+    "additive": "; limits widened for overdispersion: additive random effects tau2 "
+    "(Spiegelhalter 2005, square-root z-scores winsorised at 10%)",
+}
+ADJUSTMENTS = ("none", "additive", "multiplicative")
 LEVELS = {"95": 0.025, "998": 0.001}
 OUTSIDE = ("above 99.8%", "above 95%", "below 95%", "below 99.8%")
 
@@ -64,6 +85,7 @@ class FunnelResult:
     dispersion_threshold: float
     overdispersion_applied: bool
     method: str
+    adjustment: str = "none"
 
 
 def _whole(value: object, what: str) -> int:
@@ -120,6 +142,7 @@ def funnel_limits(exposure: Sequence[float], target: float, per: float = 1000.0)
 
 
 def _od_limits(exposure: np.ndarray, theta: float, phi: float, per: float) -> dict[str, np.ndarray]:
+    """Multiplicative: mu +/- z_p sqrt(phi mu), as rates per ``per``."""
     mu = theta * exposure
     out = {}
     for name, tail in LEVELS.items():
@@ -127,6 +150,37 @@ def _od_limits(exposure: np.ndarray, theta: float, phi: float, per: float) -> di
         out[f"lo{name}"] = np.maximum(mu - half, 0.0) / exposure * per
         out[f"hi{name}"] = (mu + half) / exposure * per
     return out
+
+
+def _re_limits(
+    exposure: np.ndarray, theta: float, tau2: float, per: float
+) -> dict[str, np.ndarray]:
+    """Additive random effects on the square-root scale: theta (1 +/- z_p sqrt(s^2 + tau2))^2
+    with s^2 = 1 / (4 theta n), as rates per ``per``."""
+    spread = np.sqrt(1.0 / (4.0 * theta * exposure) + tau2)
+    out = {}
+    for name, tail in LEVELS.items():
+        z = norm.ppf(1 - tail)
+        out[f"lo{name}"] = theta * np.maximum(1.0 - z * spread, 0.0) ** 2 * per
+        out[f"hi{name}"] = theta * (1.0 + z * spread) ** 2 * per
+    return out
+
+
+def winsorised_phi(z: np.ndarray, trim: float = 0.1) -> float:
+    """mean(z_w^2), z clamped at R's quantile(z, trim) and quantile(z, 1 - trim) (type 7):
+    FunnelPlotR ``winsorisation()`` then ``phi_func()``."""
+    lo_z, hi_z = np.quantile(z, [trim, 1 - trim])
+    return float(np.mean(np.clip(z, lo_z, hi_z) ** 2))
+
+
+def dl_tau2(phi: float, weights: np.ndarray) -> float:
+    """DerSimonian-Laird between-unit variance from I * phi (FunnelPlotR ``tau_func()``):
+    max(0, (I phi - (I - 1)) / (sum w - sum w^2 / sum w)); 0 when I phi < I - 1."""
+    count = len(weights)
+    denom = weights.sum() - (weights**2).sum() / weights.sum()
+    if count * phi < count - 1 or denom <= 0:
+        return 0.0
+    return float(max(0.0, (count * phi - (count - 1)) / denom))
 
 
 def _classify(rate: float, row: dict[str, float]) -> str:
@@ -147,15 +201,21 @@ def funnel(
     exposure: Sequence[float],
     target: float | None = None,
     per: float = 1000.0,
-    overdispersion: bool = False,
+    overdispersion: str = "none",
     grid_points: int = 200,
 ) -> FunnelResult:
     """Funnel plot of event rates per ``per`` treatments against ``target`` (per ``per``).
 
-    ``target=None`` uses the overall rate. Raises ValueError for empty input, mismatched
-    lengths, duplicate unit names, negative or fractional counts, exposure <= 0, a
-    non-positive target, or no events at all when the target is the overall rate.
+    ``target=None`` uses the overall rate. ``overdispersion``: "none", "additive" or
+    "multiplicative" (see the module doc; applied only when the spread is significant).
+    Raises ValueError for empty input, mismatched lengths, duplicate unit names, negative
+    or fractional counts, exposure <= 0, a non-positive target, an unknown adjustment, or
+    no events at all when the target is the overall rate.
     """
+    if overdispersion not in ADJUSTMENTS:
+        raise ValueError(
+            f"overdispersion must be one of {', '.join(ADJUSTMENTS)}, got {overdispersion!r}"
+        )
     names = [str(u) for u in units]
     if not names:
         raise ValueError("funnel needs at least one unit")
@@ -176,21 +236,23 @@ def funnel(
         theta, source = _positive(target, "target") / per, "given"
 
     mu = theta * n
-    z = (y - mu) / np.sqrt(mu)
+    root = 2 * (np.sqrt(y) - np.sqrt(mu))  # square-root scale: (sqrt(O/E) - 1) / s
+    z = (y - mu) / np.sqrt(mu) if overdispersion == "multiplicative" else root
     count = len(z)
-    lo_z, hi_z = np.quantile(z, [0.1, 0.9])
-    phi = float(np.mean(np.clip(z, lo_z, hi_z) ** 2))
+    phi = winsorised_phi(z)
     df = count - 1 if source == "overall" else count
     threshold = float(chi2.ppf(0.95, df) / count) if df > 0 else math.inf
-    w = n / theta
-    denom = w.sum() - (w**2).sum() / w.sum()
-    tau2 = max(0.0, (count * phi - (count - 1)) / denom) * per**2 if denom > 0 else 0.0
-    applied = bool(overdispersion and phi > threshold)
+    tau2 = dl_tau2(winsorised_phi(root), 4.0 * mu)  # weights 1 / s^2 = 4 E
+    applied = overdispersion != "none" and phi > threshold
 
-    if applied:
-        limits = pd.DataFrame({"exposure": n, **_od_limits(n, theta, phi, per)})
-    else:
-        limits = funnel_limits(n, theta * per, per)
+    def limits_at(exposure: np.ndarray) -> pd.DataFrame:
+        if applied and overdispersion == "additive":
+            return pd.DataFrame({"exposure": exposure, **_re_limits(exposure, theta, tau2, per)})
+        if applied:
+            return pd.DataFrame({"exposure": exposure, **_od_limits(exposure, theta, phi, per)})
+        return funnel_limits(exposure, theta * per, per)
+
+    limits = limits_at(n)
     rate = y / n * per
     table = pd.DataFrame(
         {"unit": names, "events": y, "exposure": n, "rate": rate, "expected": mu, "z": z}
@@ -201,11 +263,7 @@ def funnel(
         _classify(r, row) for r, row in zip(rate, limits.to_dict("records"), strict=True)
     ]
 
-    grid = np.geomspace(n.min() / 2, n.max() * 1.1, grid_points)
-    if applied:
-        curve = pd.DataFrame({"exposure": grid, **_od_limits(grid, theta, phi, per)})
-    else:
-        curve = funnel_limits(grid, theta * per, per)
+    curve = limits_at(np.geomspace(n.min() / 2, n.max() * 1.1, grid_points))
     return FunnelResult(
         units=table,
         curve=curve,
@@ -217,5 +275,6 @@ def funnel(
         tau2=float(tau2),
         dispersion_threshold=threshold,
         overdispersion_applied=applied,
-        method=METHOD + (METHOD_OD if applied else ""),
+        method=METHOD + (METHOD_OD[overdispersion] if applied else ""),
+        adjustment=overdispersion,
     )

@@ -173,18 +173,25 @@ def u_chart(
     events: Sequence[int],
     exposure: Sequence[float],
     per: float = 1000.0,
+    incomplete: Sequence[bool] | None = None,
 ) -> UChart:
     """u-chart of events per ``per`` treatments with NHS "Making Data Count" rules.
 
-    Raises ValueError for fewer than 2 periods, mismatched lengths, duplicate periods,
-    negative or fractional counts, or a period whose exposure is not positive (named, so
-    the caller can drop or merge it).
+    ``incomplete`` marks periods the data do not yet cover in full (a month still running,
+    data stopping mid-month): they are drawn, with limits, but left out of the centre line
+    and of every rule (Making Data Count: never let a part-filled period set or trip the
+    limits). Raises ValueError for fewer than 2 complete periods, mismatched lengths,
+    duplicate periods, negative or fractional counts, or a period whose exposure is not
+    positive (named, so the caller can drop or merge it).
     """
     names = [str(p) for p in periods]
-    if len(names) < 2:
-        raise ValueError("a u-chart needs at least 2 periods")
     if len(events) != len(names) or len(exposure) != len(names):
         raise ValueError("periods, events and exposure must have the same length")
+    partial = [False] * len(names) if incomplete is None else [bool(x) for x in incomplete]
+    if len(partial) != len(names):
+        raise ValueError("incomplete must have one entry per period")
+    if len(names) - sum(partial) < 2:
+        raise ValueError("a u-chart needs at least 2 complete periods")
     if len(set(names)) != len(names):
         raise ValueError("periods must be unique")
     per = _positive(per, "per")
@@ -194,7 +201,8 @@ def u_chart(
         if isinstance(x, numbers.Real) and not isinstance(x, bool) and x == 0:
             raise ValueError(f"period {p} has zero exposure: drop it or merge it")
         n.append(_positive(x, f"exposure in period {p}"))
-    total_y, total_n = sum(y), sum(n)
+    keep = [i for i in range(len(names)) if not partial[i]]
+    total_y, total_n = sum(y[i] for i in keep), sum(n[i] for i in keep)
     ubar = total_y / total_n
     rate = np.array(y) / np.array(n)
     sd = np.sqrt(ubar / np.array(n))
@@ -204,13 +212,16 @@ def u_chart(
     for k in (3, 2, 1):
         cols[f"lcl{k}"] = np.maximum(ubar - k * sd, 0.0) * per
         cols[f"ucl{k}"] = (ubar + k * sd) * per
+    cols["incomplete"] = partial
     points = pd.DataFrame(cols)
 
-    side = [int(np.sign(yi * total_n - total_y * ni)) for yi, ni in zip(y, n, strict=True)]
-    step = [0] + [int(np.sign(y[i] * n[i - 1] - y[i - 1] * n[i])) for i in range(1, len(y))]
-    flags = _mdc_flags(points, side, step)
+    yk, nk = [y[i] for i in keep], [n[i] for i in keep]
+    side = [int(np.sign(yi * total_n - total_y * ni)) for yi, ni in zip(yk, nk, strict=True)]
+    step = [0] + [int(np.sign(yk[i] * nk[i - 1] - yk[i - 1] * nk[i])) for i in range(1, len(yk))]
+    tested = points.iloc[keep].reset_index(drop=True)
+    flags = _mdc_flags(tested, side, step)
     signals = []
-    for i, row in enumerate(points.to_dict("records")):
+    for i, row in enumerate(tested.to_dict("records")):
         high = side[i] > 0
         limits = {
             RULE_BEYOND: row["ucl3"] if row["rate"] > row["ucl3"] else row["lcl3"],
@@ -232,7 +243,8 @@ def u_chart(
                         direction="high" if up else "low",
                     )
                 )
-    points["signal"] = [next((r for r in ORDER if flags[r][i]), "") for i in range(len(y))]
+    first = {keep[i]: next((r for r in ORDER if flags[r][i]), "") for i in range(len(keep))}
+    points["signal"] = [first.get(i, "") for i in range(len(y))]
     return UChart(
         points=points, signals=tuple(signals), centre=ubar * per, per=per, method=METHOD_U
     )

@@ -1,0 +1,212 @@
+"""Every count a public report prints, named by what it counts, and how the counts relate.
+
+Disclosure control treats a publication as one system of numbers. A count printed in two
+places (the serious events of the quarter in the headline and in the severity table; a
+month on this quarter's u-chart and on last quarter's; a clinic's total in the all-clinic
+funnel and in the clinic's own report) is one quantity, so it gets one id:
+
+    cell(scope, measure, period[, dim, level])
+      "all|events|2026Q3"                         the headline
+      "all|events|2026Q3|severity=serious"        the serious headline = the severity row
+      "all|events|2026Q3|category=pneumothorax"   a breakdown row
+      "all|events|2025-05"                        a month of the u-chart
+      "all|events|2025Q4-2026Q3"                  the four quarters to date
+      "all|affected|2026Q3"                       treatments with at least one event
+      "C04|events|2026Q3"                         clinic C04's quarter (its own headline,
+                                                  and its row of the all-clinic funnel)
+
+``quarter_system`` lists, for one quarter's report, the value of every cell it prints and
+the additive relations (``Group``: whole = sum of parts) and orderings (a <= b) a reader
+can know between them:
+
+    quarter = its months = each breakdown (category, severity, bands, ultrasound, clinics)
+    previous quarter = its months; four quarters = their 12 months
+    serious (four quarters) = the four quarters' serious counts; likewise treatments with
+    an event; window total (centre line x treatments) = the complete months of the window
+    pneumothorax <= serious (a pneumothorax is always serious); affected <= events
+
+Cells a relation needs but no report prints (the serious count of a quarter before the
+previous one, within one report) are ``latent``: the reader knows nothing of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from dashboard.filters import parse_quarter, shift_quarter
+
+from .cube import Cube, total
+from .suppress import Group
+
+SERIOUS_CATEGORIES = ("pneumothorax",)  # always counted among serious events (domain.md)
+QUARTER_DIMS = ("category", "severity", "training_band", "experience_band", "ultrasound")
+
+
+def cell(
+    scope: str, measure: str, period: str, dim: str | None = None, level: object = None
+) -> str:
+    """The canonical id of a printed count (see the module doc)."""
+    base = f"{scope}|{measure}|{period}"
+    return base if dim is None else f"{base}|{dim}={level}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A headline period: ``key`` in cell ids, ``label`` as printed, its months."""
+
+    key: str
+    label: str
+    months: tuple[str, ...]
+
+
+def months_of_quarter(quarter: str) -> tuple[str, ...]:
+    year, q = quarter[:4], int(quarter[-1])
+    return tuple(f"{year}-{3 * (q - 1) + i:02d}" for i in (1, 2, 3))
+
+
+def headline_periods(quarter: str) -> list[Period]:
+    """The quarter, the previous quarter and the four quarters to the quarter."""
+    previous, first = shift_quarter(quarter, -1), shift_quarter(quarter, -3)
+    four = tuple(m for k in range(-3, 1) for m in months_of_quarter(shift_quarter(quarter, k)))
+    return [
+        Period(quarter, quarter, months_of_quarter(quarter)),
+        Period(previous, f"{previous} (previous quarter)", months_of_quarter(previous)),
+        Period(f"{first}-{quarter}", f"{first} to {quarter} (four quarters)", four),
+    ]
+
+
+def window_months(quarter: str, months: int) -> tuple[str, ...]:
+    """The ``months`` calendar months to the end of ``quarter``, oldest first."""
+    end = parse_quarter(quarter)[1]
+    last = end.year * 12 + end.month - 1
+    return tuple(f"{i // 12}-{i % 12 + 1:02d}" for i in range(last - months + 1, last + 1))
+
+
+@dataclass
+class CellSystem:
+    """Cells (id -> true count) a report prints, cells its relations need, the relations."""
+
+    values: dict[str, int] = field(default_factory=dict)
+    printed: set[str] = field(default_factory=set)
+    groups: list[Group] = field(default_factory=list)
+    ordered: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, cell_id: str, value: int, printed: bool = True) -> str:
+        value = int(value)
+        if self.values.get(cell_id, value) != value:
+            raise ValueError(f"cell {cell_id!r} has two values: {self.values[cell_id]} and {value}")
+        self.values[cell_id] = value
+        if printed:
+            self.printed.add(cell_id)
+        return cell_id
+
+    def relate(self, whole: str, parts: Sequence[str]) -> None:
+        parts = tuple(dict.fromkeys(p for p in parts if p != whole))
+        if parts:
+            self.groups.append(Group(whole, parts))
+
+    @property
+    def latent(self) -> set[str]:
+        return set(self.values) - self.printed
+
+
+def _sum(frame: pd.DataFrame, column: str) -> int:
+    return int(frame[column].sum()) if len(frame) else 0
+
+
+def quarter_system(
+    cube: Cube,
+    scope: str,
+    quarter: str,
+    trend_months: int,
+    complete: set[str],
+    clinics: Sequence[str] = (),
+) -> CellSystem:
+    """The cells the public report of ``quarter`` (scope "all" or a clinic id) prints and
+    their relations. ``complete``: months the data cover in full (only they set the
+    u-chart's centre line); ``clinics``: every clinic listed in an all-clinic report."""
+    system = CellSystem()
+    monthly, kinds = cube.monthly, cube.kinds
+    by_month = monthly.groupby("month")[["events", "treatments_affected"]].sum()
+
+    def month_events(month: str) -> int:
+        return int(by_month["events"].get(month, 0))
+
+    periods = headline_periods(quarter)
+    for p in periods:
+        whole = system.add(cell(scope, "events", p.key), sum(month_events(m) for m in p.months))
+        parts = [
+            system.add(cell(scope, "events", m), month_events(m), p.key == quarter)
+            for m in p.months
+        ]
+        system.relate(whole, parts)
+        system.add(
+            cell(scope, "affected", p.key),
+            sum(int(by_month["treatments_affected"].get(m, 0)) for m in p.months),
+        )
+        system.ordered.append((cell(scope, "affected", p.key), whole))
+        serious = kinds[(kinds["severity"] == "serious") & kinds["month"].isin(p.months)]
+        system.add(cell(scope, "events", p.key, "severity", "serious"), _sum(serious, "events"))
+    four = periods[2]
+    quarters = [shift_quarter(quarter, k) for k in range(-3, 1)]
+    for measure, dim, level in (("events", "severity", "serious"), ("affected", None, None)):
+        parts = []
+        for q in quarters:
+            months = months_of_quarter(q)
+            if measure == "affected":
+                value = sum(int(by_month["treatments_affected"].get(m, 0)) for m in months)
+            else:
+                value = _sum(
+                    kinds[(kinds["severity"] == "serious") & kinds["month"].isin(months)], "events"
+                )
+            parts.append(system.add(cell(scope, measure, q, dim, level), value, printed=False))
+        system.relate(cell(scope, measure, four.key, dim, level), parts)
+    for q in quarters:  # a quarter's serious count is a part of its severity breakdown
+        system.relate(
+            cell(scope, "events", q), [cell(scope, "events", m) for m in months_of_quarter(q)]
+        )
+    for q in quarters[:2]:
+        system.add(
+            cell(scope, "events", q), sum(month_events(m) for m in months_of_quarter(q)), False
+        )
+
+    # the quarter's breakdowns: each adds up to the quarter
+    head = cell(scope, "events", quarter)
+    q_months = list(months_of_quarter(quarter))
+    for dim in QUARTER_DIMS:
+        if dim in ("category", "severity"):
+            counts = total(cube, kinds, (dim,), months=q_months)
+        else:
+            counts = total(cube, cube.quarter, (dim,), quarter=quarter)
+        parts = [
+            system.add(cell(scope, "events", quarter, dim, level), events)
+            for level, events in zip(counts[dim].astype(str), counts["events"], strict=True)
+        ]
+        system.relate(head, parts)
+    for category in SERIOUS_CATEGORIES:
+        small = cell(scope, "events", quarter, "category", category)
+        if small in system.values:
+            system.ordered.append((small, cell(scope, "events", quarter, "severity", "serious")))
+    if clinics:  # all-clinic report: clinics' totals (their own headline cells) add up
+        per = total(cube, monthly, ("clinic",), months=q_months)
+        got = dict(zip(per["clinic"].astype(str), per["events"], strict=True))
+        system.relate(
+            head, [system.add(cell(c, "events", quarter), int(got.get(c, 0))) for c in clinics]
+        )
+
+    # the u-chart: months of the window, and their total (centre line x treatments)
+    window = [m for m in window_months(quarter, trend_months) if m in by_month.index]
+    for m in window:
+        system.add(cell(scope, "events", m), month_events(m))
+    used = [cell(scope, "events", m) for m in window if m in complete]
+    if len(used) >= 2:
+        system.relate(
+            system.add(
+                cell(scope, "events", f"window:{quarter}"), sum(system.values[c] for c in used)
+            ),
+            used,
+        )
+    return system
