@@ -73,7 +73,9 @@ def test_compare_by_default_clusters_by_practitioner_when_overdispersed(fixture_
         capsys, "compare", "--db", fixture_db, "--factor", "ultrasound", "--adjust", "body_region"
     )
     crude, adjusted = rows
-    cells = rates(capsys, fixture_db, "--by", "ultrasound,body_region,practitioner", "--practitioner-ids")
+    cells = rates(
+        capsys, fixture_db, "--by", "ultrasound,body_region,practitioner", "--practitioner-ids"
+    )
     expected = {
         factors: fit_rate_model(cells, factors, {"ultrasound": "no"}, cluster="practitioner",
                                 method="cluster").table.set_index(["term", "level"]).loc[("ultrasound", "yes")]

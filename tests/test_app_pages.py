@@ -181,7 +181,9 @@ def test_clinics_page_funnel_equals_rates_by_clinic_and_practitioner(cli) -> Non
     assert list(zip(page["Clinic"], page["Outside"], strict=True)) == [
         (r["unit"], r["rule"].removesuffix(" limit")) for r in flagged if r["kind"] == "funnel"
     ]  # the page flags what `signals` flags, with the same (default) method
-    at.selectbox(key="clinics-funnel-limits").set_value("none").run()  # exact Poisson limits, no overdispersion allowance
+    at.selectbox(key="clinics-funnel-limits").set_value(
+        "none"
+    ).run()  # exact Poisson limits, no overdispersion allowance
     assert not at.exception
     plain = at.dataframe[0].value
     exact = cli("signals", "--quarter", Q, "--overdispersion", "none")
