@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from needlewatch import settings
+
 from .kinds import Column, Kind
 from .vocab import FALSE_WORDS, ONSET_WORDS, TRUE_WORDS
 
@@ -29,12 +31,17 @@ class ParseOptions:
     decimal_comma: bool
     today: date
     earliest: date
+    max_training_hours: float = settings.MAX_DN_TRAINING_HOURS
+    max_experience_years: float = settings.MAX_YEARS_DN_EXPERIENCE
 
     def params(self) -> dict[str, object]:
         return {
             "date_formats": [self.date_format] if self.date_format else ISO_FORMATS,
             "today": self.today,
             "earliest": self.earliest,
+            "max_training_hours": self.max_training_hours,
+            "max_experience_years": self.max_experience_years,
+            "first_year": settings.FIRST_PLAUSIBLE_YEAR,
             "true_words": list(TRUE_WORDS),
             "false_words": list(FALSE_WORDS),
             "onset_during": [w for w, v in ONSET_WORDS.items() if v == "during"],
@@ -128,6 +135,7 @@ def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
                 )
             )
             checks.append(Check(c, f"{num} < 0", "negative: must be 0 or more"))
+            checks += plausibility_checks(col, opts)
             if col.type == "integer":
                 checks.append(
                     Check(
@@ -184,6 +192,35 @@ def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
                 )
             )
     return checks
+
+
+def plausibility_checks(col: Column, opts: ParseOptions) -> list[Check]:
+    """Upper bounds of practitioner numbers: a value beyond them is a typing error, or a
+    year (2015) or minutes given where years or hours were asked for, and would land
+    silently in the top band (``>=10`` years, ``>200`` hours) if it were accepted."""
+    c, num = col.name, f"_n_{col.name}"
+    if c == "dn_training_hours":
+        return [
+            Check(
+                c,
+                f"isfinite({num}) AND {num} > $max_training_hours",
+                f"hours of dry-needling training must be 0 to {opts.max_training_hours:g}: "
+                "check the value (hours, not minutes)",
+            )
+        ]
+    if c == "years_dn_experience":
+        too_many = f"isfinite({num}) AND {num} > $max_experience_years"
+        year = f"{num} = floor({num}) AND {num} BETWEEN $first_year AND year($today)"
+        must = f"years of dry-needling experience must be 0 to {opts.max_experience_years:g}"
+        return [
+            Check(
+                c,
+                f"{too_many} AND {year}",
+                f"{must}; this looks like a year: give the number of years",
+            ),
+            Check(c, f"{too_many} AND NOT ({year})", f"{must}: check the value"),
+        ]
+    return []
 
 
 def reference_checks(kind: Kind, opts: ParseOptions) -> list[Check]:
