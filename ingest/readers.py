@@ -30,6 +30,7 @@ from .errors import (
     UnknownKindError,
 )
 from .kinds import KINDS, Kind, detect_kind, normalise_header
+from .linebreaks import cr_to_lf, is_cr_only
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
@@ -67,6 +68,8 @@ class Source:
     csv: CsvLayout | None = None
     decimal_comma: bool = False
     notices: tuple[str, ...] = field(default_factory=tuple)
+    #: The file is a copy whose unquoted bare carriage returns are linebreaks.MARKER.
+    cr_marker: bool = False
 
 
 def file_sha256(path: Path) -> str:
@@ -205,11 +208,22 @@ def _csv_source(
     read_path = path
     if encoding and encoding.lower() not in UTF8_NAMES:
         read_path = _transcode(path, encoding, workdir, index)
+    with read_path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    if is_cr_only(head):  # classic Mac OS line ends: DuckDB needs LF
+        cr_to_lf(read_path, workdir / f"lf_{index}.csv")
+        read_path = workdir / f"lf_{index}.csv"
     header_line = _first_line(read_path, "utf-8")
     if not header_line.strip():
         raise BadHeaderError(f"{path} row 1: the header row is empty; put column names first")
     delimiter = max(_DELIMITERS, key=header_line.count)
-    raw_header = next(csv.reader(io.StringIO(header_line), delimiter=delimiter))
+    try:
+        raw_header = next(csv.reader(io.StringIO(header_line), delimiter=delimiter))
+    except csv.Error as exc:
+        raise BadHeaderError(
+            f"{path} row 1: the header row cannot be read ({exc}); write one column name "
+            "per cell on the first line"
+        ) from None
     kind, mapping, notices = _resolve_columns(str(path), raw_header, kind_name)
     width = len(raw_header)
     header = tuple(normalise_header(h) for h in raw_header)
