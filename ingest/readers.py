@@ -10,7 +10,6 @@ and DuckDB's CSV reject log show).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
@@ -21,9 +20,9 @@ from pathlib import Path
 
 import duckdb
 
+from .encodings import UTF8_CODECS, codec_name, first_line, read_head, transcode
 from .errors import (
     BadHeaderError,
-    EncodingProblemError,
     FileUnreadableError,
     MissingColumnsError,
     UnknownFormatError,
@@ -35,7 +34,6 @@ from .linebreaks import cr_to_lf, is_cr_only
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
-UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8"}
 _DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -165,55 +163,17 @@ def _resolve_columns(
 # --- CSV -----------------------------------------------------------------------------
 
 
-def _first_line(path: Path, encoding: str) -> str:
-    """The header line only (its bytes are decoded alone, so row 2+ cannot fail here)."""
-    with path.open("rb") as fh:
-        raw = fh.readline(1 << 20)
-    try:
-        line = raw.decode(encoding)
-    except UnicodeDecodeError:
-        raise EncodingProblemError(
-            f"{path} row 1: header is not valid {encoding}; pass --encoding=cp1252 "
-            f"(Windows Excel) or --encoding=latin-1"
-        ) from None
-    return line.lstrip("\ufeff").rstrip("\r\n")
-
-
-def _transcode(path: Path, encoding: str, workdir: Path, index: int) -> Path:
-    """Copy a non-UTF-8 text file to UTF-8 in 4 MB chunks (C-speed codecs, no row loop)."""
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise EncodingProblemError(
-            f"{path}: unknown encoding '{encoding}'; use e.g. cp1252, latin-1 or utf-16"
-        ) from None
-    target = workdir / f"transcoded_{index}.csv"
-    try:
-        with (
-            path.open("r", encoding=encoding, newline="") as src,
-            target.open("w", encoding="utf-8", newline="") as dst,
-        ):
-            while chunk := src.read(1 << 22):
-                dst.write(chunk)
-    except UnicodeDecodeError as exc:
-        raise EncodingProblemError(
-            f"{path}: byte {exc.start} is not valid {encoding}; check --encoding"
-        ) from None
-    return target
-
-
 def _csv_source(
     path: Path, kind_name: str | None, encoding: str | None, workdir: Path, index: int
 ) -> Source:
     read_path = path
-    if encoding and encoding.lower() not in UTF8_NAMES:
-        read_path = _transcode(path, encoding, workdir, index)
-    with read_path.open("rb") as fh:
-        head = fh.read(1 << 16)
-    if is_cr_only(head):  # classic Mac OS line ends: DuckDB needs LF
+    if encoding and codec_name(path, encoding) not in UTF8_CODECS:
+        read_path = workdir / f"transcoded_{index}.csv"
+        transcode(path, encoding, read_path)
+    if is_cr_only(read_head(read_path)):  # classic Mac OS line ends: DuckDB needs LF
         cr_to_lf(read_path, workdir / f"lf_{index}.csv")
         read_path = workdir / f"lf_{index}.csv"
-    header_line = _first_line(read_path, "utf-8")
+    header_line = first_line(read_path, path)
     if not header_line.strip():
         raise BadHeaderError(f"{path} row 1: the header row is empty; put column names first")
     delimiter = max(_DELIMITERS, key=header_line.count)
