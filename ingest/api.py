@@ -68,9 +68,10 @@ def ingest_files(
     ``progress`` is called with (stage, percent) while long statements run.
     """
     today = options.today or date.today()
+    input_bytes = sum(Path(f).stat().st_size for f in files if Path(f).is_file())
     with (
         ThreadPoolExecutor(max_workers=1) as pool,
-        write_transaction(db_path, fresh=replace) as session,
+        write_transaction(db_path, fresh=replace, input_bytes=input_bytes) as session,
     ):
         con = session.con
         if options.date_format:
@@ -201,5 +202,5 @@ def _unreadable(source: Source, message: str) -> Exception:
 def add_term_mappings(db_path: Path, mapping_file: Path) -> int:
     """Extend the event-term vocabulary from a CSV (term,category); returns events remapped."""
     pairs = read_mapping_file(mapping_file)
-    with write_transaction(db_path) as session:
+    with write_transaction(db_path, command="command") as session:
         return add_mappings(session.con, pairs)

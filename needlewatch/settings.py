@@ -60,6 +60,10 @@ INGEST_THREADS = 2
 #: Seconds an ingest waits for another ingest on the same database before giving up.
 LOCK_TIMEOUT_SECONDS = 600.0
 
+#: Free space an ingest wants beside the database on top of the database's size (its
+#: new copy) and the input files' size (what they add, and any transcoded copy).
+FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024
+
 
 def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
     """The database path: ``--db`` if given, else ``$NEEDLEWATCH_DB``, else the default."""
