@@ -288,3 +288,14 @@ def test_real_disk_full_midway_leaves_nothing_behind(
         "files": ["db.duckdb", "db.duckdb.lock"],
         "free": result["free"],
     }
+
+
+def test_an_unforeseen_os_error_is_still_one_line(base_db: Path, capsys, monkeypatch) -> None:
+    before = _state(base_db)
+
+    def unreadable(path: Path) -> str:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(ingest.api, "file_sha256", unreadable)
+    assert _ingest(capsys, base_db, INPUT) == (2, "", f"needlewatch: {INPUT}: Permission denied\n")
+    assert _state(base_db) == before
