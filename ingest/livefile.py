@@ -27,6 +27,9 @@ from .errors import DatabaseFolderError, DatabaseInUseError, DiskFullError, Need
 _NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 _DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded")
+#: DuckDB's words for a file another process (or, in this one, another configuration)
+#: has open for writing.
+_IN_USE_TEXT = ("Could not set lock", "Conflicting lock", "different configuration")
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 _MB = 1024 * 1024
 
@@ -127,7 +130,7 @@ def hold_live_file(db_path: Path, command: str) -> Iterator[int | None]:
         try:
             guard = duckdb.connect(str(db_path), read_only=True)
         except (duckdb.IOException, duckdb.ConnectionException) as exc:
-            if "lock" not in str(exc).lower() and "different configuration" not in str(exc):
+            if not any(t in str(exc) for t in _IN_USE_TEXT):
                 raise
             raise in_use(db_path, str(exc), command) from None
         try:
