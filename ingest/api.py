@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 from needlewatch import settings
 
-from .errors import StrictModeAbort
+from .errors import FileUnreadableError, IngestBookkeepingError, StrictModeAbort
 from .kinds import KINDS, LOAD_ORDER
+from .linebreaks import is_line_break_error, mark_bare_crs
 from .load import RunResult, load_source
 from .progress import Progress
-from .readers import file_sha256, open_sources
+from .readers import Source, file_sha256, open_sources
 from .store import write_transaction
 from .terms import add_mappings, read_mapping_file
 from .validate import ParseOptions
@@ -65,11 +68,14 @@ def ingest_files(
     ``progress`` is called with (stage, percent) while long statements run.
     """
     today = options.today or date.today()
+    input_bytes = sum(Path(f).stat().st_size for f in files if Path(f).is_file())
     with (
         ThreadPoolExecutor(max_workers=1) as pool,
-        write_transaction(db_path, fresh=replace) as session,
+        write_transaction(db_path, fresh=replace, input_bytes=input_bytes) as session,
     ):
         con = session.con
+        if options.date_format:
+            _check_date_format(con, options.date_format)
         hashes = {path: pool.submit(file_sha256, Path(path)) for path in files}
         sources = [
             src
@@ -97,10 +103,11 @@ def ingest_files(
                 earliest=settings.EARLIEST_DATE,
             )
             runs.append(
-                load_source(
+                _load(
                     con,
                     source,
                     opts,
+                    workdir=session.workdir,
                     run_id=next_run + offset,
                     batch_id=batch_id,
                     sha256=hashes[source.path].result(),
@@ -124,8 +131,76 @@ def ingest_files(
     return report
 
 
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    opts: ParseOptions,
+    *,
+    workdir: Path,
+    **run: object,
+) -> RunResult:
+    """``load_source``; if DuckDB's CSV reader refuses the whole file for a carriage
+    return (a bare CR in a value, mixed line ends), once more from a copy in which each
+    such CR is a marker that a check rejects with its row and column (ingest.linebreaks).
+
+    The failed attempt wrote nothing: the reader fails on the file's first scan, before
+    the insert, and the check below makes sure of it.
+    """
+    try:
+        return load_source(con, source, opts, **run)
+    except duckdb.InvalidInputException as exc:
+        message = str(exc)
+        if source.csv is None or not is_line_break_error(message):
+            raise _unreadable(source, message) from None
+    table, run_id = source.kind.table, run["run_id"]
+    written = con.execute(
+        f"SELECT (SELECT count(*) FROM {table} WHERE run_id = $r) + "
+        "(SELECT count(*) FROM rejects WHERE run_id = $r)",
+        {"r": run_id},
+    ).fetchone()[0]
+    if written:  # never retry over half a load
+        raise IngestBookkeepingError(
+            f"{source.label}: the CSV reader failed after rows were written; nothing was "
+            "written, please report this as a bug"
+        )
+    fixed = workdir / f"marked_{run_id}.csv"
+    mark_bare_crs(source.csv.path, fixed)
+    marked = replace(
+        source,
+        params=(str(fixed), *source.params[1:]),
+        csv=replace(source.csv, path=fixed),
+        cr_marker=True,
+    )
+    try:
+        return load_source(con, marked, opts, **run)
+    except duckdb.InvalidInputException as exc:
+        raise _unreadable(source, str(exc)) from None
+
+
+def _check_date_format(con: duckdb.DuckDBPyConnection, pattern: str) -> None:
+    """Refuse a --date-format DuckDB's strptime does not understand, before any file."""
+    try:
+        con.execute("SELECT try_strptime('2000-01-01', ?)", [pattern])
+    except duckdb.InvalidInputException as exc:
+        detail = str(exc).splitlines()[0].removeprefix("Invalid Input Error: ")
+        raise ValueError(
+            f"--date-format {pattern}: not a date pattern ({detail}); use e.g. %d/%m/%Y"
+        ) from None
+
+
+def _unreadable(source: Source, message: str) -> Exception:
+    """A CSV the reader cannot parse at all, named as such (not a database problem)."""
+    first = message.splitlines()[0]
+    if source.csv is None or "CSV" not in message:
+        return duckdb.InvalidInputException(message)
+    return FileUnreadableError(
+        f"{source.label}: the CSV reader stopped ({first}); check that the file is "
+        "delimited text and export it again as CSV (UTF-8)"
+    )
+
+
 def add_term_mappings(db_path: Path, mapping_file: Path) -> int:
     """Extend the event-term vocabulary from a CSV (term,category); returns events remapped."""
     pairs = read_mapping_file(mapping_file)
-    with write_transaction(db_path) as session:
+    with write_transaction(db_path, command="command") as session:
         return add_mappings(session.con, pairs)

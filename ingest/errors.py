@@ -64,6 +64,19 @@ class DatabaseBusyError(NeedleWatchError):
     """Another ingest held the write lock for longer than the timeout."""
 
 
+class DatabaseInUseError(NeedleWatchError):
+    """Another program (a DuckDB shell, DBeaver) has the database open for writing: an
+    ingest now would lose that program's writes when its new copy is swapped in."""
+
+
+class DatabaseFolderError(NeedleWatchError):
+    """The database's folder cannot be written (read-only, no permission, not a folder)."""
+
+
+class DiskFullError(NeedleWatchError):
+    """Too little free space for the new copy of the database; nothing was changed."""
+
+
 class SchemaTooNewError(NeedleWatchError):
     """The database was written by a newer NeedleWatch than this one."""
 

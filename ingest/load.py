@@ -23,6 +23,7 @@ import duckdb
 
 from .errors import EncodingProblemError, IngestBookkeepingError
 from .kinds import Kind
+from .linebreaks import MARKER
 from .loadsql import (
     blank_sql,
     hmac_pads,
@@ -36,7 +37,7 @@ from .progress import Progress, run
 from .readers import Source
 from .rejects import RejectGroup, record_rejects, reject_groups
 from .terms import load_mapping_tables
-from .validate import Check, ParseOptions, all_checks
+from .validate import Check, ParseOptions, all_checks, bare_cr_checks
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,9 @@ def _collect_reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> N
     """reader_rej: records the CSV reader could not parse, one row per record number.
 
     Every scan of the file logs its rejects again under a new scan_id; the first is kept.
-    Invalid UTF-8 aborts the load with the fix (--encoding).
+    A record with several errors keeps the one of its first column; a record-level error
+    (a line over the size limit) has no column and comes first (arg_min skips NULL keys,
+    hence the coalesce). Invalid UTF-8 aborts the load with the fix (--encoding).
     """
     if not source.csv:
         con.execute(
@@ -135,9 +138,9 @@ def _collect_reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> N
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE reader_rej AS
-        SELECT line, arg_min(error_type, column_idx) AS error_type,
-               arg_min(column_name, column_idx) AS column_name,
-               arg_min(csv_line, column_idx) AS csv_line
+        SELECT line, arg_min(error_type, coalesce(column_idx, -1)) AS error_type,
+               arg_min(column_name, coalesce(column_idx, -1)) AS column_name,
+               arg_min(csv_line, coalesce(column_idx, -1)) AS csv_line
         FROM csv_reject_errors
         WHERE scan_id = (SELECT min(scan_id) FROM csv_reject_errors)
         GROUP BY line
@@ -287,6 +290,9 @@ def load_source(
         )
     params: dict[str, object] = opts.params()
     checks = all_checks(kind, kind.names, opts)
+    if source.cr_marker:
+        checks = bare_cr_checks(source.columns) + checks
+        params["cr_marker"] = MARKER
     had_rows = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {kind.table} LIMIT 1)").fetchone()
     inserted = _insert_good(con, source, checks, opts, params, run_id, progress)
     _collect_reader_rejects(con, source)

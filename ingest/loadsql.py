@@ -87,8 +87,9 @@ def blank_sql(source: Source) -> str:
 
 
 def failed_sql(checks: list[Check]) -> str:
-    """True when any check fails: the row is rejected."""
-    preds = [f"coalesce({check.predicate}, false)" for check in checks]
+    """True when any check fails: the row is rejected. Checks sharing a gate are tested
+    through it, once (see ``validate.Check``)."""
+    preds = list(dict.fromkeys(f"coalesce({c.gate or c.predicate}, false)" for c in checks))
     return "(" + " OR ".join(preds) + ")" if preds else "false"
 
 

@@ -10,7 +10,6 @@ and DuckDB's CSV reject log show).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
@@ -21,20 +20,20 @@ from pathlib import Path
 
 import duckdb
 
+from .encodings import UTF8_CODECS, codec_name, first_line, read_head, transcode
 from .errors import (
     BadHeaderError,
-    EncodingProblemError,
     FileUnreadableError,
     MissingColumnsError,
     UnknownFormatError,
     UnknownKindError,
 )
 from .kinds import KINDS, Kind, detect_kind, normalise_header
+from .linebreaks import cr_to_lf, is_cr_only
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
-UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8"}
 _DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -67,6 +66,8 @@ class Source:
     csv: CsvLayout | None = None
     decimal_comma: bool = False
     notices: tuple[str, ...] = field(default_factory=tuple)
+    #: The file is a copy whose unquoted bare carriage returns are linebreaks.MARKER.
+    cr_marker: bool = False
 
 
 def file_sha256(path: Path) -> str:
@@ -162,54 +163,27 @@ def _resolve_columns(
 # --- CSV -----------------------------------------------------------------------------
 
 
-def _first_line(path: Path, encoding: str) -> str:
-    """The header line only (its bytes are decoded alone, so row 2+ cannot fail here)."""
-    with path.open("rb") as fh:
-        raw = fh.readline(1 << 20)
-    try:
-        line = raw.decode(encoding)
-    except UnicodeDecodeError:
-        raise EncodingProblemError(
-            f"{path} row 1: header is not valid {encoding}; pass --encoding=cp1252 "
-            f"(Windows Excel) or --encoding=latin-1"
-        ) from None
-    return line.lstrip("\ufeff").rstrip("\r\n")
-
-
-def _transcode(path: Path, encoding: str, workdir: Path, index: int) -> Path:
-    """Copy a non-UTF-8 text file to UTF-8 in 4 MB chunks (C-speed codecs, no row loop)."""
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise EncodingProblemError(
-            f"{path}: unknown encoding '{encoding}'; use e.g. cp1252, latin-1 or utf-16"
-        ) from None
-    target = workdir / f"transcoded_{index}.csv"
-    try:
-        with (
-            path.open("r", encoding=encoding, newline="") as src,
-            target.open("w", encoding="utf-8", newline="") as dst,
-        ):
-            while chunk := src.read(1 << 22):
-                dst.write(chunk)
-    except UnicodeDecodeError as exc:
-        raise EncodingProblemError(
-            f"{path}: byte {exc.start} is not valid {encoding}; check --encoding"
-        ) from None
-    return target
-
-
 def _csv_source(
     path: Path, kind_name: str | None, encoding: str | None, workdir: Path, index: int
 ) -> Source:
     read_path = path
-    if encoding and encoding.lower() not in UTF8_NAMES:
-        read_path = _transcode(path, encoding, workdir, index)
-    header_line = _first_line(read_path, "utf-8")
+    if encoding and codec_name(path, encoding) not in UTF8_CODECS:
+        read_path = workdir / f"transcoded_{index}.csv"
+        transcode(path, encoding, read_path)
+    if is_cr_only(read_head(read_path)):  # classic Mac OS line ends: DuckDB needs LF
+        cr_to_lf(read_path, workdir / f"lf_{index}.csv")
+        read_path = workdir / f"lf_{index}.csv"
+    header_line = first_line(read_path, path)
     if not header_line.strip():
         raise BadHeaderError(f"{path} row 1: the header row is empty; put column names first")
     delimiter = max(_DELIMITERS, key=header_line.count)
-    raw_header = next(csv.reader(io.StringIO(header_line), delimiter=delimiter))
+    try:
+        raw_header = next(csv.reader(io.StringIO(header_line), delimiter=delimiter))
+    except csv.Error as exc:
+        raise BadHeaderError(
+            f"{path} row 1: the header row cannot be read ({exc}); write one column name "
+            "per cell on the first line"
+        ) from None
     kind, mapping, notices = _resolve_columns(str(path), raw_header, kind_name)
     width = len(raw_header)
     header = tuple(normalise_header(h) for h in raw_header)

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import duckdb
 
+from .linebreaks import MARKER
 from .readers import Source
 from .rownumbers import csv_row_numbers
+from .validate import BARE_CR_REASON
 
 #: How many example row numbers a reject summary line shows.
 EXAMPLE_ROWS = 5
@@ -26,7 +28,17 @@ READER_REASONS = {
     "UNQUOTED VALUE": 'unbalanced quote: close or remove the stray " (the rows after it may '
     "have been read into this value)",
     "LINE SIZE OVER MAXIMUM": "row longer than the 2 MB limit: split or shorten it",
+    # Not a DuckDB error type: a value with a carriage return outside quotes, which the
+    # reader refuses file-wide; ingest.linebreaks lets a check find it (validate.py).
+    "BARE CARRIAGE RETURN": BARE_CR_REASON,
 }
+
+
+def reader_reason(error_type: str | None) -> str:
+    """The reason stored for a record DuckDB's CSV reader logged with ``error_type``."""
+    if error_type in READER_REASONS:
+        return READER_REASONS[error_type]
+    return f"unreadable row ({(error_type or 'unknown error').lower()})"
 
 
 @dataclass(frozen=True)
@@ -50,10 +62,11 @@ def record_rejects(con: duckdb.DuckDBPyConnection, source: Source, run_id: int) 
         csv_row_numbers(con, source.csv)
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE rownum (_k BIGINT, _row BIGINT)")
+    value = "replace(e.value, $marker, chr(13))" if source.cr_marker else "e.value"
     con.execute(
-        "INSERT INTO rejects SELECT ?, ?, r._row, e.column_name, e.value, e.reason "
+        f"INSERT INTO rejects SELECT $run, $file, r._row, e.column_name, {value}, e.reason "
         "FROM errs e JOIN rownum r USING (_k)",
-        [run_id, source.stored],
+        {"run": run_id, "file": source.stored} | ({"marker": MARKER} if source.cr_marker else {}),
     )
     if not source.csv:
         return
@@ -66,10 +79,8 @@ def record_rejects(con: duckdb.DuckDBPyConnection, source: Source, run_id: int) 
             source.stored,
             line,
             header.get(column or "") or None,
-            (csv_line or "")[:200],
-            READER_REASONS.get(error_type, f"unreadable row ({error_type.lower()})").format(
-                width=width, delim=delim
-            ),
+            (csv_line or "").replace(MARKER, "\r")[:200],
+            reader_reason(error_type).format(width=width, delim=delim),
         )
         for line, error_type, column, csv_line in rows
     ]

@@ -18,40 +18,48 @@ import duckdb
 
 from .readers import CsvLayout
 
+#: Longest physical line the row numbering reads. Records over the reader's 2 MB limit
+#: are rejects, yet their lines still have to be counted to number the rows after them.
+PHYSICAL_LINE_LIMIT = 1 << 28
+
 
 def _blank_record_rows(con: duckdb.DuckDBPyConnection, layout: CsvLayout) -> None:
     """Fill temp table ``gaps`` with row numbers of blank records (quote-aware).
 
     Reads the file as physical lines (no quoting), tracks whether each line starts
     inside a quoted value by the parity of quote characters before it, and numbers the
-    lines that start a record: the header is record 1.
+    lines that start a record: the header is record 1. Only each line's quote count and
+    emptiness are kept, not its text.
 
-        lines  (p = physical line, l = text)  -> starts (p, record number) -> blank ones
+        lines  (p = physical line, q = quotes, empty)  -> starts (p, record number)
+               -> blank ones
     """
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE physical_lines AS
-        SELECT coalesce(rtrim(l, chr(13)), '') AS l
+        SELECT coalesce(length(l) - length(replace(l, '"', '')), 0) AS q,
+               coalesce(rtrim(l, chr(13)), '') = '' AS empty
         FROM read_csv(?, columns={'l': 'VARCHAR'}, auto_detect=false, header=false,
-                      delim=chr(31), quote='', escape='', strict_mode=false)
+                      delim=chr(31), quote='', escape='', strict_mode=false,
+                      max_line_size=?, buffer_size=?)
         """,
-        [str(layout.path)],
+        [str(layout.path), PHYSICAL_LINE_LIMIT, 2 * PHYSICAL_LINE_LIMIT],
     )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE gaps AS
-        WITH lines AS (SELECT rowid AS p, l FROM physical_lines),
+        WITH lines AS (SELECT rowid AS p, q, empty FROM physical_lines),
         parity AS (
-            SELECT p, l,
-                   coalesce(sum(length(l) - length(replace(l, '"', ''))) OVER (
+            SELECT p, empty,
+                   coalesce(sum(q) OVER (
                        ORDER BY p ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) % 2
                        AS inside
             FROM lines
         ),
         starts AS (
-            SELECT p, l, row_number() OVER (ORDER BY p) AS rec FROM parity WHERE inside = 0
+            SELECT p, empty, row_number() OVER (ORDER BY p) AS rec FROM parity WHERE inside = 0
         )
-        SELECT rec AS g FROM starts WHERE l = '' AND rec > 1
+        SELECT rec AS g FROM starts WHERE empty AND rec > 1
         """
     )
 

@@ -20,6 +20,7 @@ from .vocab import (
     BUILTIN_TERMS,
     SEVERITY_WORDS,
     UNMAPPED,
+    match_term,
     normalise_term,
     normalise_words,
 )
@@ -35,8 +36,9 @@ def term_lookup(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def categorise(terms: list[str], lookup: dict[str, str]) -> list[str]:
-    """Category for each reported term; ``unmapped`` when nothing matches."""
-    return [lookup.get(normalise_term(t), UNMAPPED) for t in terms]
+    """Category for each reported term (plurals included, see ``vocab.term_keys``);
+    ``unmapped`` when nothing matches."""
+    return [match_term(t, lookup) or UNMAPPED for t in terms]
 
 
 def load_mapping_tables(con: duckdb.DuckDBPyConnection, params: dict, scan_sql: str) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from needlewatch import settings
+
 from .kinds import Column, Kind
 from .vocab import FALSE_WORDS, ONSET_WORDS, TRUE_WORDS
 
@@ -29,12 +31,17 @@ class ParseOptions:
     decimal_comma: bool
     today: date
     earliest: date
+    max_training_hours: float = settings.MAX_DN_TRAINING_HOURS
+    max_experience_years: float = settings.MAX_YEARS_DN_EXPERIENCE
 
     def params(self) -> dict[str, object]:
         return {
             "date_formats": [self.date_format] if self.date_format else ISO_FORMATS,
             "today": self.today,
             "earliest": self.earliest,
+            "max_training_hours": self.max_training_hours,
+            "max_experience_years": self.max_experience_years,
+            "first_year": settings.FIRST_PLAUSIBLE_YEAR,
             "true_words": list(TRUE_WORDS),
             "false_words": list(FALSE_WORDS),
             "onset_during": [w for w, v in ONSET_WORDS.items() if v == "during"],
@@ -44,11 +51,17 @@ class ParseOptions:
 
 @dataclass(frozen=True)
 class Check:
-    """Rows of ``src`` where ``predicate`` holds are rejected on ``column`` with ``reason``."""
+    """Rows of ``src`` where ``predicate`` holds are rejected on ``column`` with ``reason``.
+
+    ``gate``, when set, is a cheaper predicate that holds exactly when some check of the
+    same gate fails: the fast path filters on each distinct gate once instead of on
+    every predicate (one regular expression per id instead of four tests).
+    """
 
     column: str
     predicate: str
     reason: str
+    gate: str | None = None
 
 
 def _number(c: str, opts: ParseOptions) -> str:
@@ -110,6 +123,51 @@ def parse_projection(kind: Kind, opts: ParseOptions) -> list[str]:
     return items
 
 
+#: Control characters an id may not hold, by name: an id with a carriage return or line
+#: break would split its row in every CSV written downstream, and one with a tab or
+#: other control character never matches the id as people type it.
+ID_CONTROL_CHARACTERS = (("carriage return", 13), ("line break", 10), ("tab", 9))
+#: The other control characters (C0 and DEL), as an RE2 class.
+OTHER_CONTROL_CLASS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+ID_CONTROL_FIX = "remove it (an id must be one line of plain text)"
+
+
+#: A CSV value held a carriage return outside quotes (ingest.linebreaks marks them).
+BARE_CR_REASON = (
+    "control character (carriage return) in the value: remove it, or quote the value if "
+    "the line break belongs in a text column"
+)
+
+
+def bare_cr_checks(columns: tuple[str, ...]) -> list[Check]:
+    """For a CSV copy whose unquoted bare CRs are ``$cr_marker``: a value holding one."""
+    return [Check(c, f"contains({c}, $cr_marker)", BARE_CR_REASON) for c in columns]
+
+
+def id_checks(c: str) -> list[Check]:
+    """Control characters in an id column, each named in its reason; one gate (any
+    control character at all) stands for the four in the fast path."""
+    gate = f"NOT regexp_full_match({c}, '[^\\x00-\\x1f\\x7f]*')"
+    checks = [
+        Check(
+            c,
+            f"contains({c}, chr({code}))",
+            f"control character ({name}) in an id: {ID_CONTROL_FIX}",
+            gate,
+        )
+        for name, code in ID_CONTROL_CHARACTERS
+    ]
+    checks.append(
+        Check(
+            c,
+            f"regexp_matches({c}, '{OTHER_CONTROL_CLASS}')",
+            f"control character (a byte below 32 or 127) in an id: {ID_CONTROL_FIX}",
+            gate,
+        )
+    )
+    return checks
+
+
 def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
     """The per-value checks for one column, in the order a user would fix them."""
     c = col.name
@@ -118,6 +176,8 @@ def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
         checks.append(Check(c, f"{c} IS NULL", f"required value missing: fill in {c}"))
     present = f"{c} IS NOT NULL"
     match col.type:
+        case "id":
+            checks += id_checks(c)
         case "number" | "integer":
             num = f"_n_{c}"
             checks.append(
@@ -128,6 +188,7 @@ def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
                 )
             )
             checks.append(Check(c, f"{num} < 0", "negative: must be 0 or more"))
+            checks += plausibility_checks(col, opts)
             if col.type == "integer":
                 checks.append(
                     Check(
@@ -184,6 +245,35 @@ def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
                 )
             )
     return checks
+
+
+def plausibility_checks(col: Column, opts: ParseOptions) -> list[Check]:
+    """Upper bounds of practitioner numbers: a value beyond them is a typing error, or a
+    year (2015) or minutes given where years or hours were asked for, and would land
+    silently in the top band (``>=10`` years, ``>200`` hours) if it were accepted."""
+    c, num = col.name, f"_n_{col.name}"
+    if c == "dn_training_hours":
+        return [
+            Check(
+                c,
+                f"isfinite({num}) AND {num} > $max_training_hours",
+                f"hours of dry-needling training must be 0 to {opts.max_training_hours:g}: "
+                "check the value (hours, not minutes)",
+            )
+        ]
+    if c == "years_dn_experience":
+        too_many = f"isfinite({num}) AND {num} > $max_experience_years"
+        year = f"{num} = floor({num}) AND {num} BETWEEN $first_year AND year($today)"
+        must = f"years of dry-needling experience must be 0 to {opts.max_experience_years:g}"
+        return [
+            Check(
+                c,
+                f"{too_many} AND {year}",
+                f"{must}; this looks like a year: give the number of years",
+            ),
+            Check(c, f"{too_many} AND NOT ({year})", f"{must}: check the value"),
+        ]
+    return []
 
 
 def reference_checks(kind: Kind, opts: ParseOptions) -> list[Check]:

@@ -1,12 +1,14 @@
 """Controlled vocabularies: event categories, severity tiers, onset, yes/no words.
 
 The category table is ../shared/domain.md's, verbatim. Matching ignores case,
-spacing, hyphens, underscores and a plural "s" (see ``normalise_term``).
+spacing, hyphens, underscores and plurals (see ``normalise_term`` and ``term_keys``).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator, Mapping
 
 #: Canonical category code -> accepted synonyms (domain.md, "Adverse-event categories").
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -129,10 +131,70 @@ def normalise_term(text: str) -> str:
 
     Lower-cases, splits on spaces, hyphens and underscores, drops one trailing "s"
     from each word longer than three letters (plurals: "bruises" -> "bruise"), and
-    joins the words with nothing, so "head ache" and "headache" match.
+    joins the words with nothing, so "head ache" and "headache" match. This is the key
+    under which vocabulary entries and user mappings are stored; ``term_keys`` adds the
+    other plural readings of a reported term.
     """
     words = _SEPARATORS.split(text.strip().lower())
-    return "".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w)
+    return "".join(_drop_s(w) for w in words if w)
+
+
+#: Plural endings other than a final "s", as (plural, singular), each tried on a word only
+#: when the term as written (with the "s" rule of ``normalise_term``) matched nothing.
+PLURAL_ENDINGS: tuple[tuple[str, str], ...] = (
+    ("aces", "ax"),  # pneumothoraces -> pneumothorax (Latin -ax)
+    ("ices", "ex"),  # apices -> apex (Latin -ex)
+    ("ices", "ix"),  # cervices -> cervix (Latin -ix)
+    ("ses", "sis"),  # ecchymoses -> ecchymosis (Greek -sis)
+    ("ies", "y"),  # nerve palsies -> palsy, vascular injuries -> injury
+    ("sses", "ss"),  # abscesses -> abscess
+    ("shes", "sh"),  # rashes -> rash
+    ("ches", "ch"),  # itches -> itch
+    ("xes", "x"),  # pneumothoraxes -> pneumothorax
+    ("zes", "z"),
+    ("ata", "a"),  # haematomata -> haematoma (Greek -ata)
+    ("ae", "a"),  # paraesthesiae -> paraesthesia (Latin -ae)
+)
+#: A plural ending is taken off only if this many letters stay in front of it.
+MIN_STEM = 2
+#: Most spellings of one term tried (words x plural readings), so a long term stays cheap.
+MAX_TERM_KEYS = 256
+
+
+def _word_keys(word: str) -> list[str]:
+    """Matching keys of one word: the "s" rule of ``normalise_term`` first, then each
+    singular the other plural endings give (normalised the same way)."""
+    keys = [_drop_s(word)]
+    if len(word) == 3 and word.endswith("s"):  # a three-letter word: flare-ups -> flare up
+        keys.append(word[:-1])
+    for plural, singular in PLURAL_ENDINGS:
+        if word.endswith(plural) and len(word) - len(plural) >= MIN_STEM:
+            key = _drop_s(word[: -len(plural)] + singular)
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
+def _drop_s(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def term_keys(text: str) -> Iterator[str]:
+    """Every matching key of a reported term, ``normalise_term(text)`` first.
+
+    A term matches a vocabulary entry when any key does; the first key that matches
+    wins, so a term that matched before keeps its category and irregular plurals are
+    only a fallback: ``'Pneumothoraces'`` -> ``'pneumothorace'``, ``'pneumothorax'``.
+    """
+    words = [w for w in _SEPARATORS.split(text.strip().lower()) if w]
+    combos = itertools.product(*(_word_keys(w) for w in words))
+    for combo in itertools.islice(combos, MAX_TERM_KEYS):
+        yield "".join(combo)
+
+
+def match_term(text: str, lookup: Mapping[str, str]) -> str | None:
+    """The category of the first key of ``text`` found in ``lookup``; None if none is."""
+    return next((lookup[key] for key in term_keys(text) if key in lookup), None)
 
 
 def _builtin_terms() -> dict[str, str]:

@@ -145,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is silent
         return 0
+    except OSError as exc:  # a file problem no library check foresaw: still one line
+        where = exc.filename or db_path
+        print(f"needlewatch: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a bug: one line, never a traceback (unless asked for)
         if os.environ.get("NEEDLEWATCH_DEBUG"):
             raise

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import numbers
+import re
 from typing import TYPE_CHECKING, TextIO
 
 from ingest.api import IngestReport
@@ -12,10 +15,17 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FORMATS = ("table", "csv", "json")
-#: Columns the table format prints to 3 decimals, and the p-value columns.
+#: Columns the table format prints to 3 decimals, and the p-value columns, when they hold
+#: numbers. A name alone never decides: ``value`` is a number in ``signals`` but the
+#: rejected text in ``rejects``, so a column is formatted as a number only if its values are.
 RATIO_COLUMNS = frozenset({"rate_ratio", "ci_low", "ci_high", "irr", "value", "expected", "limit"})
 P_COLUMNS = frozenset({"p_value", "homogeneity_p"})
 COUNT_COLUMNS = frozenset({"events", "treatments", "insertions", "ref_events", "ref_treatments"})
+
+#: Control characters as the table format shows them, so one row stays one line.
+_VISIBLE = {i: f"\\x{i:02x}" for i in (*range(32), 127)} | {9: "\\t", 10: "\\n", 13: "\\r"}
+#: A quoted CSV field, or a record terminator outside quotes.
+_CSV_TOKEN = re.compile(r'("(?:[^"]|"")*")|\r\n')
 
 
 def _clean(value: object) -> object:
@@ -30,7 +40,7 @@ def write_frame(frame: pd.DataFrame, fmt: str, out: TextIO) -> None:
     """table: aligned, rates to 3 decimals; csv and json: full precision, null for empty."""
 
     if fmt == "csv":
-        frame.to_csv(out, index=False, lineterminator="\n")
+        out.write(_csv_text(frame))
     elif fmt == "json":
         records = [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
         json.dump(records, out, indent=2)
@@ -38,19 +48,59 @@ def write_frame(frame: pd.DataFrame, fmt: str, out: TextIO) -> None:
     else:
         shown = frame.copy()
         for col in shown.columns:
-            if col in COUNT_COLUMNS and shown[col].dtype.kind == "f":
+            numeric = _holds_numbers(shown[col])
+            if numeric and col in COUNT_COLUMNS and shown[col].dtype.kind == "f":
                 shown[col] = [_fixed(v, 0) for v in shown[col]]
-            elif col in RATIO_COLUMNS or col.endswith(("_per_1000", "_percent")):
+            elif numeric and (col in RATIO_COLUMNS or col.endswith(("_per_1000", "_percent"))):
                 shown[col] = [_fixed(v, 3) for v in shown[col]]
-            elif col in P_COLUMNS:
+            elif numeric and col in P_COLUMNS:
                 shown[col] = [p_text(v) for v in shown[col]]
-            elif shown[col].dtype == object:
-                shown[col] = ["" if _missing(v) else v for v in shown[col]]
+            elif shown[col].dtype.kind in "OSU" or str(shown[col].dtype) == "str":
+                shown[col] = [_visible(v) for v in shown[col]]
         out.write(shown.to_string(index=False) + "\n")
 
 
+def _csv_text(frame: pd.DataFrame) -> str:
+    """The frame as CSV with "\\n" line ends, every field holding a line break quoted.
+
+    Python's csv writer quotes a field only for the characters of its line terminator,
+    so with "\\n" a bare carriage return (a rejected value as written) would go out
+    unquoted and split the row for the next reader. Written with "\\r\\n" every "\\r"
+    and "\\n" field is quoted; the record terminators outside quotes become "\\n".
+    """
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, lineterminator="\r\n")
+    return _CSV_TOKEN.sub(lambda m: m.group(1) or "\n", buffer.getvalue())
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
+
+
+def _holds_numbers(column: pd.Series) -> bool:
+    """True for a numeric column, or an object column whose every non-missing value is one."""
+    if column.dtype.kind in "iuf":
+        return True
+    if column.dtype.kind != "O":
+        return False
+    present = [v for v in column if not _missing(v)]
+    return bool(present) and all(_is_number(v) for v in present)
+
+
+def _visible(value: object) -> object:
+    """A text cell for the table format: blank when missing, control characters escaped."""
+    if _missing(value):
+        return ""
+    return value.translate(_VISIBLE) if isinstance(value, str) else value
+
+
 def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN, pd.NA or NaT: a cell with no value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    import pandas as pd  # already imported by whoever built the frame
+
+    return pd.api.types.is_scalar(value) and bool(pd.isna(value))
 
 
 def _fixed(value: object, digits: int) -> str:

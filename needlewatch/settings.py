@@ -24,6 +24,15 @@ DEFAULT_DEMO_TREATMENTS = 250_000
 #: Dates before this are rejected as typos (dry needling registries start later).
 EARLIEST_DATE = date(1990, 1, 1)
 
+#: Most plausible hours of dry-needling training: a value above it is rejected (a typing
+#: error, or minutes given for hours). Published surveys' top band is "> 200 hours".
+MAX_DN_TRAINING_HOURS = 5000
+#: Most plausible years of dry-needling experience: above it the value is rejected (and
+#: named as a year, e.g. 2015, when it looks like one).
+MAX_YEARS_DN_EXPERIENCE = 60
+#: A whole number of "years" from this to the current year reads as a calendar year.
+FIRST_PLAUSIBLE_YEAR = 1900
+
 #: Training-hours bands: inclusive upper bounds. Labels come out as
 #: ``0-20``, ``21-60``, ``61-100``, ``101-200``, ``>200``.
 TRAINING_BAND_UPPER: tuple[int, ...] = (20, 60, 100, 200)
@@ -74,6 +83,10 @@ SERVE_HOST = "127.0.0.1"
 
 #: Seconds an ingest waits for another ingest on the same database before giving up.
 LOCK_TIMEOUT_SECONDS = 600.0
+
+#: Free space an ingest wants beside the database on top of the database's size (its
+#: new copy) and the input files' size (what they add, and any transcoded copy).
+FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024
 
 
 def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:

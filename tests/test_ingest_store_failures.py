@@ -1,0 +1,301 @@
+"""The database's folder cannot take the new copy: one line naming the folder and the
+fix, exit status 2, the live database byte-identical and nothing left behind.
+
+- A read-only folder or filesystem once gave a traceback (OSError on ``<db>.lock``).
+- A full disk once gave a traceback and left a partial copy and a ``.work`` folder.
+
+Tests run as root in CI, where ``chmod 555`` stops nothing, so the library tests make
+the first write fail the way a read-only or full disk does (monkeypatch), and the real
+cases use a file in place of the folder, and a small or read-only tmpfs mounted in a
+private user and mount namespace (``unshare -rm``).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections import namedtuple
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import ingest.api
+import ingest.store
+from ingest.api import IngestOptions, ingest_files
+from ingest.errors import DatabaseFolderError, DiskFullError
+from needlewatch import settings
+from needlewatch.cli import main
+
+from .conftest import DATA, TODAY
+from .needs import need
+
+ROOT = Path(__file__).resolve().parents[1]
+MB = 1024 * 1024
+INPUT = DATA / "clinics_bom_tab.tsv"
+READ_ONLY_FIX = (
+    "NeedleWatch saves the database as a new copy beside it: make the folder writable or "
+    "pass --db with a path in a writable folder"
+)
+SPACE_FIX = "free some space or use --db on another disk"
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _ingest(capsys, db: Path, *files: Path) -> tuple[int, str, str]:
+    status = main(["ingest", "--db", str(db), *map(str, files)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _state(db: Path) -> tuple[str, list[str]]:
+    """The live file's digest and the folder's listing: both must survive a refusal."""
+    return _digest(db), sorted(os.listdir(db.parent))
+
+
+# --- read-only folder ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES])
+def test_read_only_folder_is_one_line_at_the_lock_file(
+    base_db: Path, capsys, monkeypatch, code: int
+) -> None:
+    before = _state(base_db)
+
+    def refuse(db_path: Path):
+        raise OSError(code, os.strerror(code), str(db_path) + ".lock")
+
+    monkeypatch.setattr(ingest.store, "open_lock_file", refuse)
+    assert _ingest(capsys, base_db, INPUT) == (
+        2,
+        "",
+        f"needlewatch: {base_db.parent}: cannot write in this folder ({os.strerror(code)}); "
+        f"{READ_ONLY_FIX}\n",
+    )
+    assert _state(base_db) == before
+
+
+def test_folder_that_refuses_the_copy_is_one_line(base_db: Path, monkeypatch) -> None:
+    """A folder whose lock file exists and is writable (chmod 555 after a first ingest)
+    still refuses new files: the copy fails and is not left behind."""
+    before = _state(base_db)
+
+    def refuse(fd: int, target: Path) -> None:
+        target.write_bytes(b"partial")
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(target))
+
+    monkeypatch.setattr(ingest.store, "copy_from", refuse)
+    with pytest.raises(DatabaseFolderError) as exc:
+        ingest_files(base_db, [INPUT], IngestOptions(today=TODAY))
+    assert str(exc.value) == (
+        f"{base_db.parent}: cannot write in this folder (Permission denied); {READ_ONLY_FIX}"
+    )
+    assert _state(base_db) == before
+
+
+@pytest.mark.parametrize("below", ["x.duckdb", "sub/x.duckdb"])
+def test_a_file_in_place_of_the_folder(tmp_path: Path, capsys, below: str) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a folder\n")
+    db = blocker / below
+    assert _ingest(capsys, db, INPUT) == (
+        2,
+        "",
+        f"needlewatch: {db.parent}: not a folder ({blocker} is a file); pass --db with a path "
+        "in a folder\n",
+    )
+    assert blocker.read_text() == "not a folder\n"
+
+
+# --- free space --------------------------------------------------------------------------
+
+
+def test_too_little_free_space_is_refused_before_copying(
+    base_db: Path, capsys, monkeypatch
+) -> None:
+    before = _state(base_db)
+    Usage = namedtuple("Usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: Usage(10 * MB, 9 * MB, 3 * MB))
+    need = base_db.stat().st_size + INPUT.stat().st_size + settings.FREE_SPACE_MARGIN_BYTES
+    assert _ingest(capsys, base_db, INPUT) == (
+        2,
+        "",
+        f"needlewatch: not enough free space in {base_db.parent}: need about "
+        f"{math.ceil(need / MB)} MB, 3 MB free; {SPACE_FIX}\n",
+    )
+    assert _state(base_db) == before
+
+
+def test_disk_full_during_the_copy_removes_it(base_db: Path, capsys, monkeypatch) -> None:
+    before = _state(base_db)
+
+    def fill_up(fd: int, target: Path) -> None:
+        target.write_bytes(b"\0" * 4096)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+
+    monkeypatch.setattr(ingest.store, "copy_from", fill_up)
+    status, out, err = _ingest(capsys, base_db, INPUT)
+    need = base_db.stat().st_size + INPUT.stat().st_size + settings.FREE_SPACE_MARGIN_BYTES
+    free = shutil.disk_usage(base_db.parent).free // MB
+    assert (status, out) == (2, "")
+    assert err in {
+        f"needlewatch: not enough free space in {base_db.parent}: the disk filled up while "
+        f"writing the new copy, nothing was changed; need about {math.ceil(need / MB)} MB, "
+        f"{f} MB free; {SPACE_FIX}\n"
+        for f in (free - 1, free, free + 1)  # other tests write meanwhile
+    }
+    assert _state(base_db) == before
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        duckdb.IOException('IO Error: Could not write file "x.duckdb": No space left on device'),
+    ],
+    ids=["os", "duckdb"],
+)
+def test_disk_full_while_writing_the_copy_removes_it_and_its_work_folder(
+    base_db: Path, monkeypatch, failure: Exception
+) -> None:
+    before = _state(base_db)
+    seen: list[Path] = []
+
+    def load(con, source, opts, *, workdir, **run):
+        seen.extend(p for p in base_db.parent.iterdir() if ".writing-" in p.name)
+        (workdir / "spill").mkdir()
+        (workdir / "spill" / "block.tmp").write_bytes(b"\0" * 4096)
+        raise failure
+
+    monkeypatch.setattr(ingest.api, "_load", load)
+    with pytest.raises(DiskFullError) as exc:
+        ingest_files(base_db, [INPUT], IngestOptions(today=TODAY))
+    assert str(exc.value).startswith(
+        f"not enough free space in {base_db.parent}: the disk filled up while writing the new "
+        "copy, nothing was changed; need about "
+    )
+    assert sorted(p.suffix for p in seen) == [".duckdb", ".work"]  # there were a copy and work
+    assert _state(base_db) == before
+
+
+# --- the real thing: small and read-only filesystems -------------------------------------
+
+RUNNER = """
+import contextlib, hashlib, io, json, os, shutil, sys
+sys.path.insert(0, {root!r})
+mnt, mode, *argv = sys.argv[1:]
+if mode == "skip-precheck":  # a disk that fills up after the check
+    import ingest.store
+    ingest.store.check_free_space = lambda folder, need: None
+from needlewatch.cli import main
+db = os.path.join(mnt, "db.duckdb")
+digest = lambda: hashlib.sha256(open(db, "rb").read()).hexdigest()
+before, err = digest(), io.StringIO()
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+    status = main(["ingest", "--db", db, *argv])
+print(json.dumps({{"status": status, "err": err.getvalue(), "same": digest() == before,
+                  "files": sorted(os.listdir(mnt)), "free": shutil.disk_usage(mnt).free}}))
+"""
+
+
+def _in_tmpfs(tmp_path: Path, db: Path, size: str, mode: str, *inputs: Path) -> dict:
+    """Run an ingest of ``db`` (copied) on a private tmpfs of ``size``; ``mode`` is
+    ``read-only`` (remounted so), ``skip-precheck`` or ``plain``."""
+    usable = shutil.which("unshare") and (
+        subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode == 0
+    )
+    need(bool(usable), "unshare -rm (user and mount namespaces)", "run as root or enable them")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    runner = tmp_path / "runner.py"
+    runner.write_text(RUNNER.format(root=str(ROOT)))
+    remount = f"mount -o remount,ro {mnt}" if mode == "read-only" else "true"
+    script = textwrap.dedent(
+        f"""
+        set -e
+        mount -t tmpfs -o size={size} tmpfs {mnt}
+        cp {db} {mnt}/db.duckdb
+        {remount}
+        exec {sys.executable} {runner} {mnt} {mode} {" ".join(map(str, inputs))}
+        """
+    )
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_real_read_only_filesystem(base_db: Path, tmp_path: Path) -> None:
+    result = _in_tmpfs(tmp_path, base_db, "8m", "read-only", INPUT)
+    mnt = tmp_path / "mnt"
+    assert result == {
+        "status": 2,
+        "err": f"needlewatch: {mnt}: cannot write in this folder (Read-only file system); "
+        f"{READ_ONLY_FIX}\n",
+        "same": True,
+        "files": ["db.duckdb"],
+        "free": result["free"],
+    }
+
+
+def test_real_small_disk_is_refused_before_copying(base_db: Path, tmp_path: Path) -> None:
+    result = _in_tmpfs(tmp_path, base_db, "4m", "plain", INPUT)
+    need = base_db.stat().st_size + INPUT.stat().st_size + settings.FREE_SPACE_MARGIN_BYTES
+    assert result == {
+        "status": 2,
+        "err": f"needlewatch: not enough free space in {tmp_path / 'mnt'}: need about "
+        f"{math.ceil(need / MB)} MB, {result['free'] // MB} MB free; {SPACE_FIX}\n",
+        "same": True,
+        "files": ["db.duckdb", "db.duckdb.lock"],
+        "free": result["free"],
+    }
+
+
+@pytest.mark.parametrize("size", ["3m", "5m"], ids=["during-the-copy", "while-duckdb-writes"])
+def test_real_disk_full_midway_leaves_nothing_behind(
+    base_db: Path, tmp_path: Path, size: str
+) -> None:
+    """The free-space check is skipped (as when another program fills the disk after it):
+    with 3 MB the copy itself fails, with 5 MB DuckDB's writes of 40,000 rows do."""
+    rows = tmp_path / "treatments.csv"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""COPY (SELECT 'R' || i AS treatment_id,
+                   DATE '2024-01-01' + CAST(i % 600 AS INTEGER) AS treatment_date,
+                   'P' || (1 + i % 3) AS practitioner_id, md5(i::VARCHAR) AS patient_id,
+                   'gluteals' AS body_region, 'no' AS ultrasound_guided,
+                   md5((i * 7)::VARCHAR) AS contraindications
+                   FROM range(40000) r(i)) TO '{rows}'"""
+        )
+    result = _in_tmpfs(tmp_path, base_db, size, "skip-precheck", rows)
+    need = base_db.stat().st_size + rows.stat().st_size + settings.FREE_SPACE_MARGIN_BYTES
+    assert result == {
+        "status": 2,
+        "err": f"needlewatch: not enough free space in {tmp_path / 'mnt'}: the disk filled up "
+        f"while writing the new copy, nothing was changed; need about {math.ceil(need / MB)} "
+        f"MB, {result['free'] // MB} MB free; {SPACE_FIX}\n",
+        "same": True,
+        "files": ["db.duckdb", "db.duckdb.lock"],
+        "free": result["free"],
+    }
+
+
+def test_an_unforeseen_os_error_is_still_one_line(base_db: Path, capsys, monkeypatch) -> None:
+    before = _state(base_db)
+
+    def unreadable(path: Path) -> str:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(ingest.api, "file_sha256", unreadable)
+    assert _ingest(capsys, base_db, INPUT) == (2, "", f"needlewatch: {INPUT}: Permission denied\n")
+    assert _state(base_db) == before
