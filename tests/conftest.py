@@ -8,9 +8,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import settings
+
 
 from ingest.api import IngestOptions, ingest_files
 from ingest.demo import generate_demo
+
+#: No per-example deadline: a slow example under a loaded CI machine is not a failure
+#: (speed is measured by bench/, not by tests).
+settings.register_profile("needlewatch", deadline=None)
+settings.load_profile("needlewatch")
 
 DATA = Path(__file__).parent / "data"
 FIXTURE_SEED = 7
