@@ -10,7 +10,6 @@ import duckdb
 import pytest
 from hypothesis import settings
 
-
 from ingest.api import IngestOptions, ingest_files
 from ingest.demo import generate_demo
 
