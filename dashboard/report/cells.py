@@ -113,12 +113,59 @@ class CellSystem:
         return set(self.values) - self.printed
 
 
-def _sum(frame: pd.DataFrame, column: str) -> int:
-    return int(frame[column].sum()) if len(frame) else 0
+@dataclass(frozen=True)
+class CubeIndex:
+    """A cube's counts summed once for every quarter's system (dictionary look-ups then):
+
+    events[month], affected[month], serious[month], clinic[(month, clinic)]
+    kinds[(dim, month)] -> {level: events}      category and severity, all levels
+    levels[(dim, quarter)] -> [(level, events)] bands and ultrasound, as reported
+    """
+
+    events: dict[str, int]
+    affected: dict[str, int]
+    serious: dict[str, int]
+    clinic: dict[tuple[str, str], int]
+    kinds: dict[str, pd.DataFrame]
+    levels: dict[tuple[str, str], list[tuple[str, int]]]
+    months: tuple[str, ...]
+
+    @classmethod
+    def of(cls, cube: Cube) -> CubeIndex:
+        m = cube.monthly.groupby("month")[["events", "treatments_affected"]].sum()
+        k = cube.kinds
+        serious = k[k["severity"] == "serious"].groupby("month")["events"].sum()
+        clinic = cube.monthly.groupby(["month", "clinic"])["events"].sum()
+        kinds = {
+            dim: k.groupby(["month", dim])["events"].sum().unstack(fill_value=0)
+            .reindex(columns=cube.levels[dim], fill_value=0)
+            for dim in ("category", "severity")
+        }  # fmt: skip
+        levels: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for dim in ("training_band", "experience_band", "ultrasound"):
+            sums = total(cube, cube.quarter, ("quarter", dim))
+            for q, part in sums.groupby("quarter", sort=False):
+                levels[dim, str(q)] = list(
+                    zip(part[dim].astype(str), part["events"].astype(int), strict=True)
+                )
+        return cls(
+            events={str(i): int(v) for i, v in m["events"].items()},
+            affected={str(i): int(v) for i, v in m["treatments_affected"].items()},
+            serious={str(i): int(v) for i, v in serious.items()},
+            clinic={(str(a), str(b)): int(v) for (a, b), v in clinic.items()},
+            kinds=kinds,
+            levels=levels,
+            months=tuple(str(i) for i in m.index),
+        )
+
+    def kind_counts(self, dim: str, months: Sequence[str]) -> list[tuple[str, int]]:
+        frame = self.kinds[dim]
+        rows = frame.reindex([m for m in months if m in frame.index])
+        return [(str(c), int(rows[c].sum())) for c in frame.columns]
 
 
 def quarter_system(
-    cube: Cube,
+    cube: Cube | CubeIndex,
     scope: str,
     quarter: str,
     trend_months: int,
@@ -128,77 +175,77 @@ def quarter_system(
     """The cells the public report of ``quarter`` (scope "all" or a clinic id) prints and
     their relations. ``complete``: months the data cover in full (only they set the
     u-chart's centre line); ``clinics``: every clinic listed in an all-clinic report."""
+    ix = cube if isinstance(cube, CubeIndex) else CubeIndex.of(cube)
     system = CellSystem()
-    monthly, kinds = cube.monthly, cube.kinds
-    by_month = monthly.groupby("month")[["events", "treatments_affected"]].sum()
 
     def month_events(month: str) -> int:
-        return int(by_month["events"].get(month, 0))
+        return ix.events.get(month, 0)
+
+    def months_sum(table: dict[str, int], months: Sequence[str]) -> int:
+        return sum(table.get(m, 0) for m in months)
 
     periods = headline_periods(quarter)
     for p in periods:
-        whole = system.add(cell(scope, "events", p.key), sum(month_events(m) for m in p.months))
+        whole = system.add(cell(scope, "events", p.key), months_sum(ix.events, p.months))
         parts = [
             system.add(cell(scope, "events", m), month_events(m), p.key == quarter)
             for m in p.months
         ]
         system.relate(whole, parts)
-        system.add(
-            cell(scope, "affected", p.key),
-            sum(int(by_month["treatments_affected"].get(m, 0)) for m in p.months),
-        )
+        system.add(cell(scope, "affected", p.key), months_sum(ix.affected, p.months))
         system.ordered.append((cell(scope, "affected", p.key), whole))
-        serious = kinds[(kinds["severity"] == "serious") & kinds["month"].isin(p.months)]
-        system.add(cell(scope, "events", p.key, "severity", "serious"), _sum(serious, "events"))
+        system.add(
+            cell(scope, "events", p.key, "severity", "serious"), months_sum(ix.serious, p.months)
+        )
     four = periods[2]
     quarters = [shift_quarter(quarter, k) for k in range(-3, 1)]
-    for measure, dim, level in (("events", "severity", "serious"), ("affected", None, None)):
-        parts = []
-        for q in quarters:
-            months = months_of_quarter(q)
-            if measure == "affected":
-                value = sum(int(by_month["treatments_affected"].get(m, 0)) for m in months)
-            else:
-                value = _sum(
-                    kinds[(kinds["severity"] == "serious") & kinds["month"].isin(months)], "events"
-                )
-            parts.append(system.add(cell(scope, measure, q, dim, level), value, printed=False))
+    for measure, dim, level, table in (
+        ("events", "severity", "serious", ix.serious),
+        ("affected", None, None, ix.affected),
+    ):
+        parts = [
+            system.add(
+                cell(scope, measure, q, dim, level),
+                months_sum(table, months_of_quarter(q)),
+                printed=False,
+            )
+            for q in quarters
+        ]
         system.relate(cell(scope, measure, four.key, dim, level), parts)
-    for q in quarters:  # a quarter's serious count is a part of its severity breakdown
+    for q in quarters:  # each quarter is its months
         system.relate(
             cell(scope, "events", q), [cell(scope, "events", m) for m in months_of_quarter(q)]
         )
     for q in quarters[:2]:
-        system.add(
-            cell(scope, "events", q), sum(month_events(m) for m in months_of_quarter(q)), False
-        )
+        system.add(cell(scope, "events", q), months_sum(ix.events, months_of_quarter(q)), False)
 
     # the quarter's breakdowns: each adds up to the quarter
     head = cell(scope, "events", quarter)
     q_months = list(months_of_quarter(quarter))
     for dim in QUARTER_DIMS:
         if dim in ("category", "severity"):
-            counts = total(cube, kinds, (dim,), months=q_months)
+            counts = ix.kind_counts(dim, q_months)
         else:
-            counts = total(cube, cube.quarter, (dim,), quarter=quarter)
-        parts = [
-            system.add(cell(scope, "events", quarter, dim, level), events)
-            for level, events in zip(counts[dim].astype(str), counts["events"], strict=True)
-        ]
+            counts = ix.levels.get((dim, quarter), [])
+        parts = [system.add(cell(scope, "events", quarter, dim, lv), n) for lv, n in counts]
         system.relate(head, parts)
     for category in SERIOUS_CATEGORIES:
         small = cell(scope, "events", quarter, "category", category)
         if small in system.values:
             system.ordered.append((small, cell(scope, "events", quarter, "severity", "serious")))
     if clinics:  # all-clinic report: clinics' totals (their own headline cells) add up
-        per = total(cube, monthly, ("clinic",), months=q_months)
-        got = dict(zip(per["clinic"].astype(str), per["events"], strict=True))
         system.relate(
-            head, [system.add(cell(c, "events", quarter), int(got.get(c, 0))) for c in clinics]
+            head,
+            [
+                system.add(
+                    cell(c, "events", quarter), sum(ix.clinic.get((m, c), 0) for m in q_months)
+                )
+                for c in clinics
+            ],
         )
 
     # the u-chart: months of the window, and their total (centre line x treatments)
-    window = [m for m in window_months(quarter, trend_months) if m in by_month.index]
+    window = [m for m in window_months(quarter, trend_months) if m in set(ix.months)]
     for m in window:
         system.add(cell(scope, "events", m), month_events(m))
     used = [cell(scope, "events", m) for m in window if m in complete]

@@ -32,7 +32,14 @@ from dashboard.signals import incomplete_flags, trend_window
 from dashboard.views import SERIOUS_COLUMNS
 
 from . import tables
-from .cells import Period, headline_periods, months_of_quarter, quarter_system, window_months
+from .cells import (
+    CubeIndex,
+    Period,
+    headline_periods,
+    months_of_quarter,
+    quarter_system,
+    window_months,
+)
 from .cube import Cube, load_cube
 from .methods import methods_text
 from .model import Report, ReportRequest, Section
@@ -115,8 +122,9 @@ def _series(
         return []
     first = f"{months[0][:4]}Q{(int(months[0][5:7]) - 1) // 3 + 1}"
     complete = _complete(months, coverage)
+    index = CubeIndex.of(cube)
     return [
-        quarter_system(cube, scope, q, trend_months, complete, clinics)
+        quarter_system(index, scope, q, trend_months, complete, clinics)
         for q in _quarters(first, quarter)
     ]
 

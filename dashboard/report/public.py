@@ -294,7 +294,9 @@ def disclosure_text(
         lo, hi = ranges[narrowest]
         top = "no upper limit" if hi == float("inf") else f"{int(hi):,}"
         others = f" and the {context} all-clinic public editions" if context else ""
-        fewest = "an unlimited number of" if min(widths) == float("inf") else f"{int(min(widths)):,}"
+        fewest = (
+            "an unlimited number of" if min(widths) == float("inf") else f"{int(min(widths)):,}"
+        )
         attack = (
             f"An attacker's integer programme over every number printed by this report, the "
             f"public editions of the {earlier} earlier quarters{others}, with all their sums, "
