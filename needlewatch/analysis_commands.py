@@ -135,11 +135,14 @@ def cmd_model(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     finally:
         con.close()
     d = model.dispersion
-    check = (
-        f"{d.test}: Pearson chi2 = {d.pearson_chi2:.1f} on {d.df} df, chi2/df = {d.ratio:.2f}, "
-        f"p {_p_phrase(d.p_value)}: "
-        f"{'overdispersed' if d.overdispersed else 'no overdispersion'}"
-    )
+    if d.ratio is None or d.p_value is None:  # as many cells as parameters: no residual df
+        check = f"{d.test} (Pearson chi2 = {d.pearson_chi2:.1f} on {d.df} df)"
+    else:
+        check = (
+            f"{d.test}: Pearson chi2 = {d.pearson_chi2:.1f} on {d.df} df, chi2/df = "
+            f"{d.ratio:.2f}, p {_p_phrase(d.p_value)}: "
+            f"{'overdispersed' if d.overdispersed else 'no overdispersion'}"
+        )
     if args.format == "json":
         payload = {
             "method": model.method,

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingest.api import IngestOptions, ingest_files
@@ -215,9 +215,21 @@ def one_line_or_nothing(status: int, err: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("needlewatch: "), err
 
 
-@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture,
           HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 @given(data=databases())
+@example(  # two practitioners, one per band and clinic: the model has no residual df
+    data={
+        "clinics": [["K0", "A", "L", "I"], ["K1", "B", "L", "I"]],
+        "practitioners": [["P0", "K0", "physiotherapist", 40, "3"],
+                          ["P1", "K1", "physiotherapist", 250, ""]],
+        "treatments": [[f"T{i}", f"2025-0{1 + i % 3}-1{i % 9}", f"P{i % 2}", f"K{i % 2}", "X",
+                        ("upper_trapezius", "gluteals")[i % 2], ("yes", "no")[i % 3 == 0]]
+                       for i in range(40)],
+        "events": [[f"E{i}", f"T{i}", ("bruise", "pneumothorax", "hiccups")[i % 3], "mild"]
+                   for i in range(0, 40, 3)],
+    }
+)  # fmt: skip
 def test_generated_databases_run_every_command_and_report(tmp_path_factory, capsys, data) -> None:
     tmp = tmp_path_factory.mktemp("gen")
     db = build(tmp, data)

@@ -49,8 +49,11 @@ def fit_negbin(
 
 
 def aliased_columns(exog: np.ndarray, names: list[str]) -> list[str]:
-    """Columns involved in exact linear dependencies (empty if full rank)."""
+    """Columns involved in exact linear dependencies (empty if full rank). With fewer rows
+    than columns every column is in the null space's support somewhere: all are named."""
     scale = np.sqrt((exog**2).sum(axis=0))
-    _, sv, vt = np.linalg.svd(exog / scale, full_matrices=False)
-    null = vt[sv <= sv.max() * max(exog.shape) * np.finfo(float).eps * 100]
+    scale[scale == 0] = 1.0
+    _, sv, vt = np.linalg.svd(exog / scale, full_matrices=True)
+    sv = np.concatenate([sv, np.zeros(vt.shape[0] - len(sv))])
+    null = vt[sv <= max(sv.max(), 1.0) * max(exog.shape) * np.finfo(float).eps * 100]
     return [names[j] for j in np.flatnonzero((np.abs(null) > 1e-8).any(axis=0))]
