@@ -215,7 +215,7 @@ def one_line_or_nothing(status: int, err: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("needlewatch: "), err
 
 
-@settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=5, suppress_health_check=[HealthCheck.function_scoped_fixture,
           HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 @given(data=databases())
 @example(  # two practitioners, one per band and clinic: the model has no residual df
@@ -243,12 +243,17 @@ def test_generated_databases_run_every_command_and_report(tmp_path_factory, caps
             if status == 0 and fmt == "csv" and out:
                 list(csv.reader(io.StringIO(out)))
     quarters = {d[1][:4] + "Q" + str((int(d[1][5:7]) - 1) // 3 + 1) for d in data["treatments"]}
-    for quarter in ("2025Q1", "2025Q3"):
-        for edition in ("clinic", "public"):
-            for fmt in ("csv", "xlsx", "html"):
-                out = tmp / f"{quarter}-{edition}.{fmt}"
-                status = main(["report", "--db", str(db), "--quarter", quarter, "--edition",
-                               edition, "--out", str(out)])  # fmt: skip
-                _, err = capsys.readouterr()
-                one_line_or_nothing(status, err)
-                assert (status == 0) == (quarter in quarters) == out.exists(), err
+    runs = [
+        (q, e, f)
+        for q in ("2025Q1",)
+        for e in ("clinic", "public")
+        for f in ("csv", "xlsx", "html")
+    ]
+    runs += [("2025Q3", e, "csv") for e in ("clinic", "public")]  # often a quarter with no data
+    for quarter, edition, fmt in runs:
+        out = tmp / f"{quarter}-{edition}.{fmt}"
+        status = main(["report", "--db", str(db), "--quarter", quarter, "--edition", edition,
+                       "--out", str(out)])  # fmt: skip
+        _, err = capsys.readouterr()
+        one_line_or_nothing(status, err)
+        assert (status == 0) == (quarter in quarters) == out.exists(), err

@@ -41,6 +41,7 @@ table.headline th:nth-child(7) { width: 13%; }
 table.facts th { border: none; padding-right: 6mm; }
 table.facts td { border: none; background: none !important; }
 ul.signals li { margin-bottom: 1.5mm; }
+p.notice { border-left: 3px solid #E69F00; padding: 1mm 0 1mm 3mm; margin: 2mm 0; }
 .nowrap { white-space: nowrap; }
 code { font-size: 8.5pt; }
 @media screen {
@@ -50,12 +51,15 @@ code { font-size: 8.5pt; }
 """
 BLOCK_NOTES = {
     "category": "Categories with no events are listed in the table but not drawn.",
-    "ratios": "Rate ratio below 1: fewer events than in the reference level. Crude: exact conditional "
-    "interval. Adjusted: Mantel-Haenszel across body regions, Greenland-Robins interval.",
+    "ratios": "Rate ratio below 1: fewer events than in the reference level. Adjusted: for body "
+    "region. When practitioners differ more than chance, intervals are practitioner-clustered "
+    "(Poisson regression); otherwise exact (crude) and Mantel-Haenszel (adjusted). The "
+    "XLSX and CSV editions give each row's method.",
     "trend": "Points beyond the dashed 3-sigma limits, or forming runs or trends, are signals "
     "(NHS England Making Data Count rules); see the Signals list.",
-    "units": "Limits are exact Poisson 95% and 99.8% around the overall rate for each unit's "
-    "number of treatments (Spiegelhalter 2005).",
+    "units": "Limits are 95% and 99.8% around the overall rate for each unit's number of "
+    "treatments (Spiegelhalter 2005), widened by additive random effects when units differ "
+    "more than chance; the dashboard's Clinics page and needlewatch signals flag the same units.",
 }
 PRETTY = {
     "training_band": "Training hours",

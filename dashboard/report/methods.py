@@ -51,28 +51,43 @@ def methods_text(request: ReportRequest) -> tuple[tuple[str, str], ...]:
         ),
         (
             "Comparisons and adjustment",
-            "Crude rate ratios compare each level with a reference level, with the exact "
-            "conditional interval (binomial, as R poisson.test). Adjusted ratios are "
-            "Mantel-Haenszel across body regions, with Greenland-Robins intervals, because "
-            "ultrasound guidance and risk both concentrate on chest-wall regions; a crude "
-            "ratio and an adjusted ratio on opposite sides of 1 point to confounding by region.",
+            "Rate ratios compare each level with a reference level (ultrasound: no; training: "
+            "21-60 hours; experience: 2-4 years; else the level with the most treatments, as "
+            "each row says). Adjusted ratios allow for body region, because ultrasound "
+            "guidance and risk both concentrate on chest-wall regions; a crude and an adjusted "
+            "ratio on opposite sides of 1 point to confounding by region. When practitioners "
+            "differ more than chance (overdispersion: Pearson chi-square test on practitioner "
+            "cells), each ratio is a Poisson regression on practitioner cells with "
+            "practitioner-clustered errors, so its interval is not too narrow; otherwise crude "
+            "ratios carry the exact conditional interval (as R poisson.test) and adjusted ones "
+            "Mantel-Haenszel with Greenland-Robins intervals. Each row's method says which.",
         ),
         (
             "Trends and signals",
             f"The monthly trend covers {settings.REPORT_TREND_MONTHS} months to the end of the "
-            "quarter as a u-chart: centre line = overall rate, limits = centre +/- 3 sigma "
-            "with sigma = sqrt(centre / treatments) for each month. Signals follow NHS "
+            "quarter as a u-chart: centre line = overall rate of the complete months, limits = "
+            "centre +/- 3 sigma with sigma = sqrt(centre / treatments) for each month; a month "
+            "the data do not yet cover in full is drawn but not used for the limits or the "
+            "rules. Signals follow NHS "
             "England's Making Data Count rules: a point beyond the 3-sigma limits, a run of 7 "
             "points on one side of the centre, a trend of 7 rising or falling points, or 2 of "
             "3 points beyond the 2-sigma limit on one side. Signals are listed for all events, "
-            "for each event category and, in reports covering several clinics, for each "
-            "clinic, when they touch the quarter.",
+            "for each event category with at least one event a month on average and, in "
+            "reports covering several clinics, for each clinic, when they touch the quarter: "
+            "the same as needlewatch signals and the dashboard's Trends page.",
         ),
         (
             "Clinics and practitioners",
             "Funnel plots (Spiegelhalter, Stat Med 2005) compare each unit's rate with the "
-            "overall rate, with exact Poisson 95% and 99.8% limits for its number of "
-            "treatments: outside 95% is worth a look, outside 99.8% is unlikely to be chance.",
+            "overall rate, with 95% and 99.8% limits for its number of treatments. Real "
+            "clinics differ by more than chance (case mix, reporting habits), so when that "
+            "extra spread is significant the limits are widened by additive random effects "
+            "(Spiegelhalter, Qual Saf Health Care 2005; as NHS England's FunnelPlotR: "
+            "square-root z-scores winsorised at 10%, DerSimonian-Laird tau-squared): outside "
+            "95% is worth a look, outside 99.8% is unlikely to be chance or ordinary "
+            "variation between clinics. The dashboard and needlewatch signals flag the same "
+            "units. Practitioners appear by a code keyed with the database's secret, the "
+            "same in every report, page and download.",
         ),
     ]
     if request.edition == "public":
@@ -81,10 +96,14 @@ def methods_text(request: ReportRequest) -> tuple[tuple[str, str], ...]:
             (
                 "Suppression (public edition)",
                 f"Counts from 1 to {t} are not printed (shown as 'suppressed'), nor any rate, "
-                "interval or ratio computed from them. Further counts are suppressed where a "
-                "hidden count could otherwise be worked out from totals printed elsewhere "
-                "(secondary suppression, checked by solving for every hidden count). Zero is "
-                "printed. Clinics appear under stable anonymous codes; no patient, "
+                "interval or ratio computed from them. Further counts are suppressed so that "
+                "no hidden count can be worked out, or narrowed to fewer than "
+                f"{t} possible values, from any combination of the numbers printed in this "
+                "report and in the public editions of every earlier quarter (secondary "
+                "suppression, checked by an integer programme over every printed number and "
+                "every sum between them). Small and protecting suppressions look alike, as "
+                "marking them apart would narrow what a reader can work out. Zero is "
+                "printed. Clinics appear under stable keyed codes; no patient, "
                 "practitioner or treatment identifier and no narrative is included, and "
                 "signal statements give no rates.",
             )
@@ -94,9 +113,13 @@ def methods_text(request: ReportRequest) -> tuple[tuple[str, str], ...]:
             (
                 "Confidentiality (clinic edition)",
                 "For internal governance only: it lists serious and significant events with "
-                "their narratives and gives practitioners as pseudonymous codes ('P-' and 8 "
-                "characters of a one-way hash). Small counts are not suppressed. Use the "
-                "public edition for anything published.",
+                "their narratives and gives practitioners as codes keyed with the database's "
+                "secret ('P-' and 8 characters of an HMAC), the same in every report, page "
+                "and download. Small counts are not suppressed. Use the public edition for "
+                "anything published.",
             )
         )
+    overrides = request.methods.overrides()
+    if overrides:
+        parts.append(("Methods chosen for this report", " ".join(overrides)))
     return tuple(parts)

@@ -309,8 +309,9 @@ class _Writer:
             ws.write_string(1, 0, "No serious or significant events in the quarter.")
 
     def methods(self, name: str) -> None:
-        ws = self.table(name, ["Topic", "Method"], [28, 110], len(self.report.methods))
-        for r, (heading, body) in enumerate(self.report.methods, start=1):
+        rows = (*self.report.methods, *self.report.disclosure)
+        ws = self.table(name, ["Topic", "Method"], [28, 110], len(rows))
+        for r, (heading, body) in enumerate(rows, start=1):
             self.text(ws, r, 0, heading, "bold")
             self.text(ws, r, 1, body, "wrap")
 
