@@ -238,15 +238,29 @@ def quality(con: duckdb.DuckDBPyConnection) -> Quality:
     return Quality(ingest_runs(con), reject_rows(con), term_counts(con), missing_rates(con))
 
 
+@dataclass(frozen=True)
+class ReportFile:
+    """A report's bytes, and what its public edition suppressed (for the publisher)."""
+
+    data: bytes
+    disclosure: tuple[tuple[str, str], ...]
+
+
 def report_file(
-    con: duckdb.DuckDBPyConnection, quarter: str, clinic: str | None, edition: str, fmt: str
-) -> bytes:
+    con: duckdb.DuckDBPyConnection,
+    quarter: str,
+    clinic: str | None,
+    edition: str,
+    fmt: str,
+    rounding: int | None = None,
+) -> ReportFile:
     """The quarterly report as ``needlewatch report`` writes it (same content, same bytes
     but for the PDF's timestamps), for the dashboard's download buttons."""
     from .report.model import ReportRequest
     from .report.render import make_report
 
-    return make_report(con, ReportRequest(quarter, clinic, edition), fmt)[1]
+    report, data = make_report(con, ReportRequest(quarter, clinic, edition, rounding=rounding), fmt)
+    return ReportFile(data, report.disclosure)
 
 
 def today() -> date:

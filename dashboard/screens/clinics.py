@@ -71,7 +71,8 @@ def render(ctx) -> None:
     outliers = result.units[result.units["outside"] != ""]
     st.subheader(f"Outside the limits ({len(outliers)} of {len(result.units)} {units}s)")
     st.caption(
-        "Outside 95%: worth a look (1 in 20 would be by chance). Outside 99.8%: unlikely to be chance."
+        "Outside 95%: worth a look (1 in 20 would be by chance). Outside 99.8%: unlikely to be "
+        "chance, or the ordinary variation between clinics when the limits allow for it."
     )
     shown = outliers[["unit", "events", "exposure", "rate", "outside"]].rename(
         columns={"unit": units.capitalize(), "events": "Events", "exposure": "Treatments",

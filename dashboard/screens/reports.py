@@ -46,12 +46,30 @@ def render(ctx) -> None:
         }[e],
     )
     fmt = st.radio("Format", list(FORMATS), horizontal=True, format_func=FORMATS.get)
+    rounding = None
+    if edition == "public":
+        rounding = st.selectbox(
+            "Rounding of printed counts",
+            [None, 5, 10],
+            format_func=lambda n: (
+                "none (exact counts, small ones suppressed)"
+                if n is None
+                else f"to the nearest {n}, after suppression (as OpenSAFELY releases counts)"
+            ),
+            key="report-rounding",
+        )
     if not st.button("Prepare the report", type="primary"):
         return
     try:
         with st.spinner("Building the report..."):
-            data = load(views.report_file, quarter, clinic, edition, fmt)
+            made = load(views.report_file, quarter, clinic, edition, fmt, rounding)
     except (NeedleWatchError, ValueError) as exc:  # no treatments, Chromium or Pango missing
         return st.error(f"The report could not be made: {exc}")
-    name = f"needlewatch-{quarter}-{clinic or 'all'}-{edition}.{fmt}"
-    st.download_button(f"Download {name}", data, file_name=name, mime=MIME[fmt], type="primary")
+    name = (
+        f"needlewatch-{quarter}-{clinic or 'all'}-{edition}{'-rounded' if rounding else ''}.{fmt}"
+    )
+    st.download_button(
+        f"Download {name}", made.data, file_name=name, mime=MIME[fmt], type="primary"
+    )
+    for heading, text in made.disclosure:  # what the public edition hid, and the audit
+        st.caption(f"**{heading}.** {text}")
