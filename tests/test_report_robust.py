@@ -215,7 +215,7 @@ def one_line_or_nothing(status: int, err: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("needlewatch: "), err
 
 
-@settings(max_examples=5, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=4, suppress_health_check=[HealthCheck.function_scoped_fixture,
           HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 @given(data=databases())
 @example(  # two practitioners, one per band and clinic: the model has no residual df

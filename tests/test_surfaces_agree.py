@@ -85,7 +85,7 @@ def test_clinics_and_trends_pages_flag_what_signals_flags(
     assert [(s.what, s.unit, s.span, s.rule) for s in said] == listed
 
 
-@settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     quarter=st.sampled_from(QUARTERS),
     clinics=st.sampled_from(CLINIC_SETS[:1] + CLINIC_SETS[2:]),
