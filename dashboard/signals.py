@@ -274,12 +274,25 @@ def trend_signals(
     _check(by, units)
     window = trend_window(filters, methods)
     col = UNITS[units]
-    by_unit = rate_counts(con, (col, by), window)
-    if by_unit.empty:
-        return []
     by_category = None
     if filters.category is None:
-        by_category = rate_counts(con, ("category", by), window)
+        # one scan for both: events by unit, period and category; a unit's events are the
+        # sum over categories (every event has exactly one), its treatments repeat per row
+        full = rate_counts(con, (col, by, "category"), window)
+        if full.empty:
+            return []
+        by_unit = full.groupby([col, by], sort=True).agg(
+            events=("events", "sum"), treatments=("treatments", "first")
+        ).reset_index()
+        months = by_unit.groupby(by, sort=True)["treatments"].sum().rename("treatments")
+        by_category = (
+            full.groupby([by, "category"], sort=False)["events"].sum().reset_index()
+            .merge(months.reset_index(), on=by)
+        )  # fmt: skip
+    else:
+        by_unit = rate_counts(con, (col, by), window)
+        if by_unit.empty:
+            return []
     several = by_unit[col].nunique() > 1
     labels = unit_labels(con, units, reveal_ids) if several else None
     what = events_noun(filters.category, filters.severity)

@@ -53,7 +53,8 @@ def aliased_columns(exog: np.ndarray, names: list[str]) -> list[str]:
     than columns every column is in the null space's support somewhere: all are named."""
     scale = np.sqrt((exog**2).sum(axis=0))
     scale[scale == 0] = 1.0
-    _, sv, vt = np.linalg.svd(exog / scale, full_matrices=True)
+    # the full V only when rows < columns (then small): it holds the null space's basis
+    _, sv, vt = np.linalg.svd(exog / scale, full_matrices=exog.shape[0] < exog.shape[1])
     sv = np.concatenate([sv, np.zeros(vt.shape[0] - len(sv))])
     null = vt[sv <= max(sv.max(), 1.0) * max(exog.shape) * np.finfo(float).eps * 100]
     return [names[j] for j in np.flatnonzero((np.abs(null) > 1e-8).any(axis=0))]
