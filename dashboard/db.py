@@ -21,7 +21,9 @@ def connect_readonly(db_path: Path, memory_limit: str | None = None) -> duckdb.D
     """Open ``db_path`` read-only; many readers may share it while an ingest runs.
 
     Raises DatabaseMissingError (with what to run) when there is no database yet.
-    Writers never hold the live file open (see ingest.store), so this never meets a lock.
+    Writers never open the live file for writing (see ingest.store): an ingest holds it
+    read-only while it writes its copy, which readers share, so this never meets a lock
+    unless another program (a DuckDB shell) has the file open for writing.
     ``memory_limit`` (e.g. "128MB") caps DuckDB's memory for this database in this
     process (the setting is shared by every connection to the same file).
     """
