@@ -142,8 +142,11 @@ class CubeIndex:
             for dim in ("category", "severity")
         }  # fmt: skip
         levels: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        monthly = cube.monthly.assign(
+            quarter=[f"{m[:4]}Q{(int(m[5:7]) - 1) // 3 + 1}" for m in cube.monthly["month"]]
+        )
         for dim in ("training_band", "experience_band", "ultrasound"):
-            sums = total(cube, cube.quarter, ("quarter", dim))
+            sums = total(cube, monthly, ("quarter", dim))
             for q, part in sums.groupby("quarter", sort=False):
                 levels[dim, str(q)] = list(
                     zip(part[dim].astype(str), part["events"].astype(int), strict=True)

@@ -150,7 +150,7 @@ def build_report(
     span = window
     if series and coverage[0] is not None and coverage[0] < window.date_from:
         span = replace(window, date_from=coverage[0])
-    cube = load_cube(con, span)
+    cube = load_cube(con, span, current)
     quarter = Period(request.quarter, request.quarter, months_of_quarter(request.quarter))
     if not cube.monthly["month"].isin(quarter.months).any():
         where = f" at clinic {request.clinic}" if request.clinic else ""
@@ -230,7 +230,7 @@ def build_report(
         return report
     start_with = None
     if request.clinic is not None:  # a clinic's own edition keeps the all-clinic decisions
-        whole = load_cube(con, replace(span, clinics=()))
+        whole = load_cube(con, replace(span, clinics=()), replace(current, clinics=()))
         start_with, _ = decide(
             _series(whole, "all", request.quarter, coverage, every_clinic, methods.trend_months),
             request.threshold,

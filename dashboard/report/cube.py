@@ -7,7 +7,8 @@ instead three queries fetch counts at the finest grain any table needs, and each
 a sum over them. Sums of whole numbers are exact, so every rate equals what
 ``needlewatch rates`` prints for the same filters:
 
-    monthly  (month, clinic)                      treatments, events, treatments_affected
+    monthly  (month, clinic, training_band, experience_band, ultrasound)
+                                                  treatments, events, treatments_affected
     kinds    (month, clinic, category, severity)  events
     quarter  (quarter, practitioner, training_band, experience_band, body_region, ultrasound)
                                                   treatments, events, treatments_affected
@@ -35,7 +36,9 @@ import pandas as pd
 from dashboard.counts import event_levels, rate_counts, sort_levels
 from dashboard.filters import Filters
 
-MONTHLY = ("month", "clinic")
+#: Bands and ultrasound ride along on the monthly scan (a practitioner and a treatment have
+#: one of each), so every quarter's breakdowns come from it without a scan of their own.
+MONTHLY = ("month", "clinic", "training_band", "experience_band", "ultrasound")
 KINDS = ("month", "clinic", "category", "severity")
 QUARTER = (
     "quarter", "practitioner", "training_band", "experience_band", "body_region", "ultrasound",
@@ -54,14 +57,18 @@ class Cube:
     levels: dict[str, list[str]]
 
 
-def load_cube(con: duckdb.DuckDBPyConnection, span: Filters) -> Cube:
-    """Three grouped queries over ``span``: by month and clinic (all events, then by
-    category and severity), and by quarter, practitioner and treatment attributes."""
+def load_cube(
+    con: duckdb.DuckDBPyConnection, span: Filters, quarters: Filters | None = None
+) -> Cube:
+    """Three grouped queries: over ``span`` by month and clinic (all events, then by
+    category and severity), and over ``quarters`` (default ``span``) by quarter,
+    practitioner and treatment attributes: the report's quarter alone when only its
+    breakdowns and ratios need them (a quarter's scan, not the window's)."""
     levels = {d: event_levels(con, d, span) for d in ("category", "severity")}
     return Cube(
         monthly=rate_counts(con, MONTHLY, span),
         kinds=rate_counts(con, KINDS, span),
-        quarter=rate_counts(con, QUARTER, span),
+        quarter=rate_counts(con, QUARTER, quarters or span),
         filters=span,
         levels=levels,
     )
