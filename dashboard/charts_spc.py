@@ -25,7 +25,8 @@ from .charts import (
     require_rows,
 )
 from .stats.funnel import OUTSIDE, FunnelResult
-from .stats.spc import RULE_G_HIGH, RULE_G_LOW, GChart, UChart
+from .stats.gchart import GChart
+from .stats.spc import RULE_G_HIGH, RULE_G_LOW, UChart
 
 SIGNAL_MARKER = {"color": VERMILLION, "size": 14, "symbol": "diamond", "line": {"width": 1}}
 
@@ -55,12 +56,30 @@ def _limit_pair(
         )
 
 
-def u_chart_figure(chart: UChart, *, title: str, unit: str = "treatments") -> go.Figure:
-    """u-chart: rate per period, centre line, 3- and 2-sigma limits, special-cause signals.
+#: NHS England Making Data Count colours (NHSRplotthedots' defaults): fewer adverse events
+#: is better, so a special cause above is a concern and below an improvement.
+MDC = {
+    "special cause: concern": "#e46c0a",
+    "special cause: improvement": "#00b0f0",
+    "common cause": "#a6a6a6",
+}
+MDC_LEGEND = {
+    "special cause: concern": "Special cause of concern: higher than chance explains (beyond a "
+    "limit, 7 in a row above the centre, 7 rising, or 2 of 3 near the upper limit)",
+    "special cause: improvement": "Special cause of improvement: lower than chance explains "
+    "(beyond a limit, 7 in a row below the centre, 7 falling, or 2 of 3 near the lower limit)",
+    "common cause": "Common cause: within what chance gives",
+}
+INCOMPLETE_LEGEND = "Incomplete period: not yet all data, not used for the limits or tested"
 
-    Limits vary with each period's exposure and are drawn as steps. Points that fire a
-    Making Data Count rule are overlaid with a vermillion diamond; hover lists every rule
-    that fired there. ``unit`` ("treatments" or "insertions") names the exposure.
+
+def u_chart_figure(chart: UChart, *, title: str, unit: str = "treatments") -> go.Figure:
+    """u-chart in Making Data Count style: the rate per period as a grey line, each point
+    coloured by what it is (special cause of concern orange, of improvement blue, common
+    cause grey), the centre line (per segment, after a rebase) and the 3-sigma process
+    limits, which vary with each period's exposure and are drawn as steps. The legend says
+    what each colour means in words, so a printed chart needs no hover. An incomplete
+    period is drawn hollow. The rate axis starts at zero.
     """
     points = chart.points
     require_rows(points, "u-chart", ["period", "events", "exposure", "rate", "centre"])
@@ -70,10 +89,9 @@ def u_chart_figure(chart: UChart, *, title: str, unit: str = "treatments") -> go
     for signal in chart.signals:
         if signal.period in rules and signal.rule not in rules[signal.period]:
             rules[signal.period].append(signal.rule)
-    flagged = [i for i, s in enumerate(points["signal"]) if s]
-    for i in flagged:  # the points table is the authority on which periods signal
-        rules[x[i]] = rules[x[i]] or [str(points["signal"].iloc[i])]
     per = per_text(chart.per)
+    kinds = points["point_type"] if "point_type" in points else ["common cause"] * len(x)
+    partial = points["incomplete"] if "incomplete" in points else [False] * len(x)
     customdata = [
         [
             x[i],
@@ -82,7 +100,7 @@ def u_chart_figure(chart: UChart, *, title: str, unit: str = "treatments") -> go
             num(row["rate"]),
             num(row["centre"]),
             f"{num(row['lcl3'])} to {num(row['ucl3'])}",
-            "; ".join(rules[x[i]]) or "none",
+            "; ".join(rules[x[i]]) or ("incomplete period" if partial[i] else "none"),
         ]
         for i, row in enumerate(points.to_dict("records"))
     ]
@@ -95,30 +113,17 @@ def u_chart_figure(chart: UChart, *, title: str, unit: str = "treatments") -> go
     )
     fig = go.Figure()
     _limit_pair(
-        fig,
-        x,
-        clean_list(points["ucl3"]),
-        clean_list(points["lcl3"]),
-        "3-sigma control limits",
-        {"color": BLACK, "dash": "dash", "width": 1.5},
+        fig, x, clean_list(points["ucl3"]), clean_list(points["lcl3"]),
+        "Process limits (3-sigma)", {"color": "#a6a6a6", "dash": "dash", "width": 1.5},
         shape="hvh",
-    )
-    _limit_pair(
-        fig,
-        x,
-        clean_list(points["ucl2"]),
-        clean_list(points["lcl2"]),
-        "2-sigma warning limits",
-        {"color": PURPLE, "dash": "dot", "width": 1.2},
-        shape="hvh",
-    )
+    )  # fmt: skip
     fig.add_trace(
         go.Scatter(
             x=x,
             y=clean_list(points["centre"]),
             mode="lines",
-            line={"color": GREEN, "width": 2},
-            name=f"Centre line (overall rate, {num(chart.centre)})",
+            line={"color": BLACK, "width": 1.5, "shape": "hvh"},
+            name=f"Centre line (baseline rate, {num(chart.centre)})",
             hoverinfo="skip",
         )
     )
@@ -126,28 +131,45 @@ def u_chart_figure(chart: UChart, *, title: str, unit: str = "treatments") -> go
         go.Scatter(
             x=x,
             y=clean_list(points["rate"]),
-            mode="lines+markers",
-            line={"color": BLUE, "width": 2},
-            marker={"size": 7, "color": BLUE},
+            mode="lines",
+            line={"color": "#a6a6a6", "width": 1.5},
             name=f"Events per {per} {noun}",
-            customdata=customdata,
-            hovertemplate=hover,
+            hoverinfo="skip",
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            x=[x[i] for i in flagged],
-            y=clean_list(points["rate"].iloc[flagged]),
-            mode="markers",
-            marker=SIGNAL_MARKER,
-            name="Special-cause signal (hover for the rule)",
-            customdata=[customdata[i] for i in flagged],
-            hovertemplate=hover,
+    for kind, colour in MDC.items():
+        idx = [i for i in range(len(x)) if kinds[i] == kind and not partial[i]]
+        if not idx and kind != "common cause":
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[x[i] for i in idx],
+                y=clean_list(points["rate"].iloc[idx]),
+                mode="markers",
+                marker={"size": 9 if kind == "common cause" else 11, "color": colour,
+                        "line": {"width": 1, "color": "white"}},
+                name=MDC_LEGEND[kind],
+                customdata=[customdata[i] for i in idx],
+                hovertemplate=hover,
+            )
+        )  # fmt: skip
+    late = [i for i in range(len(x)) if partial[i]]
+    if late:
+        fig.add_trace(
+            go.Scatter(
+                x=[x[i] for i in late],
+                y=clean_list(points["rate"].iloc[late]),
+                mode="markers",
+                marker={"size": 10, "color": "white", "line": {"width": 2, "color": "#a6a6a6"}},
+                name=INCOMPLETE_LEGEND,
+                customdata=[customdata[i] for i in late],
+                hovertemplate=hover,
+            )
         )
-    )
     layout(fig, title, "Period", f"Events per {per} {noun}")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=x)
-    fig.update_yaxes(rangemode="normal")  # the axis fits points and limits, not zero
+    fig.update_yaxes(rangemode="tozero")  # from zero: a narrow axis would dramatise noise
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0})
     return fig
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from .labels import label
 from .stats.spc import (
     RULE_BEYOND,
     RULE_RUN_ABOVE,
@@ -37,8 +38,11 @@ RULE_MEANING = {
 
 
 def events_noun(category: str | None, severity: str | None) -> str:
-    """What a rate counts, for titles and sentences: 'serious fainting events', 'adverse events'."""
-    kind = f"{category.replace('_', ' ')} events" if category else "adverse events"
+    """What a rate counts, for titles and sentences: 'serious fainting events', 'adverse
+    events', 'pain during needling events' (words from ``dashboard.labels``)."""
+    kind = f"{label('category', category)} events" if category else "adverse events"
+    if severity == "unspecified":
+        return f"{kind} with no severity given"
     return f"{severity} {kind}" if severity else kind
 
 

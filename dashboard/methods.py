@@ -62,6 +62,8 @@ class Methods:
     spc_rules: tuple[str, ...] = SPC_RULES
     threshold: int = settings.SUPPRESSION_THRESHOLD
     rounding: int | None = None
+    baseline: tuple[str, str] | None = None  # first and last period setting the centre line
+    rebase: tuple[str, ...] = ()  # periods from which a u-chart starts again
 
     def __post_init__(self) -> None:
         if self.funnel_overdispersion not in FUNNEL_ADJUSTMENTS:
@@ -80,6 +82,20 @@ class Methods:
             raise ValueError(f"the suppression threshold must be at least 1, got {self.threshold}")
         if self.rounding is not None and (isinstance(self.rounding, bool) or self.rounding < 2):
             raise ValueError(f"rounding must be a whole number of at least 2, got {self.rounding}")
+        if self.baseline is not None and (
+            len(self.baseline) != 2 or str(self.baseline[0]) > str(self.baseline[1])
+        ):
+            raise ValueError(
+                f"a baseline is a first and a last period, in order, got {self.baseline!r}"
+            )
+
+    def in_baseline(self, period: str) -> bool:
+        """Whether ``period`` (a month '2025-05' or quarter '2025Q2') may set the centre
+        line: always, unless a baseline was fixed (compared by the periods' first month)."""
+        if self.baseline is None:
+            return True
+        first, last = (_start(p) for p in self.baseline)
+        return first <= _start(period) <= _end(last, self.baseline[1])
 
     def reference(self, factor: str) -> str | None:
         """The configured reference level of ``factor`` (None: most treatments)."""
@@ -109,7 +125,18 @@ class Methods:
                 f"Rounding: printed event counts rounded to the nearest {self.rounding} (chosen "
                 "here; by default counts are not rounded)."
             )
-        said = ("funnel_overdispersion", "ratio_intervals", "threshold", "rounding")
+        if self.baseline is not None:
+            out.append(
+                f"Control limits from the baseline {self.baseline[0]} to {self.baseline[1]} "
+                "(chosen here; by default every complete period of the window)."
+            )
+        if self.rebase:
+            out.append(
+                f"Control limits start again at {', '.join(self.rebase)} (chosen here, after "
+                "a sustained shift; by default they are not rebased)."
+            )
+        said = ("funnel_overdispersion", "ratio_intervals", "threshold", "rounding", "baseline",
+                "rebase")  # fmt: skip
         for f in fields(self):
             mine, theirs = getattr(self, f.name), getattr(default, f.name)
             if f.name not in said and mine != theirs:
@@ -138,7 +165,32 @@ class Methods:
                 f"least {self.trend_min_events:g} event per period on average.",
             ),
             ("SPC rules", "; ".join(self.spc_rules) + "."),
+            (
+                "Control limits",
+                "the centre line is the rate of the baseline periods (every complete period "
+                "of the window unless a baseline is fixed), leaving out any point beyond the "
+                "3-sigma limits so that a signal does not set its own limits; a period the "
+                "data do not cover in full is never used; limits start again only where the "
+                "user rebases the chart after a sustained shift. Fewer events is better: a "
+                "signal above is a special cause of concern (orange), below an improvement "
+                "(blue); common cause is grey.",
+            ),
         )
+
+
+def _start(period: str) -> str:
+    """The first month of a period label: '2025Q2' -> '2025-04', '2025-05' -> '2025-05'."""
+    period = str(period)
+    if "Q" in period:
+        return f"{period[:4]}-{3 * int(period[-1]) - 2:02d}"
+    return period[:7]
+
+
+def _end(start: str, period: str) -> str:
+    """The last month of a period label given its first month."""
+    if "Q" in str(period):
+        return f"{start[:4]}-{int(start[5:7]) + 2:02d}"
+    return start
 
 
 DEFAULT = Methods()

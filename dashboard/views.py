@@ -15,19 +15,29 @@ import duckdb
 import pandas as pd
 
 from .analysis import NoDataError, compare_table, rate_model
-from .explain import SignalStatement
+from .explain import SignalStatement, events_noun
 from .filters import Filters, parse_quarter, quarter_of, shift_quarter
 from .methods import DEFAULT, Methods
+from .queries import data_coverage
 from .rates import affected_table, incidence_table
 from .signals import (
     ChartedSeries,
     funnel_chart,
     serious_gchart,
+    spc_summary,
     trend_signals,
     unit_labels,
 )
+from .statements import (
+    Counts,
+    Statement,
+    change_statement,
+    factor_statement,
+    serious_statements,
+    trend_statement,
+)
 from .stats.funnel import FunnelResult
-from .stats.spc import GChart
+from .stats.gchart import GChart
 
 if TYPE_CHECKING:
     from .stats.regression import RateModel  # statsmodels: 1 s to import, only when fitting
@@ -52,6 +62,9 @@ class Overview:
     previous: Headline | None
     previous_label: str
     trend: pd.DataFrame
+    statements: tuple[Statement, ...] = ()
+    chart: ChartedSeries | None = None  # the u-chart of all events over the trend window
+    change_tone: str = "neutral"  # whether the rate's change is beyond chance, and which way
 
 
 def _headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> Headline:
@@ -83,15 +96,70 @@ def previous_period(date_from: date, date_to: date) -> tuple[date, date, str]:
     return begin, end, f"{begin:%d %b %Y} to {end:%d %b %Y}"
 
 
-def overview(con: duckdb.DuckDBPyConnection, filters: Filters) -> Overview:
-    """Headline figures for the period, the period before it, monthly trend."""
+def overview(
+    con: duckdb.DuckDBPyConnection, filters: Filters, methods: Methods = DEFAULT
+) -> Overview:
+    """The answer first (``dashboard.statements``), then the period's headline figures
+    against the period before it, and the u-chart of its trend window."""
     previous, label = None, "no earlier period to compare (choose a period)"
+    current = _headline(con, filters)
+    rest, rest_label = None, ""
     if filters.date_from and filters.date_to:
         begin, end, label = previous_period(filters.date_from, filters.date_to)
         previous = _headline(con, replace(filters, date_from=begin, date_to=end))
+        quarter = quarter_of(filters.date_from)
+        if (filters.date_from, filters.date_to) == parse_quarter(quarter):
+            first = parse_quarter(shift_quarter(quarter, -3))[0]
+            rest = _headline(con, replace(filters, date_from=first, date_to=end))
+            rest_label = f"{shift_quarter(quarter, -3)} to {shift_quarter(quarter, -1)}"
+    what = events_noun(filters.category, filters.severity)
+    period = _period_name(filters, data_coverage(con))
+    said = []
+    if current.treatments:
+        change = change_statement(
+            what,
+            Counts(period, current.events, current.treatments),
+            Counts(label, previous.events, previous.treatments) if previous else None,
+            Counts(rest_label, rest.events, rest.treatments) if rest else None,
+        )
+        said.append(change)
+    charted = trend_signals(con, filters, "month", "clinic", methods)
+    touching = [st for c in charted for st in c.statements]
+    said.append(trend_statement(touching, period, any(c.chart is not None for c in charted)))
+    if current.treatments:
+        listing = serious_events(con, replace(filters, category=None, severity=None))
+        said.extend(serious_statements(listing, {}, period))
+        for factor in ("ultrasound", "training_band", "experience_band"):
+            try:
+                table = compare_table(con, factor, filters, adjust="body_region", methods=methods)
+            except (NoDataError, ValueError):
+                continue
+            if (made := factor_statement(factor, table)) is not None:
+                said.append(made)
+    overall = charted[0] if charted and charted[0].chart is not None else None
     return Overview(
-        _headline(con, filters), previous, label, incidence_table(con, ("month",), filters)
+        current,
+        previous,
+        label,
+        incidence_table(con, ("month",), filters),
+        tuple(said),
+        overall if overall is not None and overall.series.category is None else None,
+        said[0].tone if said and said[0].key == "change" else "neutral",
     )
+
+
+def _period_name(filters: Filters, coverage: tuple[date | None, date | None]) -> str:
+    """'2025Q2', '01 Mar 2025 to 31 May 2025', or the data's span: 'Oct 2023 to Sep 2026'."""
+    if filters.date_from and filters.date_to:
+        quarter = quarter_of(filters.date_from)
+        if (filters.date_from, filters.date_to) == parse_quarter(quarter):
+            return quarter
+        return f"{filters.date_from:%d %b %Y} to {filters.date_to:%d %b %Y}"
+    first = filters.date_from or coverage[0]
+    last = filters.date_to or coverage[1]
+    if first is None or last is None:
+        return "all dates"
+    return f"{first:%b %Y} to {last:%b %Y}"
 
 
 @dataclass(frozen=True)
@@ -166,6 +234,8 @@ class Trends:
     clinic_statements: list[SignalStatement]
     gchart: GChart | None
     note: str = ""  # why there is no overall chart, when there is none
+    severity_statements: tuple[SignalStatement, ...] = ()
+    summary: pd.DataFrame | None = None  # the SPC summary table: a row per category, tier
 
 
 def trends(
@@ -176,15 +246,18 @@ def trends(
     every = trend_signals(con, filters, by, "clinic", methods)
     first = every[:1]
     overall = [c for c in first if c.chart is not None]
-    categories = [c for c in every[1:] if c.series.category is not None]
-    clinics_ = [c for c in every[1:] if c.series.category is None]
+    kinds = {
+        k: [c for c in every[1:] if c.series.kind == k] for k in ("category", "severity", "all")
+    }
     return Trends(
         overall,
         [s for c in overall for s in c.statements],
-        [s for c in categories for s in c.statements],
-        [s for c in clinics_ for s in c.statements],
+        [s for c in kinds["category"] for s in c.statements],
+        [s for c in kinds["all"] for s in c.statements],
         serious_gchart(con, replace(filters, category=None, severity=None)),
         note=first[0].reason if first else "",
+        severity_statements=tuple(s for c in kinds["severity"] for s in c.statements),
+        summary=spc_summary(every),
     )
 
 

@@ -226,7 +226,7 @@ def test_signals_find_the_planted_rise_and_list_funnel_outliers(fixture_db, caps
     ]  # fmt: skip
     trends = rows[rows["kind"] == "trend"]
     assert trends[["series", "unit", "period", "rule"]].values.tolist() == [
-        ["pain during events", "all", "2026Q1 to 2026Q2", "2 of 3 beyond 2-sigma"],
+        ["pain during needling events", "all", "2026Q1 to 2026Q2", "2 of 3 beyond 2-sigma"],
         ["adverse events", "C04", "2025Q2", "beyond 3-sigma limit"],
     ]
     clinic = rates(capsys, fixture_db, "--by", "clinic")

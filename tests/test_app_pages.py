@@ -132,12 +132,16 @@ def test_trends_page_equals_rates_by_month_and_signals(cli) -> None:
     assert rate["x"] == [r["month"] for r in expected]
     assert rate["y"] == pytest.approx([r["rate_per_1000"] for r in expected], rel=1e-12)
     signals = cli("signals", "--quarter", Q, "--category", "fainting")
-    trend = [(s["unit"], s["period"], s["rule"]) for s in signals if s["kind"] == "trend"]
-    assert trend == [("all", "2025-06", "beyond 3-sigma limit")]
-    bullets = [m.value for m in at.markdown if m.value.startswith("- ")][0]  # this chart's
-    sentences = [line[2:].replace("\\", "") for line in bullets.splitlines()]
-    assert len(sentences) == 1
+    trend = [(s["series"], s["period"], s["rule"]) for s in signals if s["kind"] == "trend"]
+    assert trend == [
+        ("fainting events", "2025-06", "beyond 3-sigma limit"),
+        ("mild fainting events", "2025-06", "beyond 3-sigma limit"),  # its severity tiers' charts
+    ]
+    lists = [m.value for m in at.markdown if m.value.startswith("- ")]
+    sentences = [line[2:].replace("\\", "") for b in lists for line in b.splitlines()]
+    assert len(sentences) == len(trend)  # the chart's signal, then the severity tiers'
     assert sentences[0].startswith("Rise in fainting events overall in Jun 2025: 8.53 per 1,000")
+    assert sentences[1].startswith("Rise in mild fainting events overall in Jun 2025: 7.31 per")
 
 
 def test_trends_page_says_why_a_rare_series_has_no_chart() -> None:

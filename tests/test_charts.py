@@ -23,8 +23,9 @@ from dashboard.rates import NO_EXPOSURE, incidence_table
 from dashboard.stats import poisson_rate
 from dashboard.stats.compare import compare_levels
 from dashboard.stats.funnel import funnel
+from dashboard.stats.gchart import g_chart
 from dashboard.stats.regression import NOTE_NO_EVENTS, NOTE_REFERENCE, fit_rate_model
-from dashboard.stats.spc import RULE_BEYOND, RULE_G_LOW, g_chart, u_chart
+from dashboard.stats.spc import RULE_BEYOND, RULE_G_LOW, u_chart
 
 PER_1000 = "Events per 1,000 treatments"
 
@@ -240,40 +241,52 @@ def test_trend_figure_gap_for_undefined_rate_and_errors() -> None:
 
 
 # ---------------------------------------------------------------- u-chart
-def test_u_chart_figure_limits_and_signals() -> None:
+def test_u_chart_figure_limits_and_signals_in_making_data_count_colours() -> None:
+    """NHS Making Data Count (NHSRplotthedots' colours): fewer events is better, so the
+    August spike (left out of its own baseline, as the analysis does) is a special cause
+    of concern, orange #e46c0a; other points common cause, grey #a6a6a6; the legend says
+    what each colour means in words (a printed chart has no hover); the rate axis starts
+    at zero."""
     periods = [f"2025-{m:02d}" for m in range(1, 13)]
     events = [5, 6, 4, 5, 7, 5, 6, 25, 5, 4, 6, 5]
     exposure = [1000, 1100, 900, 1000, 1200, 950, 1000, 1000, 1050, 980, 1000, 1020]
-    chart = u_chart(periods, events, exposure)
+    chart = u_chart(periods, events, exposure, baseline=[p != "2025-08" for p in periods])
     pts = chart.points
     fig = u_chart_figure(chart, title="Events per 1,000 treatments, u-chart by month")
-    rate = trace(fig, "Events per 1,000 treatments")
-    assert list(rate.x) == periods and list(rate.y) == list(pts["rate"])
-    assert [c[1:3] for c in rate.customdata] == [
-        [e, n] for e, n in zip(events, exposure, strict=True)
-    ]
-    upper, lower = (t for t in fig.data if t.name == "3-sigma control limits")
+    line = trace(fig, "Events per 1,000 treatments")
+    assert list(line.x) == periods and list(line.y) == list(pts["rate"])
+    upper, lower = (t for t in fig.data if t.name == "Process limits (3-sigma)")
     assert list(upper.y) == list(pts["ucl3"]) and list(lower.y) == list(pts["lcl3"])
     assert upper.line.shape == "hvh" and upper.showlegend and not lower.showlegend
-    upper2, lower2 = (t for t in fig.data if t.name == "2-sigma warning limits")
-    assert list(upper2.y) == list(pts["ucl2"]) and list(lower2.y) == list(pts["lcl2"])
     centre = next(t for t in fig.data if t.name.startswith("Centre line"))
     assert list(centre.y) == list(pts["centre"])
-    signals = trace(fig, "Special-cause signal (hover for the rule)")
-    flagged = pts[pts["signal"] != ""]
-    assert len(flagged) >= 1 and len(signals.x) == len(flagged)
-    assert list(signals.x) == list(flagged["period"]) and list(signals.y) == list(flagged["rate"])
-    assert signals.marker.symbol != rate.marker.symbol
-    assert signals.marker.color != rate.marker.color
-    assert RULE_BEYOND in signals.customdata[list(signals.x).index("2025-08")][6]
+    concern = next(t for t in fig.data if t.name.startswith("Special cause of concern"))
+    common = next(t for t in fig.data if t.name.startswith("Common cause"))
+    assert list(concern.x) == ["2025-08"] and concern.marker.color == "#e46c0a"
+    assert list(common.x) == [p for p in periods if p != "2025-08"]
+    assert common.marker.color == "#a6a6a6"
+    assert RULE_BEYOND in concern.customdata[0][6]
+    assert [c[1:3] for c in common.customdata][:2] == [[5, 1000], [6, 1100]]
+    assert "beyond a limit, 7 in a row above the centre" in concern.name
+    assert not any("hover" in (t.name or "") for t in fig.data)
+    assert fig.layout.yaxis.rangemode == "tozero"
     assert fig.layout.yaxis.title.text == PER_1000 and fig.layout.xaxis.title.text == "Period"
     assert_clean(fig)
 
 
-def test_u_chart_figure_without_signals_and_empty() -> None:
-    chart = u_chart(["2025Q1", "2025Q2", "2025Q3"], [5, 6, 5], [1000, 1000, 1000])
+def test_u_chart_figure_common_cause_only_and_an_incomplete_month() -> None:
+    chart = u_chart(
+        ["2025Q1", "2025Q2", "2025Q3", "2025Q4"], [5, 6, 5, 1], [1000, 1000, 1000, 200],
+        incomplete=[False, False, False, True],
+    )  # fmt: skip
     fig = u_chart_figure(chart, title="t")
-    assert len(trace(fig, "Special-cause signal (hover for the rule)").x) == 0
+    names = [t.name for t in fig.data]
+    assert not any(n.startswith("Special cause") for n in names)
+    hollow = next(t for t in fig.data if t.name.startswith("Incomplete period"))
+    assert list(hollow.x) == ["2025Q4"] and hollow.marker.color == "white"
+    assert list(next(t for t in fig.data if t.name.startswith("Common cause")).x) == [
+        "2025Q1", "2025Q2", "2025Q3",
+    ]  # fmt: skip
     assert_clean(fig)
     with pytest.raises(ValueError, match="empty"):
         u_chart_figure(dataclasses.replace(chart, points=chart.points.iloc[0:0]), title="t")

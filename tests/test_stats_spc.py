@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dashboard.stats.cusum import bernoulli_cusum, gaps_from_outcomes
+from dashboard.stats.gchart import g_chart, geometric_quantile
 from dashboard.stats.spc import (
     RULE_BEYOND,
     RULE_CUSUM,
@@ -19,8 +20,6 @@ from dashboard.stats.spc import (
     RULE_TREND_DOWN,
     RULE_TREND_UP,
     RULE_TWO_OF_THREE,
-    g_chart,
-    geometric_quantile,
     u_chart,
 )
 
@@ -89,7 +88,8 @@ def test_points_table_columns_and_per() -> None:
     chart = u_chart(["Jan", "Feb"], [3, 5], [2000, 2500])
     assert list(chart.points.columns) == [
         "period", "events", "exposure", "rate", "centre",
-        "lcl3", "ucl3", "lcl2", "ucl2", "lcl1", "ucl1", "incomplete", "signal",
+        "lcl3", "ucl3", "lcl2", "ucl2", "lcl1", "ucl1", "incomplete", "baseline", "segment",
+        "signal", "point_type",
     ]  # fmt: skip
     assert chart.centre == pytest.approx(8 / 4500 * 1000)
     assert chart.points["rate"].tolist() == pytest.approx([1.5, 2.0])
@@ -408,3 +408,49 @@ def test_outcomes_must_be_binary_and_value_at_in_range() -> None:
     for t in (0, 7, True):
         with pytest.raises(ValueError):
             chart.value_at(t)
+
+
+def test_a_fixed_baseline_sets_the_centre_and_a_later_point_is_judged_against_it() -> None:
+    """Hand-worked: six months of 10 events in 1,000 treatments set the centre (10 per
+    1,000); the seventh, 40, lies beyond (0.01 + 3 sqrt(0.01 / 1,000)) x 1,000 = 19.49: a signal,
+    and since fewer events is better, a special cause of concern (Making Data Count)."""
+    periods = _periods(7)
+    chart = u_chart(periods, [10] * 6 + [40], [1000] * 7, baseline=[True] * 6 + [False])
+    assert chart.points["centre"].tolist() == pytest.approx([10.0] * 7)
+    assert chart.points["ucl3"].iloc[6] == pytest.approx((0.01 + 3 * math.sqrt(0.01 / 1000)) * 1000)
+    assert chart.points["baseline"].tolist() == [True] * 6 + [False]
+    assert [(s.period, s.rule, s.direction) for s in chart.signals] == [
+        ("2024-07", RULE_BEYOND, "high")
+    ]
+    assert chart.points["point_type"].tolist() == ["common cause"] * 6 + ["special cause: concern"]
+    whole = u_chart(periods, [10] * 6 + [40], [1000] * 7)  # the spike in its own baseline
+    assert whole.centre == pytest.approx(100 / 7)
+
+
+def test_a_low_signal_is_an_improvement_unless_higher_is_better() -> None:
+    periods = _periods(8)
+    events = [30] * 7 + [0]
+    chart = u_chart(periods, events, [1000] * 8, baseline=[True] * 7 + [False])
+    assert chart.points["point_type"].iloc[7] == "special cause: improvement"
+    higher = u_chart(
+        periods, events, [1000] * 8, baseline=[True] * 7 + [False], improvement="increase"
+    )
+    assert higher.points["point_type"].iloc[7] == "special cause: concern"
+
+
+def test_a_rebase_starts_new_limits_and_rules_do_not_cross_it() -> None:
+    """Hand-worked: four months at 10 per 1,000 then four at 20 (1,000 treatments each).
+    One centre line (15) puts the first four below and the last four above (no run of 7);
+    rebased at the fifth month, each half has its own centre (10, then 20) and no signal."""
+    periods = _periods(8)
+    events = [10] * 4 + [20] * 4
+    plain = u_chart(periods, events, [1000] * 8)
+    assert plain.points["centre"].tolist() == pytest.approx([15.0] * 8)
+    rebased = u_chart(periods, events, [1000] * 8, rebase=["2024-05"])
+    assert rebased.points["centre"].tolist() == pytest.approx([10.0] * 4 + [20.0] * 4)
+    assert rebased.points["segment"].tolist() == [0] * 4 + [1] * 4
+    assert rebased.signals == ()
+    with pytest.raises(ValueError, match="rebase period\\(s\\) not on the chart: 2030-01"):
+        u_chart(periods, events, [1000] * 8, rebase=["2030-01"])
+    with pytest.raises(ValueError, match="has no complete baseline period"):
+        u_chart(periods, events, [1000] * 8, rebase=["2024-05"], baseline=[True] * 4 + [False] * 4)

@@ -131,7 +131,8 @@ def test_the_report_names_what_the_pages_name(fixture_db, quarter, clinic) -> No
         )
     )
     assert shown == page
-    said = [*trends.statements, *trends.category_statements, *trends.clinic_statements]
+    said = [*trends.statements, *trends.category_statements, *trends.severity_statements,
+            *trends.clinic_statements]  # fmt: skip
     assert list(report.signals) == [s.sentence for s in said]
     ratios = report.section("ratios").frame
     page_ratios = [

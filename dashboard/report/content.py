@@ -32,6 +32,7 @@ from dashboard.signals import incomplete_flags, trend_window
 from dashboard.views import SERIOUS_COLUMNS
 
 from . import tables
+from .answer import with_answer
 from .cells import (
     CubeIndex,
     Period,
@@ -227,7 +228,7 @@ def build_report(
         method_overrides=methods.overrides(),
     )
     if not series:
-        return report
+        return with_answer(report, trend.charts)
     start_with = None
     if request.clinic is not None:  # a clinic's own edition keeps the all-clinic decisions
         whole = load_cube(con, replace(span, clinics=()), replace(current, clinics=()))
@@ -237,7 +238,7 @@ def build_report(
         )
     systems = _series(cube, scope, request.quarter, coverage, [] if request.clinic else clinics,
                       methods.trend_months)  # fmt: skip
-    return public_edition(report, systems, start_with)[0]
+    return with_answer(public_edition(report, systems, start_with)[0], trend.charts)
 
 
 def _notices(

@@ -95,7 +95,7 @@ class Section:
     title: str
     frame: pd.DataFrame
     note: str = ""
-    kind: str = "rates"  # rates | ratios | trend | units | counts
+    kind: str = "rates"  # rates | ratios | trend | units | counts | summary
 
     def __post_init__(self) -> None:
         """Give every frame all the tidy columns (missing ones empty), in LONG_COLUMNS order."""
@@ -132,6 +132,7 @@ class Report:
     notices: tuple[str, ...] = field(default=())
     disclosure: tuple[tuple[str, str], ...] = field(default=())  # public: what was hidden
     method_overrides: tuple[str, ...] = field(default=())
+    statements: tuple = field(default=())  # page 1's answer (dashboard.statements.Statement)
 
     def section(self, key: str) -> Section:
         for s in self.sections:

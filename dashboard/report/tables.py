@@ -12,7 +12,7 @@ control works on.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import pandas as pd
@@ -186,14 +186,15 @@ def trend(
     monthly = cube.monthly[cube.monthly["month"].isin(list(window))]
     kinds = cube.kinds[cube.kinds["month"].isin(list(window))]
     by_clinic = total(cube, monthly, ("month", "clinic"))
-    by_category = kinds.groupby(["month", "category"], sort=False)["events"].sum().reset_index()
     months = total(cube, monthly, ("month",))
-    by_category = by_category.merge(months[["month", "treatments"]], on="month")
-    series = build_series(by_clinic, by_category, "month", "clinic", "adverse events", names)
-    if series:
-        from dataclasses import replace
-
-        series[0] = replace(series[0], unit=overall_name)
+    by_kind = {
+        dim: kinds.groupby(["month", dim], sort=False)["events"].sum().reset_index()
+        .merge(months[["month", "treatments"]], on="month")
+        for dim in ("category", "severity")
+    }  # fmt: skip
+    series = build_series(by_clinic, by_kind, "month", "clinic", "adverse events", names)
+    if overall_name != "all":  # one clinic's report: every series is that clinic's
+        series = [replace(s, unit=overall_name) if s.unit == "all" else s for s in series]
     charts = chart_series(series, coverage, set(quarter.months), methods, values)
     table = rate_table(months, ("month",))
     frame = long_rates(

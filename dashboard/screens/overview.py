@@ -1,14 +1,25 @@
-"""Overview: the period's headline figures against the previous period, monthly trend."""
+"""Overview: the answer first (is it getting safer or riskier, and is it training or
+ultrasound?), then the headline figures and the u-chart of the period in its context."""
+
+import re
 
 import streamlit as st
 
 from dashboard import views
 from dashboard.cache import load
 from dashboard.charts import trend_figure
+from dashboard.charts_spc import u_chart_figure
 
 from ._common import chart, nothing_matches
 
 TITLE, SLUG = "Overview", "overview"
+MARKS = {"concern": "🟠", "improvement": "🔵", "neutral": "⚪"}
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~$-])")
+
+
+def _escape(text: str) -> str:
+    """Markdown-escaped: clinic and category names come from the data."""
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def _delta(now, before, digits: int = 0):
@@ -25,42 +36,67 @@ def render(ctx) -> None:
     now, prev = data.current, data.previous
     if now.treatments == 0:
         return nothing_matches()
+    st.markdown("\n".join(f"- {MARKS[s.tone]} {_escape(s.text)}" for s in data.statements))
+    st.caption(
+        "🟠 a concern, 🔵 an improvement, ⚪ nothing beyond chance. Each sentence comes from "
+        "a page: the change from the figures below, signals from Trends, serious events from "
+        "Serious events, ratios from Training and ultrasound (adjusted for body region)."
+    )
+    # A change chip is coloured only when the change in the rate is beyond chance (the
+    # exact test of the first sentence); otherwise it is shown in grey.
+    tone = data.change_tone
+    coloured = "inverse" if tone in ("concern", "improvement") else "off"
     cols = st.columns(5)
     cols[0].metric(
-        "Treatments", f"{now.treatments:,}", _delta(now.treatments, prev and prev.treatments)
+        "Treatments",
+        f"{now.treatments:,}",
+        _delta(now.treatments, prev and prev.treatments),
+        delta_color="off",
     )
     cols[1].metric(
         "Adverse events",
         f"{now.events:,}",
         _delta(now.events, prev and prev.events),
-        delta_color="inverse",
+        delta_color=coloured,
     )
     cols[2].metric(
         "Per 1,000 treatments",
         f"{now.rate:.1f}",
         _delta(now.rate, prev and prev.rate, 1),
-        delta_color="inverse",
+        delta_color=coloured,
         help=f"95% CI {now.low:.1f} to {now.high:.1f} (exact Poisson)",
     )
     cols[3].metric(
         "Treatments with an event",
         f"{now.affected_percent:.1f}%",
         _delta(now.affected_percent, prev and prev.affected_percent, 1),
-        delta_color="inverse",
+        delta_color="off",
     )
     cols[4].metric(
         "Serious events",
         f"{now.serious}",
         _delta(now.serious, prev and prev.serious),
-        delta_color="inverse",
+        delta_color="off",
     )
     st.caption(
-        f"95% interval of the rate: {now.low:.1f} to {now.high:.1f} per 1,000 treatments. Changes are against {data.previous_label}."
+        f"95% interval of the rate: {now.low:.1f} to {now.high:.1f} per 1,000 treatments. "
+        f"Changes are against {data.previous_label}; they are coloured only when the rate's "
+        "change is beyond chance."
     )
-    chart(
-        trend_figure(
-            data.trend, "month", title="Adverse events per 1,000 treatments, by month (95% CI)"
-        ),
-        data.trend,
-        "overview-monthly-rate",
-    )
+    if data.chart is not None:
+        chart(
+            u_chart_figure(
+                data.chart.chart,
+                title="Adverse events per 1,000 treatments by month, with control limits",
+            ),
+            data.chart.chart.points,
+            "overview-u-chart",
+        )
+    else:
+        chart(
+            trend_figure(
+                data.trend, "month", title="Adverse events per 1,000 treatments, by month (95% CI)"
+            ),
+            data.trend,
+            "overview-monthly-rate",
+        )

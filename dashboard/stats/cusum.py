@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .spc import METHOD_CUSUM, RULE_CUSUM, Signal, _labels, _positive, _whole
+from .gchart import _labels
+from .spc import METHOD_CUSUM, RULE_CUSUM, Signal, _positive, _whole
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,7 @@ Every point of a run or trend is flagged. Deviation: NHSRplotthedots uses XmR li
 The ``signal`` column holds the first rule that fired in their precedence (beyond limit,
 trend, 2 of 3, run); ``signals`` lists every (point, rule) pair.
 
-g-chart (Benneyan, Health Care Manag Sci 2001;4:305): g_i = treatments between events,
-geometric on {0, 1, ...} with p estimated by 1 / (gbar + 1). Centre = gbar. Three-sigma
-limits gbar +/- 3 * sqrt(gbar * (gbar + 1)) (LCL floored at 0, so always 0) are reported;
-the probability limits are used for signals: the 0.135% and 99.865% quantiles of the
-geometric, linearly interpolated between integers as in Minitab's G chart ("number
-until" quantile minus 1), with the 50% quantile as the median line.
+g-chart: ``dashboard.stats.gchart``.
 
 Bernoulli CUSUM (Reynolds & Stoumbos 1999; odds-ratio form of Steiner et al. 2000, as in
 the R ``cusum`` package): in-control p0, out-of-control odds p1/(1-p1) = OR * p0/(1-p0);
@@ -86,23 +81,6 @@ class UChart:
     method: str
 
 
-@dataclass(frozen=True)
-class GChart:
-    """g-chart of gaps between events; signals use the probability limits."""
-
-    points: pd.DataFrame
-    signals: tuple[Signal, ...]
-    centre: float
-    p_hat: float
-    lcl3: float
-    ucl3: float
-    lcl_prob: float
-    median_prob: float
-    ucl_prob: float
-    limits_used: str
-    method: str
-
-
 def _check(value: object, what: str, whole: bool) -> float:
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     ok = ok and (value >= 0 and int(value) == value if whole else value > 0)
@@ -118,14 +96,6 @@ def _whole(value: object, what: str) -> int:
 
 def _positive(value: object, what: str) -> float:
     return _check(value, what, whole=False)
-
-
-def _labels(labels: Sequence[object] | None, count: int) -> list[str]:
-    if labels is None:
-        return [f"event {i + 1}" for i in range(count)]
-    if len(labels) != count:
-        raise ValueError(f"labels must have one entry per gap ({count}), got {len(labels)}")
-    return [str(x) for x in labels]
 
 
 def _part_of(ends: list[bool]) -> list[bool]:
@@ -168,20 +138,39 @@ def _mdc_flags(points: pd.DataFrame, side: list[int], step: list[int]) -> dict[s
     }
 
 
+def _segment_flags(points: pd.DataFrame, y: list[int], n: list[float]) -> dict[str, list[bool]]:
+    """MDC rule flags of one segment's tested points (sides and steps from exact counts)."""
+    total_y, total_n = points["_base_events"].iloc[0], points["_base_exposure"].iloc[0]
+    side = [int(np.sign(yi * total_n - total_y * ni)) for yi, ni in zip(y, n, strict=True)]
+    step = [0] + [int(np.sign(y[i] * n[i - 1] - y[i - 1] * n[i])) for i in range(1, len(y))]
+    flags = _mdc_flags(points, side, step)
+    flags["_side"] = [s > 0 for s in side]  # for directions
+    return flags
+
+
 def u_chart(
     periods: Sequence[str],
     events: Sequence[int],
     exposure: Sequence[float],
     per: float = 1000.0,
     incomplete: Sequence[bool] | None = None,
+    baseline: Sequence[bool] | None = None,
+    rebase: Sequence[str] = (),
+    improvement: str = "decrease",
 ) -> UChart:
     """u-chart of events per ``per`` treatments with NHS "Making Data Count" rules.
 
     ``incomplete`` marks periods the data do not yet cover in full (a month still running,
     data stopping mid-month): they are drawn, with limits, but left out of the centre line
     and of every rule (Making Data Count: never let a part-filled period set or trip the
-    limits). Raises ValueError for fewer than 2 complete periods, mismatched lengths,
-    duplicate periods, negative or fractional counts, or a period whose exposure is not
+    limits). ``baseline`` marks the periods whose counts set the centre line (default: every
+    complete period); ``rebase`` names periods from which the chart starts again, with a
+    centre line of its own (a sustained shift acknowledged on request: NHSRplotthedots'
+    ``rebase``); rules never run across a rebase. ``improvement`` is the direction that is
+    better ("decrease" for adverse events): a signal on that side is an improvement, on the
+    other a concern (``point_type``). Raises ValueError for fewer than 2 complete periods
+    (in any segment), a segment without baseline periods, mismatched lengths, duplicate or
+    unknown periods, negative or fractional counts, or a period whose exposure is not
     positive (named, so the caller can drop or merge it).
     """
     names = [str(p) for p in periods]
@@ -190,10 +179,17 @@ def u_chart(
     partial = [False] * len(names) if incomplete is None else [bool(x) for x in incomplete]
     if len(partial) != len(names):
         raise ValueError("incomplete must have one entry per period")
+    base = [not p for p in partial] if baseline is None else [bool(b) for b in baseline]
+    if len(base) != len(names):
+        raise ValueError("baseline must have one entry per period")
     if len(names) - sum(partial) < 2:
         raise ValueError("a u-chart needs at least 2 complete periods")
     if len(set(names)) != len(names):
         raise ValueError("periods must be unique")
+    if improvement not in ("decrease", "increase"):
+        raise ValueError(f"improvement must be decrease or increase, got {improvement!r}")
+    if unknown := [r for r in rebase if r not in names]:
+        raise ValueError(f"rebase period(s) not on the chart: {', '.join(map(str, unknown))}")
     per = _positive(per, "per")
     y = [_whole(e, f"events in period {p}") for e, p in zip(events, names, strict=True)]
     n = []
@@ -201,113 +197,83 @@ def u_chart(
         if isinstance(x, numbers.Real) and not isinstance(x, bool) and x == 0:
             raise ValueError(f"period {p} has zero exposure: drop it or merge it")
         n.append(_positive(x, f"exposure in period {p}"))
-    keep = [i for i in range(len(names)) if not partial[i]]
-    total_y, total_n = sum(y[i] for i in keep), sum(n[i] for i in keep)
-    ubar = total_y / total_n
-    rate = np.array(y) / np.array(n)
-    sd = np.sqrt(ubar / np.array(n))
+    starts = sorted({0, *(names.index(r) for r in rebase)})
+    segment = [0] * len(names)
+    for k, first in enumerate(starts):
+        for i in range(first, len(names)):
+            segment[i] = k
     cols: dict[str, object] = {"period": names, "events": y, "exposure": n}
-    cols["rate"] = rate * per
-    cols["centre"] = ubar * per
+    cols["rate"] = np.array(y) / np.array(n) * per
+    centre = np.zeros(len(names))
+    base_y, base_n = np.zeros(len(names)), np.zeros(len(names))
+    for k in range(len(starts)):
+        idx = [i for i in range(len(names)) if segment[i] == k]
+        used = [i for i in idx if base[i] and not partial[i]]
+        if not used:
+            raise ValueError(
+                f"the segment from {names[idx[0]]} has no complete baseline period to set its "
+                "centre line: choose a baseline that covers it"
+            )
+        if sum(not partial[i] for i in idx) < 2:
+            raise ValueError(f"the segment from {names[idx[0]]} needs at least 2 complete periods")
+        ty, tn = sum(y[i] for i in used), sum(n[i] for i in used)
+        for i in idx:
+            centre[i], base_y[i], base_n[i] = ty / tn, ty, tn
+    sd = np.sqrt(centre / np.array(n))
+    cols["centre"] = centre * per
     for k in (3, 2, 1):
-        cols[f"lcl{k}"] = np.maximum(ubar - k * sd, 0.0) * per
-        cols[f"ucl{k}"] = (ubar + k * sd) * per
+        cols[f"lcl{k}"] = np.maximum(centre - k * sd, 0.0) * per
+        cols[f"ucl{k}"] = (centre + k * sd) * per
     cols["incomplete"] = partial
+    cols["baseline"] = [b and not p for b, p in zip(base, partial, strict=True)]
+    cols["segment"] = segment
     points = pd.DataFrame(cols)
 
-    yk, nk = [y[i] for i in keep], [n[i] for i in keep]
-    side = [int(np.sign(yi * total_n - total_y * ni)) for yi, ni in zip(yk, nk, strict=True)]
-    step = [0] + [int(np.sign(yk[i] * nk[i - 1] - yk[i - 1] * nk[i])) for i in range(1, len(yk))]
-    tested = points.iloc[keep].reset_index(drop=True)
-    flags = _mdc_flags(tested, side, step)
     signals = []
-    for i, row in enumerate(tested.to_dict("records")):
-        high = side[i] > 0
-        limits = {
-            RULE_BEYOND: row["ucl3"] if row["rate"] > row["ucl3"] else row["lcl3"],
-            RULE_TWO_OF_THREE: row["ucl2"] if high else row["lcl2"],
-            RULE_RUN_ABOVE: row["centre"],
-            RULE_RUN_BELOW: row["centre"],
-        }
-        for rule in ORDER:
-            if flags[rule][i]:
-                up = rule == RULE_TREND_UP if rule in (RULE_TREND_UP, RULE_TREND_DOWN) else high
-                limit = limits.get(rule)
-                signals.append(
-                    Signal(
-                        period=row["period"],
-                        rule=rule,
-                        value=float(row["rate"]),
-                        expected=float(row["centre"]),
-                        limit=None if limit is None else float(limit),
-                        direction="high" if up else "low",
+    first_rule = [""] * len(names)
+    side_of = [0] * len(names)
+    for k in range(len(starts)):
+        keep = [i for i in range(len(names)) if segment[i] == k and not partial[i]]
+        tested = points.iloc[keep].reset_index(drop=True)
+        tested["_base_events"], tested["_base_exposure"] = base_y[keep[0]], base_n[keep[0]]
+        flags = _segment_flags(tested, [y[i] for i in keep], [n[i] for i in keep])
+        for j, row in enumerate(tested.to_dict("records")):
+            high = flags["_side"][j]
+            side_of[keep[j]] = 1 if high else -1
+            limits = {
+                RULE_BEYOND: row["ucl3"] if row["rate"] > row["ucl3"] else row["lcl3"],
+                RULE_TWO_OF_THREE: row["ucl2"] if high else row["lcl2"],
+                RULE_RUN_ABOVE: row["centre"],
+                RULE_RUN_BELOW: row["centre"],
+            }
+            for rule in ORDER:
+                if flags[rule][j]:
+                    up = rule == RULE_TREND_UP if rule in (RULE_TREND_UP, RULE_TREND_DOWN) else high
+                    limit = limits.get(rule)
+                    signals.append(
+                        Signal(
+                            period=row["period"],
+                            rule=rule,
+                            value=float(row["rate"]),
+                            expected=float(row["centre"]),
+                            limit=None if limit is None else float(limit),
+                            direction="high" if up else "low",
+                        )
                     )
-                )
-    first = {keep[i]: next((r for r in ORDER if flags[r][i]), "") for i in range(len(keep))}
-    points["signal"] = [first.get(i, "") for i in range(len(y))]
+                    if not first_rule[keep[j]]:
+                        first_rule[keep[j]] = rule
+    points["signal"] = first_rule
+    concern = "high" if improvement == "decrease" else "low"
+    kind = {}
+    for s in signals:  # the first rule's direction names the point
+        kind.setdefault(s.period, "concern" if s.direction == concern else "improvement")
+    points["point_type"] = [
+        f"special cause: {kind[p]}" if p in kind else "common cause" for p in names
+    ]
     return UChart(
-        points=points, signals=tuple(signals), centre=ubar * per, per=per, method=METHOD_U
-    )
-
-
-def geometric_quantile(q: float, p: float) -> float:
-    """Interpolated q-quantile of the number of non-events before an event (Minitab G)."""
-    if not 0 < q < 1 or not 0 < p <= 1:
-        raise ValueError(f"need 0 < q < 1 and 0 < p <= 1, got q={q}, p={p}")
-
-    def cdf(k: int) -> float:  # P(trials until event <= k)
-        return 0.0 if k <= 0 else -math.expm1(k * math.log1p(-p)) if p < 1 else 1.0
-
-    k = 1 if p == 1 else max(1, math.ceil(math.log1p(-q) / math.log1p(-p)))
-    while k > 1 and cdf(k - 1) >= q:
-        k -= 1
-    while cdf(k) < q:
-        k += 1
-    low = cdf(k - 1)
-    return (k - 1) + (q - low) / (cdf(k) - low) - 1
-
-
-def g_chart(
-    gaps: Sequence[int], labels: Sequence[object] | None = None, tail: float = 0.00135
-) -> GChart:
-    """g-chart of ``gaps`` (treatments between consecutive events, oldest first).
-
-    ``labels`` (e.g. event dates) name the points. A gap below the probability LCL means
-    events came faster than expected (direction "high"); above the UCL, slower ("low").
-    Raises ValueError for fewer than 2 gaps, negative or fractional gaps, or a bad tail.
-    """
-    if len(gaps) < 2:
-        raise ValueError("a g-chart needs at least 2 gaps between events")
-    if not 0 < tail < 0.5:
-        raise ValueError(f"tail must be between 0 and 0.5, got {tail}")
-    g = [_whole(x, "gap") for x in gaps]
-    names = _labels(labels, len(g))
-    gbar = sum(g) / len(g)
-    p_hat = 1 / (gbar + 1)
-    spread = math.sqrt(gbar * (gbar + 1))
-    lcl3, ucl3 = max(0.0, gbar - 3 * spread), gbar + 3 * spread
-    lcl = max(0.0, geometric_quantile(tail, p_hat))
-    med = max(0.0, geometric_quantile(0.5, p_hat))
-    ucl = geometric_quantile(1 - tail, p_hat)
-    points = pd.DataFrame({"event": range(1, len(g) + 1), "label": names, "gap": g})
-    points = points.assign(centre=gbar, lcl3=lcl3, ucl3=ucl3)
-    points = points.assign(lcl_prob=lcl, median_prob=med, ucl_prob=ucl)
-    signals = []
-    for name, gap in zip(names, g, strict=True):
-        if gap < lcl:
-            signals.append(Signal(name, RULE_G_LOW, float(gap), gbar, lcl, "high"))
-        elif gap > ucl:
-            signals.append(Signal(name, RULE_G_HIGH, float(gap), gbar, ucl, "low"))
-    return GChart(
         points=points,
         signals=tuple(signals),
-        centre=gbar,
-        p_hat=p_hat,
-        lcl3=lcl3,
-        ucl3=ucl3,
-        lcl_prob=lcl,
-        median_prob=med,
-        ucl_prob=ucl,
-        limits_used="probability",
-        method=METHOD_G,
+        centre=float(centre[-1] * per),
+        per=per,
+        method=METHOD_U,
     )
