@@ -64,22 +64,30 @@ MDC = {
     "common cause": "#a6a6a6",
 }
 MDC_LEGEND = {
-    "special cause: concern": "Special cause of concern: higher than chance explains (beyond a "
-    "limit, 7 in a row above the centre, 7 rising, or 2 of 3 near the upper limit)",
-    "special cause: improvement": "Special cause of improvement: lower than chance explains "
-    "(beyond a limit, 7 in a row below the centre, 7 falling, or 2 of 3 near the lower limit)",
-    "common cause": "Common cause: within what chance gives",
+    "special cause: concern": "Special cause of concern (higher)",
+    "special cause: improvement": "Special cause of improvement (lower)",
+    "common cause": "Common cause",
 }
-INCOMPLETE_LEGEND = "Incomplete period: not yet all data, not used for the limits or tested"
+INCOMPLETE_LEGEND = "Incomplete period (not used)"
+#: What the colours and rules mean, in words, for a caption under a printed chart.
+MDC_CAPTION = (
+    "Orange: a special cause of concern, a rate higher than chance explains (a point beyond "
+    "the 3-sigma limit, 7 in a row above the centre line, 7 rising, or 2 of 3 beyond the "
+    "2-sigma limit). Blue: a special cause of improvement, the same rules on the low side. "
+    "Grey: common cause, the variation chance gives. Hollow: a period the data do not yet "
+    "cover in full, not used for the limits. The centre line is the baseline's rate, leaving "
+    "out any point beyond the limits."
+)
 
 
 def u_chart_figure(chart: UChart, *, title: str, unit: str = "treatments") -> go.Figure:
     """u-chart in Making Data Count style: the rate per period as a grey line, each point
     coloured by what it is (special cause of concern orange, of improvement blue, common
     cause grey), the centre line (per segment, after a rebase) and the 3-sigma process
-    limits, which vary with each period's exposure and are drawn as steps. The legend says
-    what each colour means in words, so a printed chart needs no hover. An incomplete
-    period is drawn hollow. The rate axis starts at zero.
+    limits, which vary with each period's exposure and are drawn as steps. The legend names
+    each colour; ``MDC_CAPTION`` says what the rules are, for a caption beside a printed
+    chart (which has no hover). An incomplete period is drawn hollow. The rate axis starts
+    at zero.
     """
     points = chart.points
     require_rows(points, "u-chart", ["period", "events", "exposure", "rate", "centre"])
@@ -167,9 +175,8 @@ def u_chart_figure(chart: UChart, *, title: str, unit: str = "treatments") -> go
             )
         )
     layout(fig, title, "Period", f"Events per {per} {noun}")
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=x)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=x, tickangle=-45)
     fig.update_yaxes(rangemode="tozero")  # from zero: a narrow axis would dramatise noise
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0})
     return fig
 
 

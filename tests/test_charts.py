@@ -19,6 +19,7 @@ from dashboard.charts import (
     trend_figure,
     u_chart_figure,
 )
+from dashboard.charts_spc import MDC_CAPTION
 from dashboard.rates import NO_EXPOSURE, incidence_table
 from dashboard.stats import poisson_rate
 from dashboard.stats.compare import compare_levels
@@ -267,7 +268,8 @@ def test_u_chart_figure_limits_and_signals_in_making_data_count_colours() -> Non
     assert common.marker.color == "#a6a6a6"
     assert RULE_BEYOND in concern.customdata[0][6]
     assert [c[1:3] for c in common.customdata][:2] == [[5, 1000], [6, 1100]]
-    assert "beyond a limit, 7 in a row above the centre" in concern.name
+    assert concern.name == "Special cause of concern (higher)"
+    assert "7 in a row above the centre line" in MDC_CAPTION
     assert not any("hover" in (t.name or "") for t in fig.data)
     assert fig.layout.yaxis.rangemode == "tozero"
     assert fig.layout.yaxis.title.text == PER_1000 and fig.layout.xaxis.title.text == "Period"

@@ -129,10 +129,7 @@ def with_answer(report: Report, charted: Sequence[ChartedSeries]) -> Report:
                 "limit_low": None if public else summary["lower"],
                 "limit_high": None if public else summary["upper"],
                 "signal": summary["variation"],
-                "method": [
-                    (f"latest complete month {p}" if isinstance(p, str) else n)
-                    for p, n in zip(summary["latest"], summary["note"], strict=True)
-                ],
+                "method": [p if isinstance(p, str) else "" for p in summary["latest"]],
                 "suppressed": False,
             }
         )

@@ -9,19 +9,32 @@ rows of formatted strings, so every format prints a number the same way:
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 import pandas as pd
 
-from .model import Report, Section
+from dashboard.charts_spc import MDC_CAPTION
+
+from .html_tables import (
+    DASH,
+    Block,
+    _serious_table,
+    fmt_count,
+    fmt_interval,
+    fmt_number,
+    listing_table,
+    quality_table,
+    rate_table,
+    ratio_table,
+    summary_table,
+    trend_table,
+    units_table,
+)
+from .model import Report
 from .pdf import PRINT_CSS
 
 TEMPLATES = Path(__file__).parent / "templates"
-DASH = "–"
-SUPPRESSED = "suppressed"
 SCREEN_CSS = """
 @page wide { size: A4 landscape; margin: 18mm 14mm 18mm 14mm; }
 .wide { page: wide; }
@@ -42,6 +55,14 @@ table.facts th { border: none; padding-right: 6mm; }
 table.facts td { border: none; background: none !important; }
 ul.signals li { margin-bottom: 1.5mm; }
 p.notice { border-left: 3px solid #E69F00; padding: 1mm 0 1mm 3mm; margin: 2mm 0; }
+ul.statements { list-style: none; padding-left: 0; margin: 1mm 0; }
+ul.statements li { margin: 0 0 1.6mm; padding-left: 6mm; text-indent: -6mm; }
+ul.statements .mark { display: inline-block; width: 3mm; height: 3mm; border-radius: 50%;
+  margin-right: 3mm; vertical-align: baseline; background: #a6a6a6; }
+ul.statements li.concern .mark { background: #e46c0a; }
+ul.statements li.improvement .mark { background: #00b0f0; }
+table.serious { font-size: 8pt; }
+table.summary td.icon { width: 7mm; }
 .nowrap { white-space: nowrap; }
 code { font-size: 8.5pt; }
 @media screen {
@@ -55,175 +76,11 @@ BLOCK_NOTES = {
     "region. When practitioners differ more than chance, intervals are practitioner-clustered "
     "(Poisson regression); otherwise exact (crude) and Mantel-Haenszel (adjusted). The "
     "XLSX and CSV editions give each row's method.",
-    "trend": "Points beyond the dashed 3-sigma limits, or forming runs or trends, are signals "
-    "(NHS England Making Data Count rules); see the Signals list.",
+    "trend": MDC_CAPTION,
     "units": "Limits are 95% and 99.8% around the overall rate for each unit's number of "
     "treatments (Spiegelhalter 2005), widened by additive random effects when units differ "
     "more than chance; the dashboard's Clinics page and needlewatch signals flag the same units.",
 }
-PRETTY = {
-    "training_band": "Training hours",
-    "experience_band": "Years of experience",
-    "ultrasound": "Ultrasound guided",
-    "category": "Category",
-    "severity": "Severity",
-    "month": "Month",
-    "clinic": "Clinic",
-    "practitioner": "Practitioner",
-}
-
-
-def _missing(value: object) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def fmt_count(value: object, suppressed: bool = False) -> str:
-    if suppressed and _missing(value):
-        return SUPPRESSED
-    return DASH if _missing(value) else f"{int(value):,}"
-
-
-def fmt_number(value: object, digits: int = 2) -> str:
-    return DASH if _missing(value) else f"{float(value):,.{digits}f}"
-
-
-def fmt_interval(low: object, high: object, digits: int = 2) -> str:
-    if _missing(low) or _missing(high):
-        return DASH
-    return f"{float(low):,.{digits}f} to {float(high):,.{digits}f}"
-
-
-@dataclass(frozen=True)
-class Header:
-    text: str
-    num: bool = False
-
-
-@dataclass(frozen=True)
-class TableView:
-    headers: tuple[Header, ...]
-    rows: tuple[tuple[str, ...], ...]
-
-
-@dataclass(frozen=True)
-class Block:
-    key: str
-    title: str
-    table: TableView | None
-    figure: str = ""
-    intro: str = ""
-    note: str = ""
-    css: str = ""
-    new_page: bool = False
-
-
-def _level(value: object) -> str:
-    return str(value).replace("_", " ")
-
-
-def rate_table(section: Section, dim: str) -> TableView:
-    f = section.frame
-    rows = tuple(
-        (
-            _level(r["level"]),
-            fmt_count(r["treatments"]),
-            fmt_count(r["events"], r["suppressed"]),
-            fmt_number(r["value"]),
-            fmt_interval(r["ci_low"], r["ci_high"]),
-        )
-        for r in f.to_dict("records")
-    )
-    head = (PRETTY.get(dim, dim), "Treatments", "Events", "Per 1,000 treatments", "95% CI")
-    return TableView(tuple(Header(h, i > 0) for i, h in enumerate(head)), rows)
-
-
-def ratio_table(section: Section) -> TableView:
-    rows = tuple(
-        (
-            PRETTY.get(r["dimension"], r["dimension"]),
-            f"{r['level']} vs {r['reference']}",
-            "crude" if r["measure"].endswith("crude") else "adjusted for region",
-            fmt_count(r["events"], r["suppressed"]),
-            fmt_count(r["treatments"]),
-            SUPPRESSED if r["suppressed"] else fmt_number(r["value"], 3),
-            fmt_interval(r["ci_low"], r["ci_high"], 3),
-        )
-        for r in section.frame.to_dict("records")
-    )
-    head = (
-        "Factor",
-        "Level vs reference",
-        "Analysis",
-        "Events",
-        "Treatments",
-        "Rate ratio",
-        "95% CI",
-    )
-    return TableView(tuple(Header(h, i > 2) for i, h in enumerate(head)), rows)
-
-
-def trend_table(section: Section) -> TableView:
-    rows = tuple(
-        (
-            str(r["level"]),
-            fmt_count(r["treatments"]),
-            fmt_count(r["events"], r["suppressed"]),
-            fmt_number(r["value"]),
-            fmt_interval(r.get("limit_low"), r.get("limit_high")),
-            str(r.get("signal") or "") if not _missing(r.get("signal")) else "",
-        )
-        for r in section.frame.to_dict("records")
-    )
-    head = ("Month", "Treatments", "Events", "Per 1,000 treatments", "3-sigma limits", "Signal")
-    return TableView(tuple(Header(h, 0 < i < 5) for i, h in enumerate(head)), rows)
-
-
-def units_table(section: Section) -> TableView:
-    rows = tuple(
-        (
-            str(r["level"]),
-            fmt_count(r["treatments"]),
-            fmt_count(r["events"], r["suppressed"]),
-            fmt_number(r["value"]),
-            fmt_interval(r["limit_low"], r["limit_high"]),
-            DASH if r["suppressed"] else str(r["signal"]),
-        )
-        for r in section.frame.to_dict("records")
-    )
-    unit = PRETTY.get(section.frame["dimension"].iloc[0], "Unit")
-    head = (unit, "Treatments", "Events", "Per 1,000 treatments", "99.8% limits", "Funnel")
-    return TableView(tuple(Header(h, 0 < i < 5) for i, h in enumerate(head)), rows)
-
-
-def quality_table(section: Section) -> TableView:
-    rows = tuple(
-        (
-            _level(r["level"]),
-            r["measure"],
-            SUPPRESSED
-            if r["suppressed"]
-            else fmt_number(r["value"], 1 if r["measure"].startswith("%") else 0),
-        )
-        for r in section.frame.to_dict("records")
-    )
-    return TableView((Header("Item"), Header("Measure"), Header("Value", True)), rows)
-
-
-def listing_table(listing: pd.DataFrame) -> TableView:
-    cols = ("event_date", "clinic", "practitioner", "training_band", "body_region",
-            "ultrasound", "technique", "category", "severity", "outcome", "narrative")  # fmt: skip
-    head = ("Date", "Clinic", "Practitioner", "Training", "Region", "US", "Technique",
-            "Category", "Severity", "Outcome", "Narrative")  # fmt: skip
-    rows = tuple(
-        tuple(
-            pd.Timestamp(r[c]).strftime("%Y-%m-%d")
-            if c == "event_date"
-            else ("" if _missing(r[c]) else _level(r[c]) if c != "narrative" else str(r[c]))
-            for c in cols
-        )
-        for r in listing.to_dict("records")
-    )
-    return TableView(tuple(Header(h) for h in head), rows)
 
 
 def _with_ci(row: dict) -> str:
@@ -243,11 +100,11 @@ def _headline(report: Report) -> list[dict[str, str]]:
         "Four quarters to date",
     )
     out = []
-    for label, h, s in zip(labels, head, serious, strict=True):
+    for name, h, s in zip(labels, head, serious, strict=True):
         a = affected.get(h["level"])
         share = DASH if a is None or a["suppressed"] else f"{float(a['value']):.1f}%"
         out.append({
-            "label": label,
+            "label": name,
             "treatments": fmt_count(h["treatments"]),
             "events": fmt_count(h["events"], h["suppressed"]),
             "rate": _with_ci(h),
@@ -321,10 +178,35 @@ def blocks(
             "Monthly trend and signals",
             trend_table(s),
             figures.get("trend", ""),
-            note=BLOCK_NOTES["trend"],
+            intro=BLOCK_NOTES["trend"],
             new_page=True,
-        )
+            bullets=report.signals
+            or (
+                "No special cause touches the quarter on any chart: all events, each category "
+                "and severity tier with enough events"
+                + ("" if report.request.clinic else ", each clinic")
+                + ".",
+            ),
+        )  # fmt: skip
     )
+    if report.has("spc"):
+        s = report.section("spc")
+        public = report.request.edition == "public"
+        out.append(
+            Block(
+                "spc",
+                s.title,
+                summary_table(s),
+                intro="Each category's and severity tier's own control chart over the 24 months: "
+                "the latest complete month, its rate, the mean and 3-sigma limits there, and "
+                "its variation (grey common cause; orange, higher: a special cause of "
+                "concern; blue, lower: an improvement). No targets are set, so there is no "
+                "assurance icon."
+                + (" The public edition gives the variation only: a category's count in "
+                   "one month is not published." if public else ""),
+                css="summary",
+            )
+        )  # fmt: skip
     if report.has("units"):
         s = report.section("units")
         out.append(
@@ -381,6 +263,8 @@ def render_html(
             else "Clinic edition for governance: includes the serious-event listing with narratives. Do not publish."
         ),
         "headline": _headline(report),
+        "statements": report.statements,
+        "serious": _serious_table(report),
         "blocks": blocks(report, figures, listing_limit),
     }
     return _environment().get_template("report.html.j2").render(**context)

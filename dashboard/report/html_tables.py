@@ -1,0 +1,217 @@
+"""The report's tables as rows of formatted strings (one ``TableView`` per table), so
+every format prints a number the same way and a code as the same words:
+
+    counts 1,234 · rates 12.35 (2 decimals, per 1,000) · intervals "11.80 to 12.91" ·
+    ratios 0.92 · a suppressed count "suppressed" and its rate "–" ·
+    levels through ``dashboard.labels`` ("pain during needling", "21-60 h")
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dashboard.icons import WORDS, variation_svg
+from dashboard.labels import heading, label
+from dashboard.statements import NEVER_EVENTS
+
+from .model import Report, Section
+
+DASH = "–"
+SUPPRESSED = "suppressed"
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_count(value: object, suppressed: bool = False) -> str:
+    if suppressed and _missing(value):
+        return SUPPRESSED
+    return DASH if _missing(value) else f"{int(value):,}"
+
+
+def fmt_number(value: object, digits: int = 2) -> str:
+    return DASH if _missing(value) else f"{float(value):,.{digits}f}"
+
+
+def fmt_interval(low: object, high: object, digits: int = 2) -> str:
+    if _missing(low) or _missing(high):
+        return DASH
+    return f"{float(low):,.{digits}f} to {float(high):,.{digits}f}"
+
+
+@dataclass(frozen=True)
+class Header:
+    text: str
+    num: bool = False
+
+
+@dataclass(frozen=True)
+class TableView:
+    headers: tuple[Header, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Block:
+    key: str
+    title: str
+    table: TableView | None
+    figure: str = ""
+    intro: str = ""
+    note: str = ""
+    css: str = ""
+    new_page: bool = False
+    bullets: tuple[str, ...] = ()
+
+
+def _level(value: object, dim: str = "") -> str:
+    return label(dim, value)
+
+
+def rate_table(section: Section, dim: str) -> TableView:
+    f = section.frame
+    rows = tuple(
+        (
+            _level(r["level"], dim),
+            fmt_count(r["treatments"]),
+            fmt_count(r["events"], r["suppressed"]),
+            fmt_number(r["value"]),
+            fmt_interval(r["ci_low"], r["ci_high"]),
+        )
+        for r in f.to_dict("records")
+    )
+    head = (heading(dim), "Treatments", "Events", "Per 1,000 treatments", "95% CI")
+    return TableView(tuple(Header(h, i > 0) for i, h in enumerate(head)), rows)
+
+
+def ratio_table(section: Section) -> TableView:
+    rows = tuple(
+        (
+            heading(r["dimension"]),
+            f"{label(r['dimension'], r['level'])} vs {label(r['dimension'], r['reference'])}",
+            "crude" if r["measure"].endswith("crude") else "adjusted for region",
+            fmt_count(r["events"], r["suppressed"]),
+            fmt_count(r["treatments"]),
+            SUPPRESSED if r["suppressed"] else fmt_number(r["value"], 3),
+            fmt_interval(r["ci_low"], r["ci_high"], 3),
+        )
+        for r in section.frame.to_dict("records")
+    )
+    head = (
+        "Factor",
+        "Level vs reference",
+        "Analysis",
+        "Events",
+        "Treatments",
+        "Rate ratio",
+        "95% CI",
+    )
+    return TableView(tuple(Header(h, i > 2) for i, h in enumerate(head)), rows)
+
+
+def trend_table(section: Section) -> TableView:
+    rows = tuple(
+        (
+            str(r["level"]),
+            fmt_count(r["treatments"]),
+            fmt_count(r["events"], r["suppressed"]),
+            fmt_number(r["value"]),
+            fmt_interval(r.get("limit_low"), r.get("limit_high")),
+            str(r.get("signal") or "") if not _missing(r.get("signal")) else "",
+        )
+        for r in section.frame.to_dict("records")
+    )
+    head = ("Month", "Treatments", "Events", "Per 1,000 treatments", "3-sigma limits", "Signal")
+    return TableView(tuple(Header(h, 0 < i < 5) for i, h in enumerate(head)), rows)
+
+
+def units_table(section: Section) -> TableView:
+    rows = tuple(
+        (
+            str(r["level"]),
+            fmt_count(r["treatments"]),
+            fmt_count(r["events"], r["suppressed"]),
+            fmt_number(r["value"]),
+            fmt_interval(r["limit_low"], r["limit_high"]),
+            DASH if r["suppressed"] else str(r["signal"]),
+        )
+        for r in section.frame.to_dict("records")
+    )
+    unit = heading(str(section.frame["dimension"].iloc[0]))
+    head = (unit, "Treatments", "Events", "Per 1,000 treatments", "99.8% limits", "Funnel")
+    return TableView(tuple(Header(h, 0 < i < 5) for i, h in enumerate(head)), rows)
+
+
+def quality_table(section: Section) -> TableView:
+    rows = tuple(
+        (
+            _level(r["level"]),
+            r["measure"],
+            SUPPRESSED
+            if r["suppressed"]
+            else fmt_number(r["value"], 1 if r["measure"].startswith("%") else 0),
+        )
+        for r in section.frame.to_dict("records")
+    )
+    return TableView((Header("Item"), Header("Measure"), Header("Value", True)), rows)
+
+
+def listing_table(listing: pd.DataFrame) -> TableView:
+    cols = ("event_date", "clinic", "practitioner", "training_band", "body_region",
+            "ultrasound", "technique", "category", "severity", "outcome", "narrative")  # fmt: skip
+    head = ("Date", "Clinic", "Practitioner", "Training", "Region", "US", "Technique",
+            "Category", "Severity", "Outcome", "Narrative")  # fmt: skip
+    rows = tuple(
+        tuple(
+            pd.Timestamp(r[c]).strftime("%Y-%m-%d")
+            if c == "event_date"
+            else ("" if _missing(r[c]) else _level(r[c], c) if c != "narrative" else str(r[c]))
+            for c in cols
+        )
+        for r in listing.to_dict("records")
+    )
+    return TableView(tuple(Header(h) for h in head), rows)
+
+
+def summary_table(section: Section) -> TableView:
+    """The SPC summary: icon, measure, latest month, its rate, mean and limits, reading."""
+    rows = tuple(
+        (
+            variation_svg(str(r["signal"]), 16),
+            f"{'Category' if r['dimension'] == 'category' else 'Severity'}: "
+            f"{label(str(r['dimension']), r['level'])}",
+            str(r["method"]),
+            fmt_number(r["value"]),
+            fmt_number(r["expected"]),
+            fmt_interval(r["limit_low"], r["limit_high"]),
+            WORDS.get(str(r["signal"]), str(r["signal"])),
+        )
+        for r in section.frame.to_dict("records")
+    )
+    head = ("", "Measure", "Latest", "Per 1,000", "Mean", "3-sigma limits", "Variation")
+    return TableView(tuple(Header(h, 2 < i < 6) for i, h in enumerate(head)), rows)
+
+
+def _serious_table(report: Report) -> TableView | None:
+    """Page 1's serious events and never events (clinic edition; the public edition counts
+    them in its statements)."""
+    if report.listing is None:
+        return None
+    frame = report.listing[
+        (report.listing["severity"] == "serious") | report.listing["category"].isin(NEVER_EVENTS)
+    ].sort_values("event_date")
+    head = ("Date", "Clinic", "Event", "Severity", "Body region", "Ultrasound", "Outcome")
+    rows = tuple(
+        (
+            pd.Timestamp(r["event_date"]).strftime("%Y-%m-%d"), str(r["clinic"]),
+            label("category", r["category"]), label("severity", r["severity"]),
+            label("body_region", r["body_region"]), label("ultrasound", r["ultrasound"]),
+            "" if _missing(r["outcome"]) else str(r["outcome"]),
+        )
+        for r in frame.to_dict("records")
+    )  # fmt: skip
+    return TableView(tuple(Header(h) for h in head), rows)
