@@ -161,7 +161,7 @@ class Methods:
             ),
             (
                 "Series charted",
-                f"all events, each event category and each clinic in scope, when it has at "
+                f"all events, each event category, each severity tier and each clinic in scope, when it has at "
                 f"least {self.trend_min_events:g} event per period on average.",
             ),
             ("SPC rules", "; ".join(self.spc_rules) + "."),

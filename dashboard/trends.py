@@ -184,23 +184,13 @@ def chart_series(
         frame = s.frame[s.frame["treatments"] > 0]
         periods = frame["period"].astype(str).tolist()
         partial = incomplete_flags(periods, coverage)
-        complete = [not p for p in partial]
         events = frame["events"].astype(int).tolist()
-        n_complete = sum(complete)
-        if n_complete < 2:
-            why = f"fewer than 2 complete periods with treatments ({n_complete})"
+        chart, why = series_uchart(
+            periods, events, frame["treatments"].tolist(), partial, methods, s.what
+        )
+        if chart is None:
             out.append(ChartedSeries(s, None, (), why))
             continue
-        total = sum(e for e, c in zip(events, complete, strict=True) if c)
-        if total / n_complete < methods.trend_min_events:
-            why = (
-                f"too few {s.what} for a u-chart: {total:,} in {n_complete} complete periods, "
-                f"under {methods.trend_min_events:g} a period on average; rare events are "
-                "watched on the g-chart of serious events instead"
-            )
-            out.append(ChartedSeries(s, None, (), why))
-            continue
-        chart = _uchart(periods, events, frame["treatments"].tolist(), partial, methods)
         said = explain_signals(chart.signals, periods, what=s.what, unit=s.unit, values=values)
         if touching is not None:
             said = [
@@ -214,17 +204,34 @@ def chart_series(
     return out
 
 
-def _uchart(
+def series_uchart(
     periods: list[str],
     events: list[int],
     treatments: list[float],
     partial: list[bool],
     methods: Methods,
-) -> UChart:
-    """The u-chart of one series with the methods' baseline: complete periods (of the
-    fixed baseline, if any) set the centre line, less any point beyond the 3-sigma limits
-    of a first pass, so that a signal does not set its own limits (Shewhart's phase I
-    practice: a point with a special cause is left out of the baseline)."""
+    what: str = "events",
+) -> tuple[UChart | None, str]:
+    """The u-chart of one series with the methods' baseline, or None and why not.
+
+    Not charted: fewer than 2 complete periods, or fewer than ``methods.trend_min_events``
+    events a complete period on average (rare events belong on the g-chart). Charted:
+    complete periods (of the fixed baseline, if any) set the centre line, less any point
+    beyond the 3-sigma limits of a first pass, so that a signal does not set its own limits
+    (Shewhart's phase I practice: a point with a special cause is left out of the
+    baseline); ``methods.rebase`` starts a new segment with its own centre line.
+    """
+    complete = [not p for p in partial]
+    n_complete = sum(complete)
+    if n_complete < 2:
+        return None, f"fewer than 2 complete periods with treatments ({n_complete})"
+    total = sum(e for e, c in zip(events, complete, strict=True) if c)
+    if total / n_complete < methods.trend_min_events:
+        return None, (
+            f"too few {what} for a u-chart: {total:,} in {n_complete} complete periods, "
+            f"under {methods.trend_min_events:g} a period on average; rare events are "
+            "watched on the g-chart of serious events instead"
+        )
     base = [not p and methods.in_baseline(q) for q, p in zip(periods, partial, strict=True)]
     rebase = [r for r in methods.rebase if r in periods]
     if not any(base):
@@ -233,13 +240,26 @@ def _uchart(
     beyond = {s.period for s in first.signals if s.rule == RULE_BEYOND}
     trimmed = [b and q not in beyond for b, q in zip(base, periods, strict=True)]
     if trimmed == base:
-        return first
+        return first, ""
     try:
         return u_chart(
             periods, events, treatments, incomplete=partial, baseline=trimmed, rebase=rebase
-        )
+        ), ""
     except ValueError:  # every baseline point of a segment signalled: keep the first pass
-        return first
+        return first, ""
+
+
+def centre_baselines(chart: UChart | None) -> list[list[str]]:
+    """The periods whose counts set each segment's centre line (one list per segment; none
+    without a chart): the centre line times these periods' treatments is their events, a
+    relation a reader of the chart knows (``dashboard.report.cells``)."""
+    if chart is None:
+        return []
+    p = chart.points
+    return [
+        part.loc[part["baseline"], "period"].astype(str).tolist()
+        for _, part in p.groupby("segment", sort=True)
+    ]
 
 
 def trend_window(filters: Filters, methods: Methods = DEFAULT) -> Filters:

@@ -4,7 +4,7 @@ that suppresses them), to test that suppression holds.
 It reads every public CSV it is given (several quarters, all-clinic and clinic editions),
 names each printed count by what it counts, writes down every relation a reader knows
 (a breakdown adds up to the quarter, months add up to quarters and to the four quarters,
-the u-chart's centre line times its treatments gives the total of its complete months,
+the u-chart's centre line times its baseline months' treatments gives their total,
 clinics add up to all clinics, the four quarters' serious count is the sum of the quarters',
 pneumothorax <= serious, treatments with an event <= events) and then, for each
 suppressed count, solves two integer programmes (scipy ``milp``): its least and greatest
@@ -144,14 +144,23 @@ class Publication:
                 (scope, "events", quarter, "severity", "serious"),
             )
         )
-        trend = [r for r in rows if r["section"] == "trend"]
-        centre = [r["expected"] for r in trend if not pd.isna(r["expected"])]
-        complete = [r for r in trend if not str(r["signal"]).startswith("incomplete")]
-        if centre and len(complete) >= 2:  # centre x treatments = total of complete months
-            total = round(centre[0] * sum(r["treatments"] for r in complete) / 1000)
-            key = (scope, "events", f"window:{quarter}")
+        trend = [r for r in rows if r["section"] == "trend" and not pd.isna(r["expected"])]
+        baseline = [
+            r for r in trend
+            if not str(r["signal"]).startswith("incomplete")
+            and "left out of the baseline" not in str(r["signal"])
+        ]  # fmt: skip
+        segments = defaultdict(list)  # a rebased chart: one centre line per segment
+        for r in baseline:
+            segments[r["expected"]].append(r)
+        for k, (centre, used) in enumerate(segments.items()):
+            if len(used) < 2:
+                continue
+            # centre x the baseline months' treatments = their events
+            total = round(centre * sum(r["treatments"] for r in used) / 1000)
+            key = (scope, "events", f"window:{quarter}" + (f":{k}" if k else ""))
             self._print(key, total, False, f"{name}: u-chart centre line")
-            self.equal.append((key, [(scope, "events", str(r["level"])) for r in complete]))
+            self.equal.append((key, [(scope, "events", str(r["level"])) for r in used]))
 
     def ranges(self, keys: list[tuple]) -> dict[tuple, tuple[float, float]]:
         """The attacker's least and greatest value for each of ``keys`` (hidden)."""

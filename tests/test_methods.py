@@ -29,7 +29,7 @@ def test_defaults_come_from_settings_and_say_nothing_when_unchanged() -> None:
     topics = [t for t, _ in DEFAULT.describe()]
     assert topics == [
         "Funnel limits", "Rate-ratio intervals", "Reference levels", "Trend window",
-        "Series charted", "SPC rules",
+        "Series charted", "SPC rules", "Control limits",
     ]  # fmt: skip
 
 

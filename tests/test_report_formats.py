@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dashboard.labels import label
 from needlewatch.cli import main
 
 from .needs import need_chromium, need_pango
@@ -55,13 +56,13 @@ def test_pdf_prints_the_cli_numbers(pdfs, capsys, fixture_db) -> None:
     assert "Page 1 of " + pdfs["clinic-pages"] in text
     for row in rates(capsys, fixture_db, "--by", "category", "--quarter", Q):
         line = (
-            f"{row['category'].replace('_', ' ')} {row['treatments']:,} {row['events']:,} "
+            f"{label('category', row['category'])} {row['treatments']:,} {row['events']:,} "
             f"{row['rate_per_1000']:.2f} {row['ci_low_per_1000']:.2f} to {row['ci_high_per_1000']:.2f}"
         )
         assert line in text
     for row in rates(capsys, fixture_db, "--by", "severity", "--quarter", Q):
         assert (
-            f"{row['severity']} {row['treatments']:,} {row['events']:,} {row['rate_per_1000']:.2f}"
+            f"{label('severity', row['severity'])} {row['treatments']:,} {row['events']:,} {row['rate_per_1000']:.2f}"
             in text
         )
     head = rates(capsys, fixture_db, "--quarter", Q)[0]

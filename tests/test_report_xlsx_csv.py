@@ -35,7 +35,9 @@ from dashboard.report.csvout import CSV_COLUMNS, write_csv
 from dashboard.report.model import LONG_COLUMNS, Report, ReportRequest, Section
 from dashboard.report.safe import TRIGGERS, neutralise
 from dashboard.report.xlsx import COLUMN_CHARTS, section_columns, sheet_names, stored, write_xlsx
-from dashboard.stats.spc import u_chart
+from dashboard.methods import DEFAULT
+from dashboard.report.tables import trend_signal
+from dashboard.trends import series_uchart
 from ingest.api import IngestOptions, ingest_files
 from needlewatch import settings
 from needlewatch.cli import main
@@ -215,11 +217,19 @@ def test_monthly_trend_equals_cli_months_and_their_u_chart(
     start = date(back // 12, back % 12 + 1, 1).isoformat()
     args = ["--by", "month", "--from", start, "--to", "2025-06-30", *scope_args(clinic)]
     months = cli(capsys, fixture_db, "rates", *args)
-    chart = u_chart(*([d[k] for d in months] for k in ("month", "events", "treatments")))
+    chart, _ = series_uchart(
+        *([d[k] for d in months] for k in ("month", "events", "treatments")),
+        [False] * len(months), DEFAULT,
+    )
     want = rate_rows(months, "month")
     for w, (_, p) in zip(want, chart.points.iterrows(), strict=True):
         w |= {"expected": p["centre"], "limit_low": p["lcl3"], "limit_high": p["ucl3"]}
+        if signal := trend_signal(False, p["baseline"], p["signal"]):  # empty: a blank cell
+            w["signal"] = signal
     check(rendered[clinic, ed], "trend", want)
+    # C04's April 2025 (32 events in 77 treatments) is beyond the limit, left out of the centre
+    out = [w["level"] for w in want if "left out of the baseline" in w.get("signal", "")]
+    assert out == (["2025-04"] if clinic == "C04" else [])  # May, June: inside the limits
 
 
 @pytest.mark.parametrize(("clinic", "ed"), [(None, "clinic"), (None, "public"), ("C04", "clinic")])
@@ -537,9 +547,10 @@ def test_same_report_same_bytes_and_sheet_list(rendered) -> None:
     assert wb.properties.created.strftime("%Y-%m-%d %H:%M UTC") == r.report.data_as_of
     assert wb.sheetnames == ["Summary", "Headline", "Serious headline", "Share affected",
                              "By category", "By severity", "By training hours", "By experience",
-                             "By ultrasound", "Rate ratios", "Monthly trend", "Clinics",
+                             "By ultrasound", "Rate ratios", "Monthly trend", "SPC summary",
+                             "Clinics",
                              "Data quality", "Serious events", "Methods"]  # fmt: skip
-    assert book(rendered["C04", "clinic"].xlsx).sheetnames[11] == "Practitioners"
+    assert book(rendered["C04", "clinic"].xlsx).sheetnames[12] == "Practitioners"
     public = book(rendered[None, "public"].xlsx)
     assert "Serious events" not in public.sheetnames
     summary = [c for row in public["Summary"].iter_rows(values_only=True) for c in row if c]

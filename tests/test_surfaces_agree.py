@@ -78,7 +78,10 @@ def test_clinics_and_trends_pages_flag_what_signals_flags(
         (u, f"{o} limit") for u, o in zip(funnel.units["unit"], funnel.units["outside"], strict=True) if o
     ]  # fmt: skip
     assert page == flagged
-    said = [*trends.statements, *trends.category_statements, *trends.clinic_statements]
+    said = [
+        *trends.statements, *trends.category_statements, *trends.severity_statements,
+        *trends.clinic_statements,
+    ]
     listed = [
         (r["series"], r["unit"], r["period"], r["rule"]) for r in rows if r["kind"] == "trend"
     ]

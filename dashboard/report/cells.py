@@ -22,7 +22,8 @@ can know between them:
     quarter = its months = each breakdown (category, severity, bands, ultrasound, clinics)
     previous quarter = its months; four quarters = their 12 months
     serious (four quarters) = the four quarters' serious counts; likewise treatments with
-    an event; window total (centre line x treatments) = the complete months of the window
+    an event; window total (centre line x treatments) = the baseline months of the window
+    (complete months less any beyond the first pass's 3-sigma limits; one per segment)
     pneumothorax <= serious (a pneumothorax is always serious); affected <= events
 
 Cells a relation needs but no report prints (the serious count of a quarter before the
@@ -37,6 +38,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dashboard.filters import parse_quarter, shift_quarter
+
+from dashboard.methods import DEFAULT, Methods
+from dashboard.trends import centre_baselines, series_uchart
 
 from .cube import Cube, total
 from .suppress import Group
@@ -123,6 +127,7 @@ class CubeIndex:
     """
 
     events: dict[str, int]
+    treatments: dict[str, float]
     affected: dict[str, int]
     serious: dict[str, int]
     clinic: dict[tuple[str, str], int]
@@ -132,7 +137,7 @@ class CubeIndex:
 
     @classmethod
     def of(cls, cube: Cube) -> CubeIndex:
-        m = cube.monthly.groupby("month")[["events", "treatments_affected"]].sum()
+        m = cube.monthly.groupby("month")[["events", "treatments", "treatments_affected"]].sum()
         k = cube.kinds
         serious = k[k["severity"] == "serious"].groupby("month")["events"].sum()
         clinic = cube.monthly.groupby(["month", "clinic"])["events"].sum()
@@ -153,6 +158,7 @@ class CubeIndex:
                 )
         return cls(
             events={str(i): int(v) for i, v in m["events"].items()},
+            treatments={str(i): float(v) for i, v in m["treatments"].items()},
             affected={str(i): int(v) for i, v in m["treatments_affected"].items()},
             serious={str(i): int(v) for i, v in serious.items()},
             clinic={(str(a), str(b)): int(v) for (a, b), v in clinic.items()},
@@ -174,6 +180,7 @@ def quarter_system(
     trend_months: int,
     complete: set[str],
     clinics: Sequence[str] = (),
+    methods: Methods = DEFAULT,
 ) -> CellSystem:
     """The cells the public report of ``quarter`` (scope "all" or a clinic id) prints and
     their relations. ``complete``: months the data cover in full (only they set the
@@ -247,16 +254,21 @@ def quarter_system(
             ],
         )
 
-    # the u-chart: months of the window, and their total (centre line x treatments)
+    # the u-chart: months of the window, and the total of each segment's baseline months
+    # (centre line x their treatments), the months series_uchart sets the centre from
     window = [m for m in window_months(quarter, trend_months) if m in set(ix.months)]
     for m in window:
         system.add(cell(scope, "events", m), month_events(m))
-    used = [cell(scope, "events", m) for m in window if m in complete]
-    if len(used) >= 2:
-        system.relate(
-            system.add(
-                cell(scope, "events", f"window:{quarter}"), sum(system.values[c] for c in used)
-            ),
-            used,
-        )
+    chart, _ = series_uchart(
+        window, [month_events(m) for m in window], [ix.treatments[m] for m in window],
+        [m not in complete for m in window], methods,
+    )  # fmt: skip
+    for k, months in enumerate(centre_baselines(chart)):
+        used = [cell(scope, "events", m) for m in months]
+        if len(used) >= 2:
+            key = f"window:{quarter}" + (f":{k}" if k else "")
+            system.relate(
+                system.add(cell(scope, "events", key), sum(system.values[c] for c in used)),
+                used,
+            )
     return system

@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from dashboard.filters import Filters, parse_quarter, shift_quarter
+from dashboard.methods import Methods
 from dashboard.pseudonyms import pseudonyms
 from dashboard.quality import ingest_runs, missing_rates, term_counts
 from dashboard.queries import data_coverage, database_secret, serious_listing, unit_ids
@@ -115,7 +116,7 @@ def _complete(months: list[str], coverage) -> set[str]:
 
 
 def _series(
-    cube: Cube, scope: str, quarter: str, coverage, clinics: list[str], trend_months: int
+    cube: Cube, scope: str, quarter: str, coverage, clinics: list[str], methods: Methods
 ) -> list:
     """The cell systems of the public editions of every quarter with data up to ``quarter``."""
     months = sorted(cube.monthly["month"].astype(str).unique())
@@ -125,7 +126,7 @@ def _series(
     complete = _complete(months, coverage)
     index = CubeIndex.of(cube)
     return [
-        quarter_system(index, scope, q, trend_months, complete, clinics)
+        quarter_system(index, scope, q, methods.trend_months, complete, clinics, methods)
         for q in _quarters(first, quarter)
     ]
 
@@ -233,11 +234,11 @@ def build_report(
     if request.clinic is not None:  # a clinic's own edition keeps the all-clinic decisions
         whole = load_cube(con, replace(span, clinics=()), replace(current, clinics=()))
         start_with, _ = decide(
-            _series(whole, "all", request.quarter, coverage, every_clinic, methods.trend_months),
+            _series(whole, "all", request.quarter, coverage, every_clinic, methods),
             request.threshold,
         )
     systems = _series(cube, scope, request.quarter, coverage, [] if request.clinic else clinics,
-                      methods.trend_months)  # fmt: skip
+                      methods)  # fmt: skip
     return with_answer(public_edition(report, systems, start_with)[0], trend.charts)
 
 

@@ -54,6 +54,7 @@ table.headline th:nth-child(7) { width: 13%; }
 table.facts th { border: none; padding-right: 6mm; }
 table.facts td { border: none; background: none !important; }
 ul.signals li { margin-bottom: 1.5mm; }
+p.intro, h3 + ul.signals { break-after: avoid; }
 p.notice { border-left: 3px solid #E69F00; padding: 1mm 0 1mm 3mm; margin: 2mm 0; }
 ul.statements { list-style: none; padding-left: 0; margin: 1mm 0; }
 ul.statements li { margin: 0 0 1.6mm; padding-left: 6mm; text-indent: -6mm; }
@@ -62,7 +63,14 @@ ul.statements .mark { display: inline-block; width: 3mm; height: 3mm; border-rad
 ul.statements li.concern .mark { background: #e46c0a; }
 ul.statements li.improvement .mark { background: #00b0f0; }
 table.serious { font-size: 8pt; }
+table.summary { font-size: 8pt; }
 table.summary td.icon { width: 7mm; }
+table.summary td:last-child { white-space: nowrap; }
+@media print {
+  section.methods { columns: 2; column-gap: 7mm; font-size: 8.5pt; }
+  section.methods h2 { column-span: all; }
+  section.methods h3 { font-size: 9pt; margin-top: 3mm; }
+}
 .nowrap { white-space: nowrap; }
 code { font-size: 8.5pt; }
 @media screen {
@@ -179,7 +187,6 @@ def blocks(
             trend_table(s),
             figures.get("trend", ""),
             intro=BLOCK_NOTES["trend"],
-            new_page=True,
             bullets=report.signals
             or (
                 "No special cause touches the quarter on any chart: all events, each category "
@@ -192,11 +199,12 @@ def blocks(
     if report.has("spc"):
         s = report.section("spc")
         public = report.request.edition == "public"
+        spc_table, spc_note = summary_table(s)
         out.append(
             Block(
                 "spc",
                 s.title,
-                summary_table(s),
+                spc_table,
                 intro="Each category's and severity tier's own control chart over the 24 months: "
                 "the latest complete month, its rate, the mean and 3-sigma limits there, and "
                 "its variation (grey common cause; orange, higher: a special cause of "
@@ -205,6 +213,7 @@ def blocks(
                 + (" The public edition gives the variation only: a category's count in "
                    "one month is not published." if public else ""),
                 css="summary",
+                note=spc_note,
             )
         )  # fmt: skip
     if report.has("units"):
@@ -216,7 +225,6 @@ def blocks(
                 units_table(s),
                 figures.get("units", ""),
                 note=BLOCK_NOTES["units"],
-                new_page=True,
             )
         )
     if report.listing is not None:

@@ -177,23 +177,34 @@ def listing_table(listing: pd.DataFrame) -> TableView:
     return TableView(tuple(Header(h) for h in head), rows)
 
 
-def summary_table(section: Section) -> TableView:
-    """The SPC summary: icon, measure, latest month, its rate, mean and limits, reading."""
-    rows = tuple(
-        (
+def summary_table(section: Section) -> tuple[TableView, str]:
+    """The SPC summary: icon, measure, latest month, its rate, mean and limits, reading.
+
+    Measures with too few events for a chart are named in one sentence under the table
+    instead of a row of dashes each (the XLSX and CSV editions keep every row)."""
+    charted, uncharted = [], []
+    for r in section.frame.to_dict("records"):
+        kind = "Category" if r["dimension"] == "category" else "Severity"
+        name = label(str(r["dimension"]), r["level"])
+        if str(r["signal"]) == "not charted":
+            uncharted.append(name if kind == "Category" else f"{name} (severity)")
+            continue
+        charted.append((
             variation_svg(str(r["signal"]), 16),
-            f"{'Category' if r['dimension'] == 'category' else 'Severity'}: "
-            f"{label(str(r['dimension']), r['level'])}",
+            f"{kind}: {name}",
             str(r["method"]),
             fmt_number(r["value"]),
             fmt_number(r["expected"]),
             fmt_interval(r["limit_low"], r["limit_high"]),
             WORDS.get(str(r["signal"]), str(r["signal"])),
-        )
-        for r in section.frame.to_dict("records")
-    )
+        ))  # fmt: skip
     head = ("", "Measure", "Latest", "Per 1,000", "Mean", "3-sigma limits", "Variation")
-    return TableView(tuple(Header(h, 2 < i < 6) for i, h in enumerate(head)), rows)
+    note = (
+        f"Too few events over the 24 months to chart: {', '.join(uncharted)}."
+        if uncharted
+        else ""
+    )
+    return TableView(tuple(Header(h, 2 < i < 6) for i, h in enumerate(head)), tuple(charted)), note
 
 
 def _serious_table(report: Report) -> TableView | None:

@@ -172,7 +172,9 @@ def _rounded_charts(report: Report, sections, points, funnel):
     """The u-chart's centre and limits and the funnel from the rounded counts: from the
     exact ones, centre x treatments would give the exact total back."""
     from dashboard.signals import funnel_verdict
-    from dashboard.stats.spc import u_chart
+    from dashboard.trends import series_uchart
+
+    from .tables import trend_signal
 
     out = list(sections)
     keys = [s.key for s in out]
@@ -181,22 +183,34 @@ def _rounded_charts(report: Report, sections, points, funnel):
         f = out[i].frame.copy()
         shown = f["events"].notna()
         partial = f["signal"].astype(str).str.startswith("incomplete")
+        chart = None
         if int((shown & ~partial).sum()) >= 2:
-            chart = u_chart(
-                f.loc[shown, "level"].tolist(), f.loc[shown, "events"].astype(int).tolist(),
+            chart, _ = series_uchart(
+                f.loc[shown, "level"].astype(str).tolist(),
+                f.loc[shown, "events"].astype(int).tolist(),
                 f.loc[shown, "treatments"].astype(float).tolist(),
-                incomplete=partial[shown].tolist(),
+                partial[shown].tolist(), report.request.methods,
             )  # fmt: skip
+        if chart is not None:
             p = chart.points.set_index("period")
-            f["expected"] = chart.centre
-            f["limit_low"] = f["level"].map(p["lcl3"])
-            f["limit_high"] = f["level"].map(p["ucl3"])
+            at = f["level"].astype(str)
+            f["expected"] = at.map(p["centre"])
+            f["limit_low"] = at.map(p["lcl3"])
+            f["limit_high"] = at.map(p["ucl3"])
+            f["signal"] = [
+                trend_signal(bool(p.at[m, "incomplete"]), bool(p.at[m, "baseline"]),
+                             str(p.at[m, "signal"])) if m in p.index else sig
+                for m, sig in zip(at, f["signal"], strict=True)
+            ]  # fmt: skip
             rounded = p.reindex(points["period"])
             points = points.assign(
-                rate=rounded["rate"].to_numpy(), centre=chart.centre,
+                rate=rounded["rate"].to_numpy(), centre=rounded["centre"].to_numpy(),
                 **{c: rounded[c].to_numpy() for c in ("lcl3", "ucl3", "lcl2", "ucl2", "lcl1", "ucl1")},
             )  # fmt: skip
             points["events"] = rounded["events"].astype("Int64").to_numpy()
+            for col in ("point_type", "signal", "baseline", "segment"):
+                if col in rounded:
+                    points[col] = rounded[col].to_numpy()
         out[i] = replace(out[i], frame=f)
     if "units" in keys and funnel is not None:
         i = keys.index("units")

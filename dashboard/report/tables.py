@@ -169,6 +169,20 @@ class Trend:
         return first if ok else None
 
 
+OUT_OF_BASELINE = "left out of the baseline"
+INCOMPLETE_MONTH = "incomplete month: not used for the limits"
+
+
+def trend_signal(incomplete: bool, baseline: bool, signal: str) -> str:
+    """A month's signal column: the first rule that fired, and whether the month sets the
+    centre line (a reader needs to know which months the centre line is the rate of)."""
+    if incomplete:
+        return INCOMPLETE_MONTH
+    if baseline:
+        return signal
+    return f"{signal}; {OUT_OF_BASELINE}" if signal else OUT_OF_BASELINE
+
+
 def trend(
     cube: Cube,
     scope: str,
@@ -209,11 +223,12 @@ def trend(
         frame["limit_low"] = points["lcl3"].reindex(order).to_numpy()
         frame["limit_high"] = points["ucl3"].reindex(order).to_numpy()
         frame["signal"] = [
-            "incomplete month: not used for the limits" if inc else sig
-            for inc, sig in zip(
-                points["incomplete"].reindex(order), points["signal"].reindex(order), strict=True
+            trend_signal(bool(inc), bool(base), str(sig))
+            for inc, base, sig in zip(
+                points["incomplete"].reindex(order), points["baseline"].reindex(order),
+                points["signal"].reindex(order), strict=True,
             )
-        ]
+        ]  # fmt: skip
     return Trend(frame, charts)
 
 

@@ -43,7 +43,7 @@ SHEETS = {
     "headline": "Headline", "serious": "Serious headline", "affected": "Share affected",
     "category": "By category", "severity": "By severity", "training_band": "By training hours",
     "experience_band": "By experience", "ultrasound": "By ultrasound", "ratios": "Rate ratios",
-    "trend": "Monthly trend", "quality": "Data quality",
+    "trend": "Monthly trend", "spc": "SPC summary", "quality": "Data quality",
 }  # fmt: skip
 LEVELS = {
     "period": "Period", "category": "Event category", "severity": "Severity tier",
@@ -64,6 +64,7 @@ FIXED = {
 BY_KIND = {  # headers of expected, limit_low, limit_high, signal
     "trend": ("Centre line", "Lower 3-sigma limit", "Upper 3-sigma limit", "Signal"),
     "units": ("Overall rate", "Lower 99.8% limit", "Upper 99.8% limit", "Funnel position"),
+    "summary": ("Mean", "Lower 3-sigma limit", "Upper 3-sigma limit", "Variation"),
 }
 OTHER_KIND = ("Expected", "Lower limit", "Upper limit", "Signal")
 COUNTS = frozenset({"treatments", "events", "ref_events"})
@@ -130,6 +131,8 @@ def section_columns(section: Section, edition: str) -> list[tuple[str, str]]:
         "events": "Treatments with an event" if section.key == "affected" else "Events",
         "value": value, "expected": expected, "limit_low": low, "limit_high": high,
         "signal": signal,
+        **({"method": "Latest month", "value": "Latest rate per 1,000 treatments"}
+           if section.kind == "summary" else {}),
     }  # fmt: skip
     return [
         (c, headers[c])
