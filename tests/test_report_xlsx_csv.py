@@ -28,15 +28,15 @@ import pandas as pd
 import pytest
 from openpyxl.utils.escape import unescape
 
+from dashboard.methods import DEFAULT
 from dashboard.pseudonyms import pseudonyms
 from dashboard.queries import database_secret
 from dashboard.report.content import build_report, shift_quarter
 from dashboard.report.csvout import CSV_COLUMNS, write_csv
 from dashboard.report.model import LONG_COLUMNS, Report, ReportRequest, Section
 from dashboard.report.safe import TRIGGERS, neutralise
-from dashboard.report.xlsx import COLUMN_CHARTS, section_columns, sheet_names, stored, write_xlsx
-from dashboard.methods import DEFAULT
 from dashboard.report.tables import trend_signal
+from dashboard.report.xlsx import COLUMN_CHARTS, section_columns, sheet_names, stored, write_xlsx
 from dashboard.trends import series_uchart
 from ingest.api import IngestOptions, ingest_files
 from needlewatch import settings
@@ -219,7 +219,8 @@ def test_monthly_trend_equals_cli_months_and_their_u_chart(
     months = cli(capsys, fixture_db, "rates", *args)
     chart, _ = series_uchart(
         *([d[k] for d in months] for k in ("month", "events", "treatments")),
-        [False] * len(months), DEFAULT,
+        [False] * len(months),
+        DEFAULT,
     )
     want = rate_rows(months, "month")
     for w, (_, p) in zip(want, chart.points.iterrows(), strict=True):

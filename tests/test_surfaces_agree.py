@@ -79,7 +79,9 @@ def test_clinics_and_trends_pages_flag_what_signals_flags(
     ]  # fmt: skip
     assert page == flagged
     said = [
-        *trends.statements, *trends.category_statements, *trends.severity_statements,
+        *trends.statements,
+        *trends.category_statements,
+        *trends.severity_statements,
         *trends.clinic_statements,
     ]
     listed = [

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dashboard.filters import parse_quarter, shift_quarter
-
 from dashboard.methods import DEFAULT, Methods
 from dashboard.trends import centre_baselines, series_uchart
 

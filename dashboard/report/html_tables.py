@@ -200,9 +200,7 @@ def summary_table(section: Section) -> tuple[TableView, str]:
         ))  # fmt: skip
     head = ("", "Measure", "Latest", "Per 1,000", "Mean", "3-sigma limits", "Variation")
     note = (
-        f"Too few events over the 24 months to chart: {', '.join(uncharted)}."
-        if uncharted
-        else ""
+        f"Too few events over the 24 months to chart: {', '.join(uncharted)}." if uncharted else ""
     )
     return TableView(tuple(Header(h, 2 < i < 6) for i, h in enumerate(head)), tuple(charted)), note
 
