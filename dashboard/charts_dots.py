@@ -130,8 +130,9 @@ def rate_dots(table: pd.DataFrame, dim: str, *, title: str, per: str = "treatmen
         title,
         f"{rate_axis(per)} ({LOG_NOTE})",
         heading(dim),
-        height=160 + ROW_PX * len(codes),
-        legend={"orientation": "h", "y": -120 / (160 + ROW_PX * len(codes)), "x": 0},
+        height=170 + ROW_PX * len(codes),
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        margin={"t": 90},
     )
     decades = [10.0**k for k in range(low, high + 1)]
     fig.update_xaxes(

@@ -58,13 +58,32 @@ def _box(px: float, py: float, text: str, dx: float, dy: float) -> Box:
     return Box(cx - width / 2, cx + width / 2, cy - height / 2, cy + height / 2)
 
 
+def _line_samples(fig: go.Figure, pixel) -> list[tuple[float, float]]:
+    """Points every few pixels along the limit and target lines (a name should not sit on
+    a line)."""
+    out: list[tuple[float, float]] = []
+    for t in fig.data:
+        if t.mode != "lines":
+            continue
+        pts = [
+            pixel(x, y)
+            for x, y in zip(clean_list(t.x), clean_list(t.y), strict=True)
+            if x is not None and y is not None
+        ]
+        for (ax, ay), (bx, by) in zip(pts, pts[1:], strict=False):
+            steps = max(1, int(max(abs(bx - ax), abs(by - ay)) / 4))
+            out += [(ax + (bx - ax) * k / steps, ay + (by - ay) * k / steps) for k in range(steps)]
+    return out
+
+
 def label_outliers_only(fig: go.Figure, plot_px: tuple[float, float] = PLOT_PX) -> go.Figure:
     """Names on the units outside the 95% limits only, placed without overlap or clipping.
 
     The units within the limits keep their points and hover (``customdata[0]`` names
     them); their text is dropped. Each outside unit's name goes to the first position
-    (above, below, right, left, corners) that stays inside the plot and overlaps neither
-    another name nor a point; failing that, the one with fewest overlaps. Text is not
+    (above, below, right, left, corners) that stays inside the plot and overlaps no other
+    name, point or limit line; failing that, the one with the fewest (clipping counts
+    most, then names, then points and lines). Text is not
     clipped at the axes either way.
     """
     within = FUNNEL_GROUPS[0][1]
@@ -90,6 +109,7 @@ def label_outliers_only(fig: go.Figure, plot_px: tuple[float, float] = PLOT_PX) 
         for x, y in zip(clean_list(t.x), clean_list(t.y), strict=True)
         if x is not None and y is not None
     ]
+    lines = _line_samples(fig, pixel)
     placed: list[Box] = []
     for trace in outside:
         positions = []
@@ -108,6 +128,7 @@ def label_outliers_only(fig: go.Figure, plot_px: tuple[float, float] = PLOT_PX) 
                     for qx, qy in points
                     if (qx, qy) != (px, py)
                 )
+                score += any(box.overlaps(Box(lx - 1, lx + 1, ly - 1, ly + 1)) for lx, ly in lines)
                 if best_score is None or score < best_score:
                     best, best_score, chosen = name, score, box
                 if score == 0:

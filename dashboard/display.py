@@ -76,7 +76,11 @@ def model_shown(table: pd.DataFrame) -> pd.DataFrame:
             ],
             heading("events"): [int(r["events"]) for r in rows],
             heading("treatments"): [int(r["treatments"]) for r in rows],
-            heading("note"): ["" if pd.isna(r["note"]) else str(r["note"]) for r in rows],
+            # a reference row says "reference" already; other notes (no events, ...) stay
+            heading("note"): [
+                "" if ref or pd.isna(r["note"]) else str(r["note"])
+                for r, ref in zip(rows, is_ref, strict=True)
+            ],
         }
     )
 

@@ -162,8 +162,9 @@ def test_training_page_equals_rates_compare_and_model(cli) -> None:
         "Factor", "Level", "Compared with", "Rate ratio", "95% CI", "p", "Events",
         "Treatments", "Note",
     ]  # fmt: skip
-    refs = table[table["Note"] == "reference level"]
+    refs = table[table["Level"] == table["Compared with"]]
     assert len(refs) == 4 and set(refs["95% CI"]) == {"reference"} == set(refs["p"])
+    assert set(refs["Rate ratio"]) == {1.0} and set(refs["Note"]) == {""}
     expected_p = [
         "reference" if r["level"] == r["reference"]
         else "<0.001" if r["p_value"] < 0.001 else f"{r['p_value']:.3f}"

@@ -36,7 +36,7 @@ def render(ctx) -> None:
         quarter = page_setting(
             "report_quarter",
             quarters,
-            quarters[-1],
+            quarters[0],  # the newest
             label="Or pick the report's quarter here",
             key="report-quarter",
             widget="selectbox",

@@ -14,6 +14,11 @@ from dashboard.downloads import file_stem
 TITLE, SLUG = "Serious events", "serious"
 #: Row height (pixels) that lets Streamlit wrap text: three lines of a narrative.
 ROW_PX = 84
+#: The event first (what, how bad, in the reporter's words), then its context.
+ORDER = (
+    "Date", "Clinic", "Category", "Severity", "Reported as", "Narrative", "Outcome",
+    "Practitioner", "Training (hours)", "Body region", "Ultrasound guidance", "Technique",
+)  # fmt: skip
 
 
 def render(ctx) -> None:
@@ -37,14 +42,16 @@ def render(ctx) -> None:
         width="stretch",
         row_height=ROW_PX,
         height=min(ROW_PX * len(shown) + 40, 900),
+        column_order=ORDER,
         column_config={
-            "Date": st.column_config.DateColumn(format="YYYY-MM-DD", width="small"),
-            "Clinic": st.column_config.TextColumn(width="small"),
-            "Training (hours)": st.column_config.TextColumn(width="small"),
-            "Ultrasound guidance": st.column_config.TextColumn(width="small"),
-            "Reported as": st.column_config.TextColumn(width="medium"),
-            "Outcome": st.column_config.TextColumn(width="medium"),
-            "Narrative": st.column_config.TextColumn(width="large"),
+            "Date": st.column_config.DateColumn(format="YYYY-MM-DD", width=90),
+            "Clinic": st.column_config.TextColumn(width=55),
+            "Category": st.column_config.TextColumn(width=120),
+            "Severity": st.column_config.TextColumn(width=85),
+            "Reported as": st.column_config.TextColumn(width=130),
+            "Narrative": st.column_config.TextColumn(width=330),
+            "Outcome": st.column_config.TextColumn(width=130),
+            "Ultrasound guidance": st.column_config.TextColumn(width=130),
         },
     )
     stem = file_stem(ctx.filters, "serious-events" + ("-with-ids" if reveal else ""))

@@ -87,9 +87,6 @@ def render(ctx) -> None:
         width="stretch",
         height=36 * (len(shown) + 1) + 2,
         column_config={
-            "Factor": st.column_config.TextColumn(width="small"),
-            "Level": st.column_config.TextColumn(width="medium"),
-            "Compared with": st.column_config.TextColumn(width="medium"),
             "Rate ratio": st.column_config.NumberColumn(format="%.3f"),
             "Treatments": st.column_config.NumberColumn(format="localized"),
             "Events": st.column_config.NumberColumn(format="localized"),
