@@ -9,7 +9,10 @@ from ``dashboard.charts``.
 Conventions shared by every figure: the Okabe-Ito colour-blind safe palette
 (:data:`OKABE_ITO`), ``template="plotly_white"``, axis titles that carry the unit and
 denominator, trace data as plain lists with ``None`` (never NaN or inf, which would also
-hide inside Plotly's base64 arrays), and ValueError for an empty input.
+hide inside Plotly's base64 arrays), and ValueError for an empty input. Every label a
+reader sees is a word from ``dashboard.labels`` (the data keep their codes); a rate axis
+starts at zero unless its title says otherwise (the log-scale dot chart of
+``dashboard.charts_dots``); rates per needle insertion are per 10,000 insertions.
 """
 
 from __future__ import annotations
@@ -22,13 +25,18 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from .labels import PER, heading, label
+from .labels import per_text as denominator
+
 if TYPE_CHECKING:
+    from .charts_dots import rate_dots
+    from .charts_funnel import label_outliers_only
     from .charts_ratio import ratio_forest
     from .charts_spc import funnel_figure, g_chart_figure, u_chart_figure
 
 __all__ = [
-    "OKABE_ITO", "funnel_figure", "g_chart_figure", "rate_bars", "ratio_forest",
-    "trend_figure", "u_chart_figure",
+    "OKABE_ITO", "funnel_figure", "g_chart_figure", "label_outliers_only", "rate_bars",
+    "rate_dots", "ratio_forest", "trend_figure", "u_chart_figure",
 ]  # fmt: skip
 
 #: Okabe & Ito (2008) colour-blind safe palette: blue, orange, green, vermillion,
@@ -104,6 +112,25 @@ def layout(fig: go.Figure, title: str, x_title: str, y_title: str, **extra: Any)
     return fig
 
 
+def scale(per: str) -> float:
+    """What a per-1,000 rate is multiplied by to be shown per ``PER[per]`` (10 for
+    insertions: per 10,000)."""
+    return PER[per] / 1000
+
+
+def rate_axis(per: str) -> str:
+    """'Events per 1,000 treatments' or 'Events per 10,000 needle insertions'."""
+    return f"Events {denominator(per)}"
+
+
+def zero_based(fig: go.Figure, tops: Sequence[object], axis: str = "y") -> None:
+    """Fix a rate axis to start at 0 and end a little above the highest value drawn."""
+    highs = [v for v in clean_list(tops) if v is not None]
+    top = max(highs, default=0.0)
+    update = fig.update_yaxes if axis == "y" else fig.update_xaxes
+    update(range=[0, top * 1.08 if top > 0 else 1.0], rangemode="tozero")
+
+
 def per_unit(per: str) -> str:
     """The exposure noun for ``per`` ("treatments" or "insertions"); ValueError otherwise."""
     if per not in PER_UNITS:
@@ -112,20 +139,22 @@ def per_unit(per: str) -> str:
 
 
 def _rate_hover(table: pd.DataFrame, labels: list[str], per: str) -> tuple[list[list], str]:
-    """customdata rows [label, events, denominator, rate, CI, method] and their template."""
-    denominator = "insertions" if per == "insertions" else "treatments"
-    if denominator not in table.columns:
-        raise ValueError(f"table has no {denominator!r} column for per={per!r}")
+    """customdata rows [label, events, denominator, rate, CI, method] and their template
+    (rates as shown: per 10,000 needle insertions when ``per`` is "insertions")."""
+    exposure = "insertions" if per == "insertions" else "treatments"
+    if exposure not in table.columns:
+        raise ValueError(f"table has no {exposure!r} column for per={per!r}")
+    factor = scale(per)
     data = []
-    for label, row in zip(labels, table.to_dict("records"), strict=True):
-        low, high = row["ci_low_per_1000"], row["ci_high_per_1000"]
-        ci = "n/a" if clean(low) is None else f"{num(low)} to {num(high)}"
+    for text, row in zip(labels, table.to_dict("records"), strict=True):
+        rate, low, high = (clean(row[c]) for c in RATE_COLUMNS[1:])
+        ci = "n/a" if low is None else f"{num(low * factor)} to {num(high * factor)}"
         data.append(
             [
-                label,
+                text,
                 count(row["events"]),
-                count(row[denominator]),
-                num(row["rate_per_1000"]),
+                count(row[exposure]),
+                "n/a" if rate is None else num(rate * factor),
                 ci,
                 str(row.get("ci_method") or ""),
             ]
@@ -134,20 +163,28 @@ def _rate_hover(table: pd.DataFrame, labels: list[str], per: str) -> tuple[list[
     template = (
         "<b>%{customdata[0]}</b><br>"
         f"Events / {unit}: %{{customdata[1]:,}} / %{{customdata[2]:,}}<br>"
-        f"Rate: %{{customdata[3]}} per 1,000 {unit}<br>"
+        f"Rate: %{{customdata[3]}} {denominator(per)}<br>"
         "95% CI: %{customdata[4]}<br>"
         "<i>%{customdata[5]}</i><extra></extra>"
     )
     return data, template
 
 
-def error_bars(table: pd.DataFrame, rate: str, low: str, high: str) -> dict[str, Any]:
-    """Asymmetric error bars: array = high - rate, arrayminus = rate - low (None if missing)."""
+def scaled_list(values: Sequence[object] | pd.Series, factor: float) -> list[float | None]:
+    """:func:`clean_list` times ``factor`` (None stays None)."""
+    return [None if v is None else v * factor for v in clean_list(values)]
+
+
+def error_bars(
+    table: pd.DataFrame, rate: str, low: str, high: str, factor: float = 1.0
+) -> dict[str, Any]:
+    """Asymmetric error bars: array = high - rate, arrayminus = rate - low (None if missing),
+    all times ``factor``."""
     plus, minus = [], []
     for r, lo, hi in zip(table[rate], table[low], table[high], strict=True):
         r, lo, hi = clean(r), clean(lo), clean(hi)
-        plus.append(None if r is None or hi is None else hi - r)
-        minus.append(None if r is None or lo is None else r - lo)
+        plus.append(None if r is None or hi is None else (hi - r) * factor)
+        minus.append(None if r is None or lo is None else (r - lo) * factor)
     return {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus}
 
 
@@ -159,16 +196,19 @@ def rate_bars(
     title: str,
     per: str = "treatments",
 ) -> go.Figure:
-    """Bars of rate_per_1000 by ``x`` (grouped by ``colour``) with exact 95% error bars.
+    """Bars of the rate by ``x`` (grouped by ``colour``) with exact 95% error bars.
 
     ``table`` is an ``incidence_table``; rows keep their order (the first appearance of
     each ``x`` level fixes its position). A row without a rate (no exposure) has an empty
-    bar, its reason in hover. ``per`` is "treatments" or "insertions" and picks the
-    denominator shown in the axis title and hover.
+    bar, its reason in hover. ``per`` is "treatments" (per 1,000) or "insertions" (per
+    10,000 needle insertions) and picks the denominator shown in the axis title and
+    hover. The data keep their codes; ticks and legend show words (``labels.label``). The
+    rate axis runs from 0 to just above the highest interval.
     """
     columns = [x, *RATE_COLUMNS, *([colour] if colour else [])]
     require_rows(table, "rate table", columns)
-    unit = per_unit(per)
+    per_unit(per)
+    factor = scale(per)
     table = table.reset_index(drop=True)
     xs = [str(v) for v in table[x]]
     groups = [str(v) for v in table[colour]] if colour else [""] * len(table)
@@ -176,15 +216,19 @@ def rate_bars(
     for i, group in enumerate(dict.fromkeys(groups)):
         rows = [j for j, g in enumerate(groups) if g == group]
         part = table.iloc[rows]
-        labels = [xs[j] + (f", {pretty(colour)}: {group}" if colour else "") for j in rows]
-        customdata, hovertemplate = _rate_hover(part, labels, per)
+        names = [label(x, xs[j]) + (f", {label(colour, group)}" if colour else "") for j in rows]
+        customdata, hovertemplate = _rate_hover(part, names, per)
         fig.add_trace(
             go.Bar(
                 x=[xs[j] for j in rows],
-                y=clean_list(part["rate_per_1000"]),
-                name=group if colour else f"Events per 1,000 {unit}",
+                y=scaled_list(part["rate_per_1000"], factor),
+                name=label(colour, group) if colour else rate_axis(per),
                 marker_color=OKABE_ITO[i % len(OKABE_ITO)],
-                error_y={**error_bars(part, *RATE_COLUMNS[1:]), "color": BLACK, "thickness": 1.2},
+                error_y={
+                    **error_bars(part, *RATE_COLUMNS[1:], factor=factor),
+                    "color": BLACK,
+                    "thickness": 1.2,
+                },
                 customdata=customdata,
                 hovertemplate=hovertemplate,
                 showlegend=bool(colour),
@@ -193,10 +237,10 @@ def rate_bars(
     layout(
         fig,
         title,
-        pretty(x),
-        f"Events per 1,000 {unit}",
+        heading(x),
+        rate_axis(per),
         barmode="group",
-        legend_title_text=pretty(colour) if colour else None,
+        legend_title_text=heading(colour) if colour else None,
     )
     levels = list(dict.fromkeys(xs))
     fig.update_xaxes(
@@ -204,37 +248,39 @@ def rate_bars(
         categoryorder="array",
         categoryarray=levels,
         tickvals=levels,  # data keep their codes; readers see words
-        ticktext=[v.replace("_", " ") for v in levels],
+        ticktext=[label(x, v) for v in levels],
     )
-    fig.update_yaxes(rangemode="tozero")
+    zero_based(fig, scaled_list(table["ci_high_per_1000"], factor))
     return fig
 
 
 def trend_figure(
     table: pd.DataFrame, period: str, *, title: str, per: str = "treatments"
 ) -> go.Figure:
-    """Rate per 1,000 by ``period`` (a "month" 'YYYY-MM' or "quarter" 'YYYYQn' column).
+    """The rate by ``period`` (a "month" 'YYYY-MM' or "quarter" 'YYYYQn' column).
 
     ``table`` is an ``incidence_table`` split by ``period`` alone; it is sorted by period.
     Draws the rate as a line with a shaded exact 95% band; periods without a rate leave
-    a gap. Hover shows events / treatments (or insertions with ``per="insertions"``).
+    a gap. Hover shows events / treatments (or insertions with ``per="insertions"``, the
+    rate then per 10,000). The rate axis starts at 0, so a change looks as big as it is.
     """
     require_rows(table, "trend table", [period, *RATE_COLUMNS])
     if table[period].duplicated().any():
         raise ValueError(f"trend table has more than one row per {period}: split by {period} only")
-    unit = per_unit(per)
+    per_unit(per)
+    factor = scale(per)
     table = table.assign(_key=table[period].astype(str)).sort_values("_key", kind="stable")
     xs = table["_key"].tolist()
     customdata, hovertemplate = _rate_hover(table, xs, per)
     band = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip", "connectgaps": False}
     fig = go.Figure()
     fig.add_trace(
-        go.Scatter(x=xs, y=clean_list(table["ci_high_per_1000"]), showlegend=False, **band)
+        go.Scatter(x=xs, y=scaled_list(table["ci_high_per_1000"], factor), showlegend=False, **band)
     )
     fig.add_trace(
         go.Scatter(
             x=xs,
-            y=clean_list(table["ci_low_per_1000"]),
+            y=scaled_list(table["ci_low_per_1000"], factor),
             fill="tonexty",
             fillcolor="rgba(86, 180, 233, 0.3)",  # Okabe-Ito sky blue, translucent
             name="95% interval (exact Poisson)",
@@ -244,19 +290,19 @@ def trend_figure(
     fig.add_trace(
         go.Scatter(
             x=xs,
-            y=clean_list(table["rate_per_1000"]),
+            y=scaled_list(table["rate_per_1000"], factor),
             mode="lines+markers",
             line={"color": BLUE, "width": 2},
             marker={"size": 6},
-            name=f"Events per 1,000 {unit}",
+            name=rate_axis(per),
             customdata=customdata,
             hovertemplate=hovertemplate,
             connectgaps=False,
         )
     )
-    layout(fig, title, pretty(period), f"Events per 1,000 {unit}", hovermode="x unified")
+    layout(fig, title, heading(period), rate_axis(per), hovermode="x unified")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=xs)
-    fig.update_yaxes(rangemode="normal")  # a trend, not a bar: the axis fits the data
+    zero_based(fig, scaled_list(table["ci_high_per_1000"], factor))
     return fig
 
 
@@ -267,6 +313,14 @@ def __getattr__(name: str) -> Any:
         from . import charts_spc
 
         return getattr(charts_spc, name)
+    if name == "rate_dots":
+        from . import charts_dots
+
+        return charts_dots.rate_dots
+    if name == "label_outliers_only":
+        from . import charts_funnel
+
+        return charts_funnel.label_outliers_only
     if name == "ratio_forest":
         from . import charts_ratio
 

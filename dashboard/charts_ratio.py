@@ -25,6 +25,8 @@ from .charts import (
     pretty,
     require_rows,
 )
+from .labels import heading, p_text
+from .labels import label as word
 
 
 def _ratio_column(table: pd.DataFrame) -> str:
@@ -46,7 +48,7 @@ def _forest_hover(row: dict[str, Any], label: str, ratio: str, status: str) -> l
     if "ref_events" in row:
         counts += f" (reference {num(row.get('ref_events'))} / {num(row.get('ref_treatments'))})"
     note = str(row.get("note") or "")
-    return [label, status, shown, ci, num(row.get("p_value")), counts, note]
+    return [label, status, shown, ci, p_text(row.get("p_value")) or "n/a", counts, note]
 
 
 FOREST_TEMPLATE = (
@@ -78,15 +80,18 @@ def ratio_forest(table: pd.DataFrame, *, label: str | Sequence[str], title: str)
     ``table``: ``compare_table`` output (``label="level"``; each ``analysis``, crude or
     adjusted, gets its own colour, marker and legend entry, offset within the row) or
     ``RateModel.table`` (``label=("term", "level")``; reference rows, where level equals
-    reference, are drawn at 1 without an interval). Rows are listed top to bottom in table
-    order. A ratio that cannot sit on a log axis (None, 0 or infinite) is written as text
+    reference, are drawn at 1 without an interval; rows named in words, "Body region:
+    upper trapezius"). Rows are listed top to bottom in table order. A ratio that cannot sit on a log axis (None, 0 or infinite) is written as text
     at 1 with the note in hover, never plotted as a point.
     """
     labels_cols = [label] if isinstance(label, str) else list(label)
     ratio = _ratio_column(table)
     require_rows(table, "ratio table", [*labels_cols, ratio, "ci_low", "ci_high"])
     rows = table.reset_index(drop=True).to_dict("records")
-    names = [": ".join(str(r[c]) for c in labels_cols) for r in rows]
+    if labels_cols == ["term", "level"]:  # a RateModel table: "Body region: upper trapezius"
+        names = [f"{heading(str(r['term']))}: {word(str(r['term']), r['level'])}" for r in rows]
+    else:
+        names = [": ".join(str(r[c]) for c in labels_cols) for r in rows]
     slots = list(dict.fromkeys(names))
     analyses = [str(r.get("analysis") or "estimate") for r in rows]
     kinds = list(dict.fromkeys(analyses))

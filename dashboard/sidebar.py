@@ -1,4 +1,9 @@
-"""The global filters: read from the URL, drawn in the sidebar, written back to the URL."""
+"""The global filters: read from the URL, drawn in the sidebar, written back to the URL.
+
+The page's own settings (``state.PAGE_SETTINGS``) ride along in the URL untouched: the page
+checks and draws them (``screens._common.page_setting``). Another page's setting in a link
+is dropped with a notice.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,15 @@ from ingest.errors import NeedleWatchError
 from . import views
 from .cache import db_path, load
 from .filters import Filters
+from .labels import label
 from .state import (
+    KEYS,
     SEVERITIES,
     Choices,
     ViewState,
     collapse_params,
     filters_from_params,
+    page_params,
     params_from_state,
 )
 
@@ -42,8 +50,11 @@ def _empty_state(message: str) -> None:
     )
 
 
-def context() -> Context | None:
-    """Validated filters from URL and sidebar; None (with an empty state drawn) if no data."""
+def context(page: str | None = None) -> Context | None:
+    """Validated filters from URL and sidebar; None (with an empty state drawn) if no data.
+
+    ``page`` is the slug of the page about to be drawn: its settings stay in the URL,
+    another page's are dropped with a notice (None keeps every page's)."""
     try:
         options = load(views.options)
     except NeedleWatchError as exc:
@@ -54,10 +65,12 @@ def context() -> Context | None:
         return None
     choices = Choices(options.clinics, options.professions, options.regions, options.techniques)
     params, notices = collapse_params({k: st.query_params.get_all(k) for k in st.query_params})
+    settings, foreign = page_params(params, page)
+    notices += foreign
     if not set(params) - {"page"} and LAST_PARAMS in st.session_state:
         # Switching page drops the query string: keep this session's filters instead.
         params = st.session_state[LAST_PARAMS]
-    state, more = filters_from_params(params, choices)
+    state, more = filters_from_params({k: v for k, v in params.items() if k in KEYS}, choices)
     notices += more
     for notice in notices:
         st.toast(f"Link parameter {notice}", icon="⚠️")
@@ -70,13 +83,29 @@ def context() -> Context | None:
     )
     f = state.filters
     clinics = sb.multiselect("Clinics", options.clinics, default=list(f.clinics))
-    professions = sb.multiselect("Profession", options.professions, default=list(f.professions))
-    regions = sb.multiselect("Body region", options.regions, default=list(f.regions))
-    techniques = sb.multiselect("Technique", options.techniques, default=list(f.techniques))
+    professions = sb.multiselect(
+        "Profession",
+        options.professions,
+        default=list(f.professions),
+        format_func=lambda v: label("profession", v),
+    )
+    regions = sb.multiselect(
+        "Body region",
+        options.regions,
+        default=list(f.regions),
+        format_func=lambda v: label("body_region", v),
+    )
+    techniques = sb.multiselect(
+        "Technique",
+        options.techniques,
+        default=list(f.techniques),
+        format_func=lambda v: label("technique", v),
+    )
     severity = sb.selectbox(
         "Severity of events counted",
         ["all", *SEVERITIES],
         index=(["all", *SEVERITIES]).index(f.severity or "all"),
+        format_func=lambda v: "all severities" if v == "all" else label("severity", v),
     )
     keep_dates = quarter == ALL_DATES and state.quarter is None
     if keep_dates and (f.date_from or f.date_to):
@@ -96,7 +125,8 @@ def context() -> Context | None:
     params = params_from_state(chosen)
     validated, _ = filters_from_params(params, choices)  # the quarter becomes dates here
     st.session_state[LAST_PARAMS] = params
-    if dict(st.query_params) != params:
-        st.query_params.from_dict(params)
+    in_url = {**params, **settings}  # the page checks and rewrites its own settings
+    if dict(st.query_params) != in_url:
+        st.query_params.from_dict(in_url)
     sb.caption(f"Database: {db_path()}")
     return Context(validated.filters, options, validated.quarter)

@@ -1,13 +1,19 @@
 """Dashboard filter state <-> URL query parameters, validated, never trusted.
 
-A copied link reopens the same view: the global filters live in ``st.query_params`` as
-plain strings. Reading them back goes through ``filters_from_params``, which keeps only
+A copied link reopens the same view: the global filters and each page's own settings
+(``PAGE_SETTINGS``: event category, month or quarter, denominator, ...) live in
+``st.query_params`` as plain strings. Reading them back goes through ``filters_from_params``, which keeps only
 known keys and well-formed values from fixed lists, and returns a notice for everything
 it ignored, so a bad or hostile parameter can never raise or reach SQL unchecked.
 
     {"from": "2025-04-01", "clinic": "C04,C09", "severity": "serious;DROP"}
       -> ViewState(Filters(date_from=2025-04-01, clinics=("C04","C09")), ...),
          notices: ["ignored severity='serious;DROP': use mild, significant, serious, ..."]
+
+A page setting is checked by ``setting_from_params`` against the values the page offers
+(a fixed list, or the clinics and quarters in the database) and falls back to its default
+with a notice; ``dashboard.screens._common.page_setting`` draws it, keeps it in the URL and
+remembers it across a page switch.
 """
 
 from __future__ import annotations
@@ -21,6 +27,18 @@ from ingest.vocab import SEVERITY_TIERS, UNSPECIFIED
 from .filters import Filters, parse_quarter
 
 KEYS = ("from", "to", "quarter", "clinic", "profession", "region", "technique", "severity")
+#: Each page's own URL parameters (beside the global filters), by page slug.
+PAGE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "overview": (),
+    "incidence": ("per",),
+    "training": ("category",),
+    "trends": ("category", "by"),
+    "clinics": ("category", "compare", "within", "limits"),
+    "serious": (),
+    "quality": (),
+    "report": ("report_quarter", "edition", "format", "rounding"),
+}
+PAGE_KEYS = frozenset(k for keys in PAGE_SETTINGS.values() for k in keys)
 SEVERITIES = (*SEVERITY_TIERS, UNSPECIFIED)
 _CODE = re.compile(r"^[A-Za-z0-9_.\- >=<]{1,60}$")
 
@@ -88,7 +106,7 @@ def collapse_params(multi: dict[str, list[str]]) -> tuple[dict[str, str], list[s
 def filters_from_params(params: dict[str, str], choices: Choices) -> tuple[ViewState, list[str]]:
     """ViewState from URL parameters, plus one notice per value that was ignored."""
     notices: list[str] = []
-    unknown = sorted(k for k in params if k not in KEYS and k != "page")
+    unknown = sorted(k for k in params if k not in KEYS and k not in PAGE_KEYS and k != "page")
     if unknown:
         notices.append(f"ignored unknown parameter(s): {', '.join(k[:30] for k in unknown)}")
     date_from = date_to = None
@@ -159,3 +177,28 @@ def params_from_state(state: ViewState) -> dict[str, str]:
     if f.severity:
         params["severity"] = f.severity
     return params
+
+
+def setting_from_params(
+    params: dict[str, str], key: str, options: tuple[str, ...] | list[str], default: str
+) -> tuple[str | None, str | None]:
+    """A page setting's value from the URL: (value, None) when the link gives one of
+    ``options``; (None, None) when it gives none; (None, notice) when it gives another
+    value, which is ignored (the page then shows its default or the remembered value)."""
+    raw = params.get(key)
+    if raw is None or raw == "":
+        return None, None
+    if _CODE.match(raw) and raw in options:
+        return raw, None
+    shown = ", ".join(str(o) for o in list(options)[:8]) + (", ..." if len(options) > 8 else "")
+    return None, f"ignored {key} {raw[:30]!r}: use {shown or 'nothing here'} (default {default})"
+
+
+def page_params(params: dict[str, str], page: str | None) -> tuple[dict[str, str], list[str]]:
+    """The page settings in ``params`` that belong to ``page`` (None: any page's), and a
+    notice for each that belongs to another page only, which is dropped."""
+    own = PAGE_SETTINGS.get(page, ()) if page is not None else tuple(PAGE_KEYS)
+    kept = {k: v for k, v in params.items() if k in own}
+    foreign = sorted(k for k in params if k in PAGE_KEYS and k not in own)
+    notices = [f"ignored {k}: this page has no such setting" for k in foreign]
+    return kept, notices

@@ -9,6 +9,7 @@ import numbers
 import re
 from typing import TYPE_CHECKING, TextIO
 
+from dashboard.labels import CATEGORY, SEVERITY, TECHNIQUE, ULTRASOUND, headings, label
 from ingest.api import IngestReport
 
 if TYPE_CHECKING:
@@ -21,6 +22,16 @@ FORMATS = ("table", "csv", "json")
 RATIO_COLUMNS = frozenset({"rate_ratio", "ci_low", "ci_high", "irr", "value", "expected", "limit"})
 P_COLUMNS = frozenset({"p_value", "homogeneity_p"})
 COUNT_COLUMNS = frozenset({"events", "treatments", "insertions", "ref_events", "ref_treatments"})
+
+#: Columns whose values are codes of a dimension: the table format prints them as words.
+DIM_COLUMNS = frozenset(
+    {"category", "severity", "technique", "ultrasound", "training_band", "experience_band",
+     "body_region", "profession"}
+)  # fmt: skip
+#: Dimensions a ``level``/``reference`` pair can be recognised by from its values alone
+#: (``compare`` prints no factor column); bands are configurable and stay as written.
+_KNOWN_LEVELS = {"technique": TECHNIQUE, "ultrasound": ULTRASOUND, "severity": SEVERITY,
+                 "category": CATEGORY}  # fmt: skip
 
 #: Control characters as the table format shows them, so one row stays one line.
 _VISIBLE = {i: f"\\x{i:02x}" for i in (*range(32), 127)} | {9: "\\t", 10: "\\n", 13: "\\r"}
@@ -36,8 +47,16 @@ def _clean(value: object) -> object:
     return value
 
 
-def write_frame(frame: pd.DataFrame, fmt: str, out: TextIO) -> None:
-    """table: aligned, rates to 3 decimals; csv and json: full precision, null for empty."""
+def write_frame(
+    frame: pd.DataFrame, fmt: str, out: TextIO, *, level_dim: str | None = None
+) -> None:
+    """table: aligned, rates to 3 decimals, codes and column names as words
+    (``dashboard.labels``); csv and json: codes and full precision, null for empty.
+
+    ``level_dim`` names the dimension of ``level`` and ``reference`` (``compare``'s
+    factor); a regression table names it per row (``term``), and without either the
+    dimension is recognised from the values when they are all codes of one of the fixed
+    lists (techniques, ultrasound, severities, categories)."""
 
     if fmt == "csv":
         out.write(_csv_text(frame))
@@ -56,8 +75,44 @@ def write_frame(frame: pd.DataFrame, fmt: str, out: TextIO) -> None:
             elif numeric and col in P_COLUMNS:
                 shown[col] = [p_text(v) for v in shown[col]]
             elif shown[col].dtype.kind in "OSU" or str(shown[col].dtype) == "str":
-                shown[col] = [_visible(v) for v in shown[col]]
+                shown[col] = [_visible(v) for v in _words(frame, col, level_dim)]
+        shown.columns = headings(list(frame.columns))
         out.write(shown.to_string(index=False) + "\n")
+
+
+def _level_dims(frame: pd.DataFrame, level_dim: str | None) -> list[str | None]:
+    """The dimension of each row's ``level`` and ``reference``."""
+    if "term" in frame.columns and "level" in frame.columns:
+        return [str(t) for t in frame["term"]]
+    if level_dim is None:
+        values = {
+            str(v)
+            for c in ("level", "reference")
+            if c in frame
+            for v in frame[c]
+            if not _missing(v)
+        }
+        found = [dim for dim, codes in _KNOWN_LEVELS.items() if values and values <= set(codes)]
+        level_dim = found[0] if len(found) == 1 else None
+    return [level_dim] * len(frame)
+
+
+def _words(frame: pd.DataFrame, col: str, level_dim: str | None) -> list[object]:
+    """A text column as printed: a dimension's codes as words, other text as it is."""
+    values = list(frame[col])
+    if col in DIM_COLUMNS:
+        return [v if _missing(v) else label(col, v) for v in values]
+    if col in ("level", "reference"):
+        dims = _level_dims(frame, level_dim)
+        return [
+            v if _missing(v) or d is None else label(d, v)
+            for v, d in zip(values, dims, strict=True)
+        ]
+    if col == "term" and "level" in frame.columns:
+        return [v if _missing(v) else headings([str(v)])[0] for v in values]
+    if col == "analysis":  # "adjusted for body_region (Mantel-Haenszel)"
+        return [v if _missing(v) else str(v).replace("_", " ") for v in values]
+    return values
 
 
 def _csv_text(frame: pd.DataFrame) -> str:

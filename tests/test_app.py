@@ -18,12 +18,24 @@ SLUGS = ("overview", "incidence", "training", "trends", "clinics", "serious", "q
 
 
 def page_script(slug: str) -> None:
+    """One page as app.py runs it; ``st.session_state["test-page"]`` switches page."""
+    import streamlit as st
+
     from dashboard import sidebar
     from dashboard.screens import PAGES
+    from dashboard.screens._common import draw_page
 
-    ctx = sidebar.context()
+    slug = st.session_state.get("test-page", slug)
+    ctx = sidebar.context(page=slug)
     if ctx is not None:
-        {p.SLUG: p for p in PAGES}[slug].render(ctx)
+        draw_page({p.SLUG: p for p in PAGES}[slug], ctx)
+
+
+def switch_page(at: AppTest, slug: str) -> AppTest:
+    """What the navigation does: another page, the query string dropped."""
+    at.session_state["test-page"] = slug
+    at.query_params.clear()
+    return at.run()
 
 
 def run_page(slug: str, params: dict[str, str] | None = None) -> AppTest:

@@ -8,6 +8,7 @@ JSON Streamlit receives) and tables are compared with `needlewatch rates`, `comp
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -50,9 +51,27 @@ def bars(figure: dict) -> dict[str, tuple[float, float, float]]:
     return out
 
 
-def expected_rates(rows: list[dict], dim: str) -> dict[str, tuple[float, float, float]]:
+def dots(figure: dict) -> dict[str, tuple[float, float, float]]:
+    """{y code: (rate, low, high)} from a rate_dots figure: points with whiskers, and
+    zero-event rows as a marker at the upper bound."""
+    out = {}
+    for trace in figure["data"]:
+        if trace.get("mode") != "markers":
+            continue
+        err = trace.get("error_x")
+        for i, (x, y) in enumerate(zip(trace["x"], trace["y"], strict=True)):
+            out[y] = (x, x - err["arrayminus"][i], x + err["array"][i]) if err else (0.0, 0.0, x)
+    return out
+
+
+def expected_rates(
+    rows: list[dict], dim: str, factor: float = 1.0
+) -> dict[str, tuple[float, float, float]]:
     return {
-        str(r[dim]): (r["rate_per_1000"], r["ci_low_per_1000"], r["ci_high_per_1000"]) for r in rows
+        str(r[dim]): tuple(
+            r[c] * factor for c in ("rate_per_1000", "ci_low_per_1000", "ci_high_per_1000")
+        )
+        for r in rows
     }
 
 
@@ -68,24 +87,48 @@ def test_incidence_page_equals_rates_by_category_and_severity(cli) -> None:
     by_category, by_severity = figures(at)
     common = ("--quarter", Q, "--clinic", "C04", "--clinic", "C09")
     assert_same(
-        bars(by_category), expected_rates(cli("rates", "--by", "category", *common), "category")
+        dots(by_category), expected_rates(cli("rates", "--by", "category", *common), "category")
     )
     assert_same(
-        bars(by_severity), expected_rates(cli("rates", "--by", "severity", *common), "severity")
+        dots(by_severity), expected_rates(cli("rates", "--by", "severity", *common), "severity")
     )
     assert "per 1,000 treatments" in by_category["layout"]["title"]["text"]
+    assert by_category["layout"]["xaxis"]["type"] == "log"
+    assert "log scale" in by_category["layout"]["xaxis"]["title"]["text"]
+    assert by_severity["layout"]["yaxis"]["ticktext"] == [
+        "mild", "significant", "serious", "severity not given",
+    ]  # fmt: skip
+    names = [b.label for b in at.get("download_button")]
+    assert names == [
+        "Data behind this chart (CSV): c04-c09-2025Q2-incidence-by-category.csv",
+        "Data behind this chart (CSV): c04-c09-2025Q2-incidence-by-severity.csv",
+    ]
 
 
 def test_incidence_page_per_insertions_equals_rates_per_insertions(cli) -> None:
+    """Per needle insertions the page shows per 10,000: ten times `rates --per insertions`
+    (per 1,000), said on the axis, in the table and in the download's columns."""
     at = run_page("incidence", {"quarter": Q})
     at.radio[0].set_value("insertions").run()
     assert not at.exception
-    shown = bars(figures(at)[0])
+    shown = dots(figures(at)[0])
     expected = expected_rates(
-        cli("rates", "--by", "category", "--quarter", Q, "--per", "insertions"), "category"
+        cli("rates", "--by", "category", "--quarter", Q, "--per", "insertions"), "category", 10
     )
     assert_same(shown, expected)
-    assert "needle insertions" in figures(at)[0]["layout"]["yaxis"]["title"]["text"]
+    assert figures(at)[0]["layout"]["xaxis"]["title"]["text"].startswith(
+        "Events per 10,000 needle insertions (log scale"
+    )
+    table = at.dataframe[0].value
+    assert list(table.columns) == [
+        "Category", "Needle insertions", "Events", "Per 10,000 needle insertions", "95% CI",
+    ]  # fmt: skip
+    assert at.query_params["per"] == "insertions"
+    names = [b.label for b in at.get("download_button")]
+    assert names[0] == (
+        "Data behind this chart (CSV): all-clinics-2025Q2-incidence-by-category-per-10000-"
+        "insertions.csv"
+    )
 
 
 def test_training_page_equals_rates_compare_and_model(cli) -> None:
@@ -114,7 +157,28 @@ def test_training_page_equals_rates_compare_and_model(cli) -> None:
     assert list(table["Rate ratio"].round(9).dropna()) == [
         round(r["irr"], 9) for r in model["rate_ratios"] if r["irr"] is not None
     ]
-    assert model["method"] in at.caption[-2].value
+    assert any(model["method"] in c.value for c in at.main.caption)
+    assert list(table.columns) == [
+        "Factor", "Level", "Compared with", "Rate ratio", "95% CI", "p", "Events",
+        "Treatments", "Note",
+    ]  # fmt: skip
+    refs = table[table["Level"] == table["Compared with"]]
+    assert len(refs) == 4 and set(refs["95% CI"]) == {"reference"} == set(refs["p"])
+    assert set(refs["Rate ratio"]) == {1.0} and set(refs["Note"]) == {""}
+    expected_p = [
+        "reference" if r["level"] == r["reference"]
+        else "<0.001" if r["p_value"] < 0.001 else f"{r['p_value']:.3f}"
+        for r in model["rate_ratios"]
+    ]  # fmt: skip
+    assert table["p"].tolist() == expected_p
+    assert all(re.fullmatch(r"reference|<0\.001|[01]\.\d{3}", p) for p in table["p"])
+    assert table["Factor"].tolist()[0] == "Training (hours)"
+    assert "upper trapezius" in table["Level"].tolist()
+    assert "None" not in table.astype(str).to_numpy()
+    names = [
+        b.label.removeprefix("Data behind this chart (CSV): ") for b in at.get("download_button")
+    ]
+    assert names[0] == "all-clinics-all-dates-bruising-mild-rates-by-training-band.csv"
 
 
 def test_trends_page_equals_rates_by_month_and_signals(cli) -> None:
@@ -175,11 +239,8 @@ def test_clinics_page_funnel_equals_rates_by_clinic_and_practitioner(cli) -> Non
         r["clinic"]: (r["events"], r["treatments"])
         for r in cli("rates", "--by", "clinic", "--quarter", Q)
     }
-    points = [t for t in figures(at)[0]["data"] if t.get("mode") == "markers+text"]
-    shown = {
-        u: (c[1], c[2]) for t in points for u, c in zip(t["text"], t["customdata"], strict=True)
-    }
-    assert shown == expected
+    units = funnel_units(figures(at)[0])
+    assert {u: (c[1], c[2]) for u, (c, _) in units.items()} == expected
     flagged = cli("signals", "--quarter", Q)
     page = at.dataframe[0].value
     assert list(zip(page["Clinic"], page["Outside"], strict=True)) == [
@@ -194,16 +255,30 @@ def test_clinics_page_funnel_equals_rates_by_clinic_and_practitioner(cli) -> Non
     assert list(plain["Clinic"]) == [r["unit"] for r in exact if r["kind"] == "funnel"]
     assert "C09" in set(plain["Clinic"]) and set(page["Clinic"]) <= set(plain["Clinic"])
     assert any("chosen here" in w.value for w in at.warning)  # the override is said
+    labelled = {u for u, (_, text) in funnel_units(figures(at)[0]).items() if text}
+    assert labelled == set(plain["Clinic"])  # the chart names exactly the outliers
     at.selectbox(key="clinics-funnel-limits").set_value("additive").run()
-    at.radio[0].set_value("practitioners within a clinic").run()
+    at.radio(key="clinics-compare").set_value("practitioners").run()
     at.selectbox(key="clinics-within").set_value("C04").run()
     assert not at.exception
     rows = cli("rates", "--by", "practitioner", "--quarter", Q, "--clinic", "C04")
-    points = [t for t in figures(at)[0]["data"] if t.get("mode") == "markers+text"]
-    shown = {
-        u: (c[1], c[2]) for t in points for u, c in zip(t["text"], t["customdata"], strict=True)
-    }
+    shown = {u: (c[1], c[2]) for u, (c, _) in funnel_units(figures(at)[0]).items()}
     assert shown == {r["practitioner"]: (r["events"], r["treatments"]) for r in rows}
+    assert at.get("download_button")[0].label == (
+        "Data behind this chart (CSV): c04-2025Q2-funnel-practitioners.csv"
+    )
+
+
+def funnel_units(figure: dict) -> dict[str, tuple[list, str | None]]:
+    """{unit: (hover customdata, text label or None)} from a funnel figure."""
+    out = {}
+    for t in figure["data"]:
+        if t.get("mode") not in ("markers", "markers+text") or not t.get("customdata"):
+            continue
+        texts = t.get("text") or [None] * len(t["customdata"])
+        for c, text in zip(t["customdata"], texts, strict=True):
+            out[c[0]] = (c, text)
+    return out
 
 
 def test_serious_page_lists_every_significant_and_serious_event(cli) -> None:
@@ -212,8 +287,20 @@ def test_serious_page_lists_every_significant_and_serious_event(cli) -> None:
     listing = at.dataframe[0].value
     counts = {r["severity"]: r["events"] for r in cli("rates", "--by", "severity", "--quarter", Q)}
     assert len(listing) == counts["significant"] + counts["serious"]
-    assert set(listing["severity"]) == {"significant", "serious"} or counts["serious"] == 0
-    assert listing["practitioner"].str.fullmatch(r"P-[0-9A-F]{8}").all()  # keyed codes
+    assert set(listing["Severity"]) == {"significant", "serious"} or counts["serious"] == 0
+    assert listing["Practitioner"].str.fullmatch(r"P-[0-9A-F]{8}").all()  # keyed codes
+    assert list(listing.columns) == [
+        "Date", "Clinic", "Practitioner", "Training (hours)", "Body region",
+        "Ultrasound guidance", "Technique", "Category", "Severity", "Reported as", "Outcome",
+        "Narrative",
+    ]  # fmt: skip
+    words = " ".join(listing[["Body region", "Technique", "Category"]].to_numpy().ravel())
+    assert "_" not in words
+    assert set(listing["Ultrasound guidance"]) <= {"ultrasound-guided", "not ultrasound-guided"}
+    assert listing["Training (hours)"].str.endswith((" h", "unknown")).all()
+    assert at.get("download_button")[0].label == (
+        "Download the listing (CSV): all-clinics-2025Q2-serious-events.csv"
+    )
 
 
 def test_quality_page_equals_rejects_and_terms(cli, base_db, monkeypatch) -> None:
@@ -229,9 +316,15 @@ def test_quality_page_equals_rejects_and_terms(cli, base_db, monkeypatch) -> Non
     runs, rejects, unmapped, missing = (d.value for d in at.dataframe)
     expected = cli("rejects")
     assert len(rejects) == len(expected) > 0
-    assert rejects["reason"].tolist() == [r["reason"] for r in expected]
-    assert unmapped[["term", "events"]].to_dict("records") == [
-        {"term": t["term"], "events": t["events"]} for t in cli("terms")
+    assert rejects["Reason"].tolist() == [r["reason"] for r in expected]
+    assert rejects["Column"].tolist() == [r["column_name"] for r in expected]  # as in the file
+    assert unmapped.to_dict("records") == [
+        {"Reported as": t["term"], "Category": "unmapped term", "Events": t["events"]}
+        for t in cli("terms")
     ]
     assert len(runs) == 5  # four files in the first batch, one in the second
-    assert set(missing["table_name"]) == {"treatments", "practitioners", "adverse_events"}
+    assert list(missing.columns) == ["Table", "Column", "Rows", "Blank", "% blank"]
+    assert set(missing["Table"]) == {"treatments", "practitioners", "adverse events"}
+    assert "Years of dry-needling experience" in set(missing["Column"])
+    assert "_" not in "".join(missing["Column"])
+    assert list(runs.columns)[:4] == ["Run", "Batch", "File", "Kind"]

@@ -70,9 +70,10 @@ def test_rate_bars_grouped_from_real_incidence_table(fixture_con) -> None:
     fig = rate_bars(
         table, "body_region", colour="ultrasound", title="Events per 1,000 treatments by region"
     )
-    assert [t.name for t in fig.data] == list(dict.fromkeys(table["ultrasound"]))
-    for t in fig.data:
-        part = table[table["ultrasound"] == t.name]
+    assert list(dict.fromkeys(table["ultrasound"])) == ["no", "yes"]
+    assert [t.name for t in fig.data] == ["not ultrasound-guided", "ultrasound-guided"]
+    for t, code in zip(fig.data, ["no", "yes"], strict=True):
+        part = table[table["ultrasound"] == code]
         assert list(t.x) == list(part["body_region"])
         assert list(t.y) == list(part["rate_per_1000"])
         errors_match(t, part["rate_per_1000"], part["ci_low_per_1000"], part["ci_high_per_1000"])
@@ -83,24 +84,42 @@ def test_rate_bars_grouped_from_real_incidence_table(fixture_con) -> None:
     assert list(fig.layout.xaxis.categoryarray) == list(dict.fromkeys(table["body_region"]))
     assert fig.layout.yaxis.title.text == PER_1000
     assert fig.layout.xaxis.title.text == "Body region"
-    assert fig.layout.barmode == "group" and fig.layout.legend.title.text == "Ultrasound"
+    assert fig.layout.barmode == "group"
+    assert fig.layout.legend.title.text == "Ultrasound guidance"
+    regions = list(dict.fromkeys(table["body_region"]))
+    assert list(fig.layout.xaxis.tickvals) == regions
+    assert list(fig.layout.xaxis.ticktext) == [r.replace("_", " ") for r in regions]
+    assert "shoulder rotator cuff" in fig.layout.xaxis.ticktext
+    assert fig.layout.yaxis.range[0] == 0
+    assert fig.layout.yaxis.range[1] == pytest.approx(table["ci_high_per_1000"].max() * 1.08)
+    assert t.customdata[0][0] == f"{regions[0].replace('_', ' ')}, ultrasound-guided"
     assert_clean(fig)
 
 
 def test_rate_bars_keeps_row_order_and_leaves_undefined_rates_empty() -> None:
     table = rate_table([("lumbar", 3, 900), ("cervical", 0, 400), ("neck", 0, 0), ("arm", 7, 2100)])
     table = table.rename(columns={"treatments": "insertions"}).assign(treatments=[90, 40, 5, 210])
-    fig = rate_bars(table, "level", title="Events per 1,000 needle insertions", per="insertions")
+    fig = rate_bars(table, "level", title="Events per 10,000 needle insertions", per="insertions")
     (bar,) = fig.data
     assert list(bar.x) == ["lumbar", "cervical", "neck", "arm"]
     assert list(fig.layout.xaxis.categoryarray) == ["lumbar", "cervical", "neck", "arm"]
     assert bar.y[2] is None and bar.error_y.array[2] is None and bar.error_y.arrayminus[2] is None
     assert bar.y[1] == 0.0 and bar.error_y.arrayminus[1] == 0.0
-    assert bar.error_y.array[1] == pytest.approx(table["ci_high_per_1000"][1])
+    # per 10,000 insertions: ten times the per-1,000 rate of the table
+    assert list(bar.y) == [
+        10 * table["rate_per_1000"][0],
+        0.0,
+        None,
+        10 * table["rate_per_1000"][3],
+    ]
+    assert bar.error_y.array[1] == pytest.approx(10 * table["ci_high_per_1000"][1])
     assert [c[1:3] for c in bar.customdata] == [[3, 900], [0, 400], [0, 0], [7, 2100]]
+    assert bar.customdata[0][3] == f"{10 * table['rate_per_1000'][0]:.3g}"
     assert bar.customdata[2][5] == NO_EXPOSURE
     assert "Events / needle insertions" in bar.hovertemplate
-    assert fig.layout.yaxis.title.text == "Events per 1,000 needle insertions"
+    assert "per 10,000 needle insertions" in bar.hovertemplate
+    assert fig.layout.yaxis.title.text == "Events per 10,000 needle insertions"
+    assert fig.layout.yaxis.range[0] == 0
     assert_clean(fig)
 
 
@@ -185,15 +204,22 @@ def test_ratio_forest_rate_model_reference_and_zero_event_level() -> None:
     refs = tab[tab["note"] == NOTE_REFERENCE]
     assert list(ref.x) == [1.0] * len(refs) and ref.error_x.array is None
     assert [c[0] for c in ref.customdata] == [
-        f"{a}: {b}" for a, b in zip(refs.term, refs.level, strict=True)
+        "Region: back",
+        "Ultrasound guidance: not ultrasound-guided",
+    ]
+    assert list(zip(refs.term, refs.level, strict=True)) == [
+        ("region", "back"),
+        ("ultrasound", "no"),
     ]
     assert ref.marker.color == "#000000"
     text = trace(fig, "Not plotted on the log axis (hover for why)")
-    assert [c[0] for c in text.customdata] == ["region: arm"]
+    assert [c[0] for c in text.customdata] == ["Region: arm"]
     assert text.customdata[0][6] == NOTE_NO_EVENTS
     assert fig.layout.xaxis.type == "log"
+    words = {"yes": "ultrasound-guided", "no": "not ultrasound-guided"}
     assert list(fig.layout.yaxis.ticktext) == [
-        f"{a}: {b}" for a, b in zip(tab.term, tab.level, strict=True)
+        "Ultrasound guidance: " + words[b] if a == "ultrasound" else f"Region: {b}"
+        for a, b in zip(tab.term, tab.level, strict=True)
     ]
     assert_clean(fig)
 
@@ -225,6 +251,8 @@ def test_trend_figure_sorted_line_and_band(period: str, labels: list[str]) -> No
     assert fig.layout.xaxis.type == "category"
     assert fig.layout.yaxis.title.text == PER_1000
     assert fig.layout.xaxis.title.text == period.capitalize()
+    assert fig.layout.yaxis.range[0] == 0  # a trend's axis starts at zero too
+    assert fig.layout.yaxis.range[1] == pytest.approx(table["ci_high_per_1000"].max() * 1.08)
     assert_clean(fig)
 
 
@@ -233,7 +261,9 @@ def test_trend_figure_gap_for_undefined_rate_and_errors() -> None:
     table = table.rename(columns={"treatments": "insertions"}).assign(treatments=[50, 3])
     fig = trend_figure(table, "month", title="t", per="insertions")
     assert fig.data[2].y[1] is None and fig.data[0].y[1] is None
-    assert fig.layout.yaxis.title.text == "Events per 1,000 needle insertions"
+    assert list(fig.data[2].y)[0] == 10 * table["rate_per_1000"][0]
+    assert fig.layout.yaxis.title.text == "Events per 10,000 needle insertions"
+    assert fig.layout.yaxis.range[0] == 0
     assert_clean(fig)
     with pytest.raises(ValueError, match="empty"):
         trend_figure(table.iloc[0:0], "month", title="t")

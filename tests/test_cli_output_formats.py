@@ -71,13 +71,13 @@ def test_rejects_table_format_prints_rejected_text(rejected_db, capsys) -> None:
     status, out, err = _run(capsys, "rejects", "--db", str(db))
     assert (status, err) == (0, "")
     assert out == _table(
-        ["run_id", "file", "row_number", "column_name", "value", "reason"],
+        ["Run", "File", "Row", "Column", "Value", "Reason"],
         [
             ["5", file, "3", "dn_training_hours", "lots", NOT_NUMBER],
             ["5", file, "4", "clinic_id", "C77", UNKNOWN_CLINIC],
             ["5", file, "5", "dn_training_hours", "-4", NEGATIVE],
         ],
-        numeric={"run_id", "row_number"},
+        numeric={"Run", "Row"},
     )
 
 
@@ -128,7 +128,7 @@ def test_terms_in_three_formats(terms_db: Path, capsys) -> None:
     db = str(terms_db)
     assert _run(capsys, "terms", "--db", db) == (
         0,
-        "      term category  events\nfelt weird unmapped       3\n",
+        "Reported as      Category  Events\n felt weird unmapped term       3\n",
         "",
     )
     assert _run(capsys, "terms", "--db", db, "--format", "csv") == (
@@ -141,12 +141,12 @@ def test_terms_in_three_formats(terms_db: Path, capsys) -> None:
     assert json.loads(out) == [{"term": "felt weird", "category": "unmapped", "events": 3}]
     assert _run(capsys, "terms", "--db", db, "--all") == (
         0,
-        "          term     category  events\n"
-        "    felt weird     unmapped       3\n"
-        "    Haematomas     bruising       1\n"
-        "           PTX pneumothorax       1\n"
-        "Pneumothoraces pneumothorax       1\n"
-        "       bruises     bruising       1\n",
+        "   Reported as      Category  Events\n"
+        "    felt weird unmapped term       3\n"
+        "    Haematomas      bruising       1\n"
+        "           PTX  pneumothorax       1\n"
+        "Pneumothoraces  pneumothorax       1\n"
+        "       bruises      bruising       1\n",
         "",
     )
     assert _run(capsys, "terms", "--db", db, "--all", "--format", "csv") == (
@@ -170,7 +170,7 @@ def test_numeric_value_column_still_gets_three_decimals(capsys) -> None:
     out = io.StringIO()
     frame = pd.DataFrame({"kind": ["trend"], "value": [3.82159], "limit": [3.7777]})
     write_frame(frame, "table", out)
-    assert out.getvalue() == " kind value limit\ntrend 3.822 3.778\n"
+    assert out.getvalue() == " Kind Value Limit\ntrend 3.822 3.778\n"
 
 
 def test_control_characters_are_visible_in_the_table_and_quoted_in_csv() -> None:
@@ -183,7 +183,70 @@ def test_control_characters_are_visible_in_the_table_and_quoted_in_csv() -> None
     frame = pd.DataFrame({"value": ["C1\r1", "a\tb", None], "reason": ["x", "y", "z"]})
     table = io.StringIO()
     write_frame(frame, "table", table)
-    assert table.getvalue() == "value reason\nC1\\r1      x\n a\\tb      y\n           z\n"
+    assert table.getvalue() == "Value Reason\nC1\\r1      x\n a\\tb      y\n           z\n"
     csv = io.StringIO()
     write_frame(frame, "csv", csv)
     assert csv.getvalue() == 'value,reason\n"C1\r1",x\na\tb,y\n,z\n'
+
+
+def test_table_format_prints_words_and_csv_json_keep_codes() -> None:
+    """Dimension codes and column names are words in the table format only: csv and json
+    keep the codes, the join keys of the data dictionary."""
+    import io
+
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "body_region": ["shoulder_rotator_cuff", "upper_trapezius"],
+            "technique": ["in_and_out", "static"],
+            "training_band": ["21-60", "unknown"],
+            "insertions": [8000, 1200],
+            "events": [3, 1],
+            "rate_per_1000": [0.375, 0.8333333],
+            "p_value": [0.01534, 0.00001],
+        }
+    )
+    table = io.StringIO()
+    write_frame(frame, "table", table)
+    assert table.getvalue() == (
+        "          Body region  Technique Training (hours)  Needle insertions  Events"
+        " Per 1,000 needle insertions       p\n"
+        "shoulder rotator cuff in-and-out          21-60 h               8000       3"
+        "                       0.375  0.0153\n"
+        "      upper trapezius     static          unknown               1200       1"
+        "                       0.833 <0.0001\n"
+    )
+    csv = io.StringIO()
+    write_frame(frame, "csv", csv)
+    assert csv.getvalue().splitlines()[:2] == [
+        "body_region,technique,training_band,insertions,events,rate_per_1000,p_value",
+        "shoulder_rotator_cuff,in_and_out,21-60,8000,3,0.375,0.01534",
+    ]
+    out = io.StringIO()
+    write_frame(frame, "json", out)
+    assert json.loads(out.getvalue())[1]["technique"] == "static"
+    assert json.loads(out.getvalue())[0]["body_region"] == "shoulder_rotator_cuff"
+
+
+def test_table_format_names_model_levels_by_their_term() -> None:
+    import io
+
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "term": ["ultrasound", "ultrasound", "body_region"],
+            "level": ["no", "yes", "lumbar_paraspinals"],
+            "reference": ["no", "no", "upper_trapezius"],
+            "irr": [1.0, 0.9, 0.7],
+        }
+    )
+    out = io.StringIO()
+    write_frame(frame, "table", out)
+    assert out.getvalue() == (
+        "             Factor                 Level             Reference Rate ratio\n"
+        "Ultrasound guidance not ultrasound-guided not ultrasound-guided      1.000\n"
+        "Ultrasound guidance     ultrasound-guided not ultrasound-guided      0.900\n"
+        "        Body region    lumbar paraspinals       upper trapezius      0.700\n"
+    )

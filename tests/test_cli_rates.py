@@ -98,23 +98,75 @@ def test_rates_json_gives_the_same_numbers(capsys, fixture_db: Path) -> None:
 
 
 def test_rates_table_format(capsys, fixture_db: Path) -> None:
+    """The table format prints words (dashboard.labels), rates to 3 decimals."""
     status, out, err = run(capsys, "rates", "--by", "category", "--db", fixture_db)
     assert (status, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == RATE_COLUMNS
+    header = (
+        "Category", "Treatments", "Events", "Treatments with an event", "Per 1,000 treatments",
+        "95% CI low", "95% CI high", "CI method",
+    )  # fmt: skip
+    assert re.split(r"\s{2,}|(?<=[a-z)]) (?=[A-Z9])", lines[0].strip()) == list(header)
     expected = category_table(fixture_db)
     assert len(lines) == 1 + len(expected)
+    words = {"pain_during": "pain during needling", "soreness": "soreness afterwards",
+             "aggravation": "aggravation of symptoms", "numbness": "numbness or tingling",
+             "skin_irritation": "skin irritation", "nerve_injury": "nerve injury",
+             "vascular_injury": "vascular injury", "needle_breakage": "needle breakage",
+             "forgotten_needle": "forgotten needle", "unmapped": "unmapped term"}  # fmt: skip
     for line, row in zip(lines[1:], expected.itertuples(index=False), strict=True):
-        tokens = line.split()
-        assert tokens[0] == row.category
-        assert tokens[1:4] == [str(row.treatments), str(row.events), str(row.treatments_affected)]
-        assert tokens[4:7] == [
+        name = words.get(row.category, row.category)
+        assert line.lstrip().startswith(name + " ")
+        tokens = line.lstrip()[len(name) :].split()
+        assert tokens[0:3] == [str(row.treatments), str(row.events), str(row.treatments_affected)]
+        assert tokens[3:6] == [
             f"{row.rate_per_1000:.3f}",
             f"{row.ci_low_per_1000:.3f}",
             f"{row.ci_high_per_1000:.3f}",
         ]
-        assert all(re.fullmatch(r"\d+\.\d{3}", t) for t in tokens[4:7])
-        assert " ".join(tokens[7:]) == row.ci_method
+        assert " ".join(tokens[6:]) == row.ci_method
+
+
+def test_rates_table_format_prints_words_for_codes_and_headers(capsys, fixture_db: Path) -> None:
+    status, out, err = run(
+        capsys, "rates", "--by", "severity", "--quarter", "2025Q2", "--clinic", "C04",
+        "--db", fixture_db,
+    )  # fmt: skip
+    assert (status, err) == (0, "")
+    assert out == (
+        "          Severity  Treatments  Events  Treatments with an event Per 1,000 treatments"
+        " 95% CI low 95% CI high                                         CI method\n"
+        "              mild         235      69                        61              293.617"
+        "    228.452     371.591                           exact Poisson (Garwood)\n"
+        "       significant         235       1                         1                4.255"
+        "      0.108      23.709                           exact Poisson (Garwood)\n"
+        "           serious         235       0                         0                0.000"
+        "      0.000      15.697 exact Poisson (Garwood), 0 events: upper = 3.69/n\n"
+        "severity not given         235       9                         9               38.298"
+        "     17.512      72.701                           exact Poisson (Garwood)\n"
+    )
+    status, csv_out, _ = run(
+        capsys, "rates", "--by", "severity", "--quarter", "2025Q2", "--clinic", "C04",
+        "--format", "csv", "--db", fixture_db,
+    )  # fmt: skip
+    assert csv_out.splitlines()[0] == ",".join(["severity", *RATE_COLUMNS[1:]])
+    assert [line.split(",")[0] for line in csv_out.splitlines()[1:]] == [
+        "mild", "significant", "serious", "unspecified",
+    ]  # fmt: skip  # csv keeps the codes: they are join keys
+
+
+def test_compare_table_format_names_levels_in_words(capsys, fixture_db: Path) -> None:
+    status, out, err = run(
+        capsys, "compare", "--factor", "ultrasound", "--quarter", "2025Q2", "--db", fixture_db
+    )
+    assert (status, err) == (0, "")
+    header, row = out.splitlines()
+    assert header.split("  ")[0] == "Analysis"
+    assert re.sub(r" {2,}", "|", header.strip()).split("|")[:3] == [
+        "Analysis", "Level", "Reference",
+    ]  # fmt: skip
+    assert row.startswith("   crude ultrasound-guided not ultrasound-guided      73         317 ")
+    assert row.split(") ")[-1].split() == ["0.8770", "503", "2227"]
 
 
 def test_rates_quarter_clinic_by_month(capsys, fixture_db: Path) -> None:

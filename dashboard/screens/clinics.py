@@ -1,39 +1,53 @@
-"""Clinics: funnel plot of clinics, or of practitioners within a clinic, vs the overall rate."""
+"""Clinics: funnel plot of clinics, or of practitioners within a clinic, vs the overall rate.
+
+Only the units outside the limits are named on the chart (hover names every unit); the
+settings (category, clinics or practitioners, the clinic, the limits) are in the URL.
+"""
+
+from dataclasses import replace
 
 import streamlit as st
 
 from dashboard import views
 from dashboard.cache import load
+from dashboard.charts import label_outliers_only
 from dashboard.charts_spc import funnel_figure
+from dashboard.display import outliers_shown
 from dashboard.methods import DEFAULT, FUNNEL_ADJUSTMENTS, Methods
 
-from ._common import category_choice, chart, nothing_matches, what_counted
+from ._common import category_choice, chart, nothing_matches, page_setting, what_counted
 
 TITLE, SLUG = "Clinics", "clinics"
-CLINICS, WITHIN = "clinics", "practitioners within a clinic"
+COMPARE = {"clinics": "clinics", "practitioners": "practitioners within a clinic"}
+LIMITS = {
+    "additive": "allow for overdispersion: additive random effects (default)",
+    "multiplicative": "allow for overdispersion: multiplicative phi",
+    "none": "no allowance: exact Poisson limits",
+}
 
 
 def render(ctx) -> None:
     st.title("Clinics and practitioners: funnel plot")
     filters = category_choice(ctx.filters, "clinics-category")
-    compare = st.radio("Compare", [CLINICS, WITHIN], horizontal=True)
+    compare = page_setting(
+        "compare", list(COMPARE), "clinics", label="Compare", key="clinics-compare",
+        format_func=COMPARE.get,
+    )  # fmt: skip
     within = None
-    if compare == WITHIN:
-        within = st.selectbox(
-            "Clinic", ctx.filters.clinics or ctx.options.clinics, key="clinics-within"
+    if compare == "practitioners":
+        clinics = ctx.filters.clinics or ctx.options.clinics
+        within = page_setting(
+            "within", clinics, clinics[0], label="Clinic", key="clinics-within", widget="selectbox"
         )
-    units = "clinic" if compare == CLINICS else "practitioner"
-    labels = {
-        "additive": "allow for overdispersion: additive random effects (default)",
-        "multiplicative": "allow for overdispersion: multiplicative phi",
-        "none": "no allowance: exact Poisson limits",
-    }
-    how = st.selectbox(
-        "Funnel limits",
+    units = "clinic" if compare == "clinics" else "practitioner"
+    how = page_setting(
+        "limits",
         FUNNEL_ADJUSTMENTS,
-        index=FUNNEL_ADJUSTMENTS.index(DEFAULT.funnel_overdispersion),
-        format_func=labels.get,
+        DEFAULT.funnel_overdispersion,
+        label="Funnel limits",
         key="clinics-funnel-limits",
+        widget="selectbox",
+        format_func=LIMITS.get,
         help="Real units differ by more than chance alone (case mix, reporting habits). When "
         "that extra spread is significant, the limits are widened by it (Spiegelhalter 2005), "
         "so only units that stand out beyond it are flagged. The reports and `needlewatch "
@@ -47,13 +61,21 @@ def render(ctx) -> None:
         return nothing_matches()
     scope = f" at {within}" if within else ""
     chart(
-        funnel_figure(
-            result,
-            title=f"{what_counted(filters)} per 1,000 treatments by {units}{scope}: 95% and 99.8% limits",
-            unit_label=units.capitalize(),
+        label_outliers_only(
+            funnel_figure(
+                result,
+                title=f"{what_counted(filters)} per 1,000 treatments by {units}{scope}: "
+                "95% and 99.8% limits",
+                unit_label=units.capitalize(),
+            )
         ),
         result.units,
-        f"funnel-{units}{'-' + within if within else ''}",
+        f"funnel-{units}s",
+        filters=replace(filters, clinics=(within,)) if within else filters,
+    )
+    st.caption(
+        f"Only the {units}s outside the 95% limits are named on the chart; hover over a point "
+        f"to see which {units} it is."
     )
     if result.overdispersion_applied:
         st.caption(
@@ -68,18 +90,19 @@ def render(ctx) -> None:
         st.caption(
             "Practitioners are shown by their keyed code, the same on every page and report."
         )
-    outliers = result.units[result.units["outside"] != ""]
-    st.subheader(f"Outside the limits ({len(outliers)} of {len(result.units)} {units}s)")
+    shown = outliers_shown(result.units, units)
+    st.subheader(f"Outside the limits ({len(shown)} of {len(result.units)} {units}s)")
     st.caption(
         "Outside 95%: worth a look (1 in 20 would be by chance). Outside 99.8%: unlikely to be "
         "chance, or the ordinary variation between clinics when the limits allow for it."
     )
-    shown = outliers[["unit", "events", "exposure", "rate", "outside"]].rename(
-        columns={"unit": units.capitalize(), "events": "Events", "exposure": "Treatments",
-                 "rate": "Per 1,000 treatments", "outside": "Outside"}
-    )  # fmt: skip
     st.dataframe(
-        shown.round({"Per 1,000 treatments": 2, "Treatments": 0}),
+        shown,
         hide_index=True,
-        height=36 * (len(shown) + 1),
+        height=36 * (len(shown) + 1) + 2,
+        column_config={
+            "Per 1,000 treatments": st.column_config.NumberColumn(format="%.2f"),
+            "Treatments": st.column_config.NumberColumn(format="localized"),
+            "Events": st.column_config.NumberColumn(format="localized"),
+        },
     )

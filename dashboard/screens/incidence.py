@@ -1,49 +1,49 @@
-"""Incidence: rate by event category and by severity tier, with exact 95% intervals."""
+"""Incidence: rate by event category and by severity tier, with exact 95% intervals.
+
+Both charts are on a log scale (``charts.rate_dots``): bruising at 75 per 1,000 and
+pneumothorax at 0.01 share the chart, and a category with no events shows its upper bound.
+Per needle insertions the rates are per 10,000 insertions.
+"""
 
 import streamlit as st
 
 from dashboard import views
 from dashboard.cache import load
-from dashboard.charts import rate_bars
+from dashboard.charts import rate_dots
+from dashboard.labels import per_text
 
-from ._common import chart, nothing_matches, rates_table
+from ._common import chart, nothing_matches, page_setting, rates_table
 
 TITLE, SLUG = "Incidence", "incidence"
+PER = ("treatments", "insertions")
 
 
 def render(ctx) -> None:
     st.title("Incidence by event type and severity")
-    per = st.radio(
-        "Denominator",
-        ["treatments", "insertions"],
-        horizontal=True,
-        format_func=lambda p: (
-            f"per 1,000 {'needle insertions' if p == 'insertions' else 'treatments'}"
-        ),
+    per = page_setting(
+        "per", PER, "treatments", label="Denominator", key="incidence-per", format_func=per_text
     )
     data = load(views.incidence, ctx.filters, per)
     if data.by_category.empty:
         return nothing_matches()
-    unit = "needle insertions" if per == "insertions" else "treatments"
-    chart(
-        rate_bars(
-            data.by_category,
-            "category",
-            title=f"Adverse events per 1,000 {unit}, by category (exact Poisson 95% CI)",
-            per=per,
-        ),
-        data.by_category,
-        "incidence-by-category",
+    rate = f"Adverse events {per_text(per)}"
+    suffix = "" if per == "treatments" else "-per-10000-insertions"
+    st.caption(
+        "Log scale: each gridline is 10 times the one before, so rare and serious categories "
+        "show beside common ones. An open triangle marks a category with no events, at the "
+        "upper end of its 95% interval."
     )
-    rates_table(data.by_category, "category", per)
-    chart(
-        rate_bars(
-            data.by_severity,
-            "severity",
-            title=f"Adverse events per 1,000 {unit}, by severity tier (exact Poisson 95% CI)",
+    for table, dim, what in (
+        (data.by_category, "category", "category"),
+        (data.by_severity, "severity", "severity tier"),
+    ):
+        chart(
+            rate_dots(
+                table, dim, title=f"{rate}, by {what} (exact Poisson 95% CI, log scale)", per=per
+            ),
+            table,
+            f"incidence-by-{dim}{suffix}",
+            filters=ctx.filters,
             per=per,
-        ),
-        data.by_severity,
-        "incidence-by-severity",
-    )
-    rates_table(data.by_severity, "severity", per)
+        )
+        rates_table(table, dim, per)

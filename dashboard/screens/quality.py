@@ -4,19 +4,30 @@ import streamlit as st
 
 from dashboard import views
 from dashboard.cache import load
+from dashboard.display import quality_shown
 
 TITLE, SLUG = "Data quality", "quality"
+COUNTS = ("Rows read", "Rows accepted", "Rows updated", "Rows rejected", "Rows", "Blank", "Events")
+
+
+def _table(frame) -> None:
+    shown = quality_shown(frame)
+    config = {c: st.column_config.NumberColumn(format="localized") for c in COUNTS if c in shown}
+    if "% blank" in shown:
+        config["% blank"] = st.column_config.NumberColumn(format="%.1f")
+    st.dataframe(shown, hide_index=True, column_config=config)
 
 
 def render(ctx) -> None:
     st.title("Data quality")
     data = load(views.quality)
     st.subheader("Ingest runs")
-    st.dataframe(data.runs, hide_index=True)
+    _table(data.runs)
     st.subheader(f"Rejected rows ({len(data.rejects)})")
-    st.dataframe(data.rejects, hide_index=True)
+    st.caption("Column: the column as your file names it.")
+    _table(data.rejects)
     st.subheader(f"Unmapped event terms ({len(data.unmapped)})")
     st.caption("Map them with `needlewatch terms --add mapping.csv`.")
-    st.dataframe(data.unmapped, hide_index=True)
+    _table(data.unmapped)
     st.subheader("Missing optional fields")
-    st.dataframe(data.missing.round({"missing_percent": 1}), hide_index=True)
+    _table(data.missing)

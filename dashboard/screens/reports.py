@@ -6,12 +6,18 @@ from dashboard import views
 from dashboard.cache import load
 from ingest.errors import NeedleWatchError
 
+from ._common import page_setting
+
 TITLE, SLUG = "Quarterly report", "report"
 FORMATS = {
     "pdf": "PDF (A4)",
     "html": "HTML (interactive)",
     "xlsx": "Excel (XLSX)",
     "csv": "CSV (tidy)",
+}
+EDITIONS = {
+    "clinic": "Clinic (confidential, with narratives)",
+    "public": "Public (suppressed, anonymous)",
 }
 MIME = {
     "pdf": "application/pdf",
@@ -26,7 +32,15 @@ def render(ctx) -> None:
     quarter = ctx.quarter
     if quarter is None:
         st.info("A report covers one calendar quarter: choose it in the sidebar's Period.")
-        quarter = st.selectbox("Or pick the report's quarter here", ctx.options.quarters)
+        quarters = list(ctx.options.quarters)
+        quarter = page_setting(
+            "report_quarter",
+            quarters,
+            quarters[0],  # the newest
+            label="Or pick the report's quarter here",
+            key="report-quarter",
+            widget="selectbox",
+        )
     clinics = ctx.filters.clinics
     clinic = clinics[0] if len(clinics) == 1 else None
     if len(clinics) > 1:
@@ -36,28 +50,33 @@ def render(ctx) -> None:
         f"`needlewatch report --quarter {quarter}{' --clinic ' + clinic if clinic else ''}`. "
         "Other sidebar filters do not apply to reports."
     )
-    edition = st.radio(
-        "Edition",
-        ["clinic", "public"],
-        horizontal=True,
-        format_func=lambda e: {
-            "clinic": "Clinic (confidential, with narratives)",
-            "public": "Public (suppressed, anonymous)",
-        }[e],
+    edition = page_setting(
+        "edition",
+        list(EDITIONS),
+        "clinic",
+        label="Edition",
+        key="report-edition",
+        format_func=EDITIONS.get,
     )
-    fmt = st.radio("Format", list(FORMATS), horizontal=True, format_func=FORMATS.get)
+    fmt = page_setting(
+        "format", list(FORMATS), "pdf", label="Format", key="report-format", format_func=FORMATS.get
+    )
     rounding = None
     if edition == "public":
-        rounding = st.selectbox(
-            "Rounding of printed counts",
-            [None, 5, 10],
+        rounded = page_setting(
+            "rounding",
+            ["none", "5", "10"],
+            "none",
+            label="Rounding of printed counts",
+            key="report-rounding",
+            widget="selectbox",
             format_func=lambda n: (
                 "none (exact counts, small ones suppressed)"
-                if n is None
+                if n == "none"
                 else f"to the nearest {n}, after suppression (as OpenSAFELY releases counts)"
             ),
-            key="report-rounding",
         )
+        rounding = None if rounded == "none" else int(rounded)
     if not st.button("Prepare the report", type="primary"):
         return
     try:

@@ -1,11 +1,24 @@
-"""Serious events: line listing of significant and serious events with context."""
+"""Serious events: line listing of significant and serious events with context.
+
+Codes print as words and long text wraps in its cell (taller rows); the download keeps the
+codes (join keys) and is named after the clinics and period it covers.
+"""
 
 import streamlit as st
 
 from dashboard import views
 from dashboard.cache import load
+from dashboard.display import listing_shown
+from dashboard.downloads import file_stem
 
 TITLE, SLUG = "Serious events", "serious"
+#: Row height (pixels) that lets Streamlit wrap text: three lines of a narrative.
+ROW_PX = 84
+#: The event first (what, how bad, in the reporter's words), then its context.
+ORDER = (
+    "Date", "Clinic", "Category", "Severity", "Reported as", "Narrative", "Outcome",
+    "Practitioner", "Training (hours)", "Body region", "Ultrasound guidance", "Technique",
+)  # fmt: skip
 
 
 def render(ctx) -> None:
@@ -14,36 +27,37 @@ def render(ctx) -> None:
         "Show practitioner ids",
         value=False,
         help="Practitioners are shown by a keyed code, the same in every page, report and "
-        "download. Show their ids only where you are entitled to see who they are.",
+        "download. Show their ids only where you are entitled to see who they are. (This "
+        "choice is never put in a link.)",
     )
     listing = load(views.serious_events, ctx.filters, reveal)
     shown_as = "ids (shown on request)" if reveal else "keyed code"
     st.caption(f"{len(listing)} event(s). Practitioners are shown by {shown_as}.")
     if listing.empty:
         return st.info("No significant or serious events match these filters.")
+    shown = listing_shown(listing)
     st.dataframe(
-        listing,
+        shown,
         hide_index=True,
         width="stretch",
-        height=min(36 * (len(listing) + 1), 640),
+        row_height=ROW_PX,
+        height=min(ROW_PX * len(shown) + 40, 900),
+        column_order=ORDER,
         column_config={
-            "event_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
-            "clinic": "Clinic",
-            "practitioner": "Practitioner",
-            "training_band": "Training (h)",
-            "body_region": "Region",
-            "ultrasound": "Ultrasound",
-            "technique": "Technique",
-            "category": "Category",
-            "severity": "Severity",
-            "event_type": st.column_config.TextColumn("Reported as", width="medium"),
-            "outcome": "Outcome",
-            "narrative": st.column_config.TextColumn("Narrative", width="large"),
+            "Date": st.column_config.DateColumn(format="YYYY-MM-DD", width=90),
+            "Clinic": st.column_config.TextColumn(width=55),
+            "Category": st.column_config.TextColumn(width=120),
+            "Severity": st.column_config.TextColumn(width=85),
+            "Reported as": st.column_config.TextColumn(width=130),
+            "Narrative": st.column_config.TextColumn(width=330),
+            "Outcome": st.column_config.TextColumn(width=130),
+            "Ultrasound guidance": st.column_config.TextColumn(width=130),
         },
     )
+    stem = file_stem(ctx.filters, "serious-events" + ("-with-ids" if reveal else ""))
     st.download_button(
-        "Download the listing (CSV)",
+        f"Download the listing (CSV): {stem}.csv",
         listing.to_csv(index=False).encode(),
-        file_name="serious-events-with-ids.csv" if reveal else "serious-events.csv",
+        file_name=f"{stem}.csv",
         mime="text/csv",
     )

@@ -5,15 +5,12 @@ import streamlit as st
 from dashboard import views
 from dashboard.cache import load
 from dashboard.charts import rate_bars, ratio_forest
+from dashboard.display import model_shown
+from dashboard.labels import label
 
 from ._common import category_choice, chart, nothing_matches, what_counted
 
 TITLE, SLUG = "Training and ultrasound", "training"
-MODEL_COLUMNS = {
-    "term": "Factor", "level": "Level", "reference": "Reference", "irr": "Rate ratio",
-    "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p", "events": "Events",
-    "treatments": "Treatments", "note": "Note",
-}  # fmt: skip
 ADJUSTED = (
     "When practitioners differ more than chance (overdispersion), every ratio's interval is "
     "practitioner-clustered (Poisson regression, as the table below); otherwise crude ratios "
@@ -30,11 +27,18 @@ def render(ctx) -> None:
         return nothing_matches()
     rate = f"{what_counted(filters)} per 1,000 treatments"
     for table, dim, name, what in (
-        (data.by_training, "training_band", "rate-by-training-band", "dry-needling training hours"),
-        (data.by_experience, "experience_band", "rate-by-experience-band", "years of experience"),
-        (data.by_ultrasound, "ultrasound", "rate-by-ultrasound", "ultrasound guidance"),
+        (
+            data.by_training,
+            "training_band",
+            "rates-by-training-band",
+            "dry-needling training hours",
+        ),
+        (data.by_experience, "experience_band", "rates-by-experience-band", "years of experience"),
+        (data.by_ultrasound, "ultrasound", "rates-by-ultrasound", "ultrasound guidance"),
     ):
-        chart(rate_bars(table, dim, title=f"{rate}, by {what} (95% CI)"), table, name)
+        chart(
+            rate_bars(table, dim, title=f"{rate}, by {what} (95% CI)"), table, name, filters=filters
+        )
     chart(
         rate_bars(
             data.by_region_ultrasound,
@@ -43,21 +47,29 @@ def render(ctx) -> None:
             title=f"{rate}, by body region and ultrasound guidance (95% CI)",
         ),
         data.by_region_ultrasound,
-        "rate-by-region-ultrasound",
+        "rates-by-region-and-ultrasound",
+        filters=filters,
     )
     st.subheader("Rate ratios: crude and adjusted for body region")
     st.caption(ADJUSTED)
-    for table, what, unit, name in (
-        (data.ultrasound_ratios, "ultrasound guidance", "", "ratio-ultrasound"),
-        (data.training_ratios, "training hours", " h", "ratio-training-band"),
-        (data.experience_ratios, "years of experience", " years", "ratio-experience-band"),
+    for table, what, dim, name in (
+        (data.ultrasound_ratios, "ultrasound guidance", "ultrasound", "ratios-ultrasound"),
+        (data.training_ratios, "training hours", "training_band", "ratios-training-band"),
+        (
+            data.experience_ratios,
+            "years of experience",
+            "experience_band",
+            "ratios-experience-band",
+        ),
     ):
         if table.empty:
             continue
-        ref = str(table["reference"].iloc[0])
-        shown = table.assign(level=[f"{lv}{unit} vs {ref}{unit}" for lv in table["level"]])
-        title = f"Rate ratio by {what}, against {ref}{unit} (reference): crude and region-adjusted (95% CI)"
-        chart(ratio_forest(shown, label="level", title=title), table, name)
+        ref = label(dim, table["reference"].iloc[0])
+        shown = table.assign(level=[f"{label(dim, lv)} vs {ref}" for lv in table["level"]])
+        title = (
+            f"Rate ratio by {what}, against {ref} (reference): crude and region-adjusted (95% CI)"
+        )
+        chart(ratio_forest(shown, label="level", title=title), table, name, filters=filters)
         notes = {n for n in table["note"] if isinstance(n, str) and "reference" in n}
         for note in sorted(notes):
             st.caption(note)
@@ -68,18 +80,15 @@ def render(ctx) -> None:
     st.caption(
         f"Method: {data.model.method}. Cells: {data.model.n_cells:,} practitioner x factor-level cells."
     )
+    shown = model_shown(data.model.table)
     st.dataframe(
-        data.model.table.rename(columns=MODEL_COLUMNS).astype(
-            {"Rate ratio": float, "95% CI low": float, "95% CI high": float}
-        ),
+        shown,
         hide_index=True,
         width="stretch",
-        height=36 * (len(data.model.table) + 1),
+        height=36 * (len(shown) + 1) + 2,
         column_config={
             "Rate ratio": st.column_config.NumberColumn(format="%.3f"),
-            "95% CI low": st.column_config.NumberColumn(format="%.3f"),
-            "95% CI high": st.column_config.NumberColumn(format="%.3f"),
-            "Treatments": st.column_config.NumberColumn(format="%d"),
-            "Note": st.column_config.TextColumn(width="medium"),
+            "Treatments": st.column_config.NumberColumn(format="localized"),
+            "Events": st.column_config.NumberColumn(format="localized"),
         },
     )
