@@ -32,7 +32,7 @@ PAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "overview": (),
     "incidence": ("per",),
     "training": ("category",),
-    "trends": ("category", "by"),
+    "trends": ("category", "by", "base_from", "base_to", "rebase"),
     "clinics": ("category", "compare", "within", "limits"),
     "serious": (),
     "quality": (),

@@ -219,7 +219,10 @@ def series_uchart(
     complete periods (of the fixed baseline, if any) set the centre line, less any point
     beyond the 3-sigma limits of a first pass, so that a signal does not set its own limits
     (Shewhart's phase I practice: a point with a special cause is left out of the
-    baseline); ``methods.rebase`` starts a new segment with its own centre line.
+    baseline); ``methods.rebase`` starts a new segment with its own centre line. A fixed
+    baseline sets the centre line of each segment it overlaps; a segment it does not reach
+    (the new normal after a rebase) takes every complete period of its own. A rebase that
+    leaves a segment under 2 complete periods gives no chart, and says so.
     """
     complete = [not p for p in partial]
     n_complete = sum(complete)
@@ -232,11 +235,14 @@ def series_uchart(
             f"under {methods.trend_min_events:g} a period on average; rare events are "
             "watched on the g-chart of serious events instead"
         )
-    base = [not p and methods.in_baseline(q) for q, p in zip(periods, partial, strict=True)]
     rebase = [r for r in methods.rebase if r in periods]
-    if not any(base):
-        base = [not p for p in partial]
-    first = u_chart(periods, events, treatments, incomplete=partial, baseline=base, rebase=rebase)
+    base = _baseline(periods, partial, methods, rebase)
+    try:
+        first = u_chart(
+            periods, events, treatments, incomplete=partial, baseline=base, rebase=rebase
+        )
+    except ValueError as e:  # a rebase leaving a segment under 2 complete periods
+        return None, f"no u-chart with these limits: {e}"
     beyond = {s.period for s in first.signals if s.rule == RULE_BEYOND}
     trimmed = [b and q not in beyond for b, q in zip(base, periods, strict=True)]
     if trimmed == base:
@@ -247,6 +253,24 @@ def series_uchart(
         ), ""
     except ValueError:  # every baseline point of a segment signalled: keep the first pass
         return first, ""
+
+
+def _baseline(
+    periods: list[str], partial: list[bool], methods: Methods, rebase: list[str]
+) -> list[bool]:
+    """Which periods set the centre line: complete periods in the fixed baseline, and in a
+    segment the baseline does not reach, every complete period of that segment.
+
+        periods  2024Q1 2024Q2 2024Q3 | 2025Q1 2025Q2    (rebase at 2025Q1)
+        baseline 2024Q1-2024Q2:  T T F | T T
+    """
+    starts = sorted({0, *(periods.index(r) for r in rebase)}) + [len(periods)]
+    out: list[bool] = []
+    for a, b in zip(starts, starts[1:], strict=False):
+        seg = range(a, b)
+        fixed = [not partial[i] and methods.in_baseline(periods[i]) for i in seg]
+        out += fixed if any(fixed) else [not partial[i] for i in seg]
+    return out
 
 
 def centre_baselines(chart: UChart | None) -> list[list[str]]:

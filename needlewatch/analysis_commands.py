@@ -182,7 +182,18 @@ def cmd_model(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
 def cmd_signals(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     from dashboard.signals import signals_table
 
-    methods = Methods(funnel_overdispersion=args.overdispersion)
+    methods = Methods(
+        funnel_overdispersion=args.overdispersion,
+        baseline=args.baseline,
+        rebase=tuple(args.rebase),
+    )
+    kind = 7 if args.by == "month" else 6  # 2025-04 or 2025Q2
+    given = [*(args.baseline or ()), *args.rebase]
+    if wrong := [g for g in given if len(g) != kind]:
+        raise ValueError(
+            f"--baseline/--rebase {wrong[0]} is not a {args.by}: with --by {args.by} give "
+            f"{'months (2025-04)' if args.by == 'month' else 'quarters (2025Q2)'}"
+        )
     con, filters = _open(args, db_path)
     try:
         table = signals_table(

@@ -7,6 +7,7 @@ filters (period, clinics, category, severity, bands) with the same help text.
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import date
 
 from dashboard.filters import ADJUSTERS, COMPARE_FACTORS, DIMS, MODEL_METHODS, PER_UNITS
@@ -86,6 +87,50 @@ def add_overdispersion(p: argparse.ArgumentParser) -> None:
         help="how funnel limits allow for units differing more than chance: additive random "
         "effects (default, as the dashboard and reports), multiplicative phi, or none "
         "(Spiegelhalter 2005); applied only when the extra spread is significant",
+    )
+
+
+_PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|Q[1-4])$")
+
+
+def period_label(text: str) -> str:
+    """A month (2025-04) or a quarter (2025Q2), as the u-chart labels its periods."""
+    if not _PERIOD.match(text):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a period: use a month (2025-04) or a quarter (2025Q2)"
+        )
+    return text
+
+
+def period_range(text: str) -> tuple[str, str]:
+    """FROM:TO, two periods of the same kind in order (2024-01:2024-12, 2023Q3:2024Q4)."""
+    first, sep, last = text.partition(":")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"'{text}' is not FROM:TO: use e.g. 2024-01:2024-12")
+    first, last = period_label(first), period_label(last)
+    if len(first) != len(last) or first > last:
+        raise argparse.ArgumentTypeError(
+            f"'{text}': give two months or two quarters, the first not after the second"
+        )
+    return first, last
+
+
+def add_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--baseline",
+        type=period_range,
+        metavar="FROM:TO",
+        help="fix the control limits on these periods (months with --by month, quarters "
+        "with --by quarter); default every complete period of the window",
+    )
+    p.add_argument(
+        "--rebase",
+        type=period_label,
+        action="append",
+        default=[],
+        metavar="PERIOD",
+        help="start the limits again at this period, after a sustained shift (repeatable); "
+        "a fixed baseline sets only the segments it overlaps",
     )
 
 
@@ -184,5 +229,6 @@ def add_analysis_parsers(sub: argparse._SubParsersAction) -> None:
         "--units", choices=("clinic", "practitioner"), default="clinic", help="units compared"
     )
     add_overdispersion(p)
+    add_limits(p)
     add_ids(p)
     _common(p)

@@ -345,3 +345,32 @@ def test_rates_affected_share_with_both_binomial_intervals(fixture_db, capsys) -
     )
     overall = rates(capsys, fixture_db, "--affected").iloc[0]
     assert round(overall["affected_percent"], 2) == 19.18  # Brady 2014's 19.18%, by design
+
+
+def test_signals_with_a_fixed_baseline_and_a_rebase(fixture_db, capsys) -> None:
+    """C04 by quarter with limits fixed on 2023Q4-2024Q4: the centre line is those five
+    quarters' events over their treatments (from `rates`), the 2025Q2 rise is judged
+    against it, and the dizziness rise of 2025Q1-Q2 shows; a rebase at 2025Q1 gives the
+    new quarters limits of their own, and the rise is no longer special cause."""
+    args = ("--quarter", "2025Q2", "--clinic", "C04", "--by", "quarter")
+    fixed = pd.DataFrame(
+        run_json(capsys, "signals", "--db", fixture_db, *args, "--baseline", "2023Q4:2024Q4",
+                 notes=1)
+    )  # fmt: skip
+    assert fixed[["series", "period"]].values.tolist() == [
+        ["adverse events", "2025Q2"],
+        ["bruising events", "2025Q2"],
+        ["dizziness events", "2025Q1 to 2025Q2"],
+        ["mild adverse events", "2025Q2"],
+        ["adverse events with no severity given", "2025Q2"],
+    ]
+    base = rates(capsys, fixture_db, "--by", "quarter", "--clinic", "C04", "--from",
+                 "2023-10-01", "--to", "2024-12-31")  # fmt: skip
+    assert fixed["expected"][0] == pytest.approx(
+        base["events"].sum() / base["treatments"].sum() * 1000, rel=1e-12
+    )
+    rebased = run_json(
+        capsys, "signals", "--db", fixture_db, *args, "--baseline", "2023Q4:2024Q4",
+        "--rebase", "2025Q1", notes=2,
+    )  # fmt: skip
+    assert rebased == []

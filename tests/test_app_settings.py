@@ -21,13 +21,19 @@ from .test_app import run_page, switch_page
 Q = "2025Q2"
 
 
+@pytest.fixture(autouse=True)
+def _db(fixture_db, monkeypatch) -> None:
+    """Every page here reads the shared fixture database (never a developer's own)."""
+    monkeypatch.setenv("NEEDLEWATCH_DB", str(fixture_db))
+
+
 # ---------------------------------------------------------------- state.py, no Streamlit
 def test_every_page_names_its_settings_and_none_clash_with_a_filter() -> None:
     from dashboard.screens import PAGES
 
     assert set(PAGE_SETTINGS) == {p.SLUG for p in PAGES}
     assert not PAGE_KEYS & set(KEYS)
-    assert PAGE_SETTINGS["trends"] == ("category", "by")
+    assert PAGE_SETTINGS["trends"] == ("category", "by", "base_from", "base_to", "rebase")
     assert PAGE_SETTINGS["clinics"] == ("category", "compare", "within", "limits")
 
 
@@ -176,3 +182,36 @@ def test_report_settings_are_in_the_url() -> None:
         "format": "html",
         "rounding": "10",
     }
+
+
+def test_a_trends_link_reopens_its_period_baseline_and_rebase() -> None:
+    """A Trends link by quarter with a fixed baseline and a rebase opens with each chosen,
+    warns that the reports use the default limits, and names its download after the scope,
+    the period and the chart."""
+    link = {"quarter": Q, "clinic": "C04", "by": "quarter", "base_from": "2023Q4",
+            "base_to": "2024Q4", "rebase": "2025Q1"}  # fmt: skip
+    at = run_page("trends", link)
+    assert not at.exception
+    assert at.radio(key="trends-by").value == "quarter"
+    assert at.selectbox(key="trends-baseline-from").value == "2023Q4"
+    assert at.selectbox(key="trends-baseline-to").value == "2024Q4"
+    assert at.selectbox(key="trends-rebase").value == "2025Q1"
+    assert dict(at.query_params) == link
+    assert [w.value for w in at.warning] == [
+        "Control limits from the baseline 2023Q4 to 2024Q4 (chosen here; by default every "
+        "complete period of the window). Control limits start again at 2025Q1 (chosen here, "
+        "after a sustained shift; by default they are not rebased). The reports use the "
+        "default limits; `needlewatch signals --by quarter --baseline 2023Q4:2024Q4 "
+        "--rebase 2025Q1` lists these signals."
+    ]
+    assert [s.value for s in at.subheader][:4] == [
+        "Signals on this chart (0)",
+        "Signals by event category (0)",
+        "Signals by severity tier (0)",
+        "Signals in single clinics (0)",
+    ]  # as `signals` with the same limits: none
+    assert at.get("download_button")[0].label == (
+        "Data behind this chart (CSV): c04-2025Q2-u-chart-by-quarter.csv"
+    )
+    at.selectbox(key="trends-rebase").set_value("none").run()
+    assert "rebase" not in at.query_params

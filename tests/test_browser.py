@@ -414,4 +414,3 @@ def test_filters_survive_switching_page(app: App) -> None:
         app.draw(charts=1)
     assert app.metrics() == shown
     expect(app.page).to_have_url(re.compile(r"/\?(?=.*quarter=2025Q2)(?=.*clinic=C04)"))
-

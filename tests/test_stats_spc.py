@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -454,3 +455,25 @@ def test_a_rebase_starts_new_limits_and_rules_do_not_cross_it() -> None:
         u_chart(periods, events, [1000] * 8, rebase=["2030-01"])
     with pytest.raises(ValueError, match="has no complete baseline period"):
         u_chart(periods, events, [1000] * 8, rebase=["2024-05"], baseline=[True] * 4 + [False] * 4)
+
+
+def test_series_uchart_a_fixed_baseline_reaches_only_the_segments_it_overlaps() -> None:
+    """Baseline Jan-Apr fixed, rebase at May: January to April set the first centre line
+    (10 in 1,000 each: 10 per 1,000), and the new segment, which the baseline does not
+    reach, takes its own complete months (30 each: 30 per 1,000). A rebase leaving one
+    complete month gives no chart, with the reason."""
+    from dashboard.methods import DEFAULT
+    from dashboard.trends import centre_baselines, series_uchart
+
+    periods = [f"2024-{m:02d}" for m in range(1, 9)]
+    events = [10, 10, 10, 10, 30, 30, 30, 30]
+    methods = replace(DEFAULT, baseline=("2024-01", "2024-04"), rebase=("2024-05",))
+    chart, why = series_uchart(periods, events, [1000] * 8, [False] * 8, methods)
+    assert why == ""
+    assert chart.points["centre"].tolist() == [10.0] * 4 + [30.0] * 4
+    assert centre_baselines(chart) == [periods[:4], periods[4:]]
+    late = replace(methods, rebase=("2024-08",))
+    assert series_uchart(periods, events, [1000] * 8, [False] * 8, late) == (
+        None,
+        "no u-chart with these limits: the segment from 2024-08 needs at least 2 complete periods",
+    )

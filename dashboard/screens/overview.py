@@ -90,7 +90,8 @@ def render(ctx) -> None:
                 title="Adverse events per 1,000 treatments by month, with control limits",
             ),
             data.chart.chart.points,
-            "overview-u-chart",
+            "u-chart-by-month",
+            filters=ctx.filters,
         )
     else:
         chart(
@@ -98,5 +99,6 @@ def render(ctx) -> None:
                 data.trend, "month", title="Adverse events per 1,000 treatments, by month (95% CI)"
             ),
             data.trend,
-            "overview-monthly-rate",
+            "rates-by-month",
+            filters=ctx.filters,
         )

@@ -15,10 +15,11 @@ from dashboard.icons import WORDS, variation_uri
 from dashboard.labels import label
 from dashboard.methods import Methods
 
-from ._common import category_choice, chart, nothing_matches, what_counted
+from ._common import category_choice, chart, nothing_matches, page_setting, what_counted
 
 TITLE, SLUG = "Trends", "trends"
 NOT_FIXED = "every complete period (default)"
+NOT_SET = "none"  # the URL value of a baseline or rebase not chosen
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~$-])")
 
@@ -40,13 +41,34 @@ def _limits(periods: list[str]) -> Methods:
             "to judge later periods against an earlier, settled one; rebase only after a "
             "sustained shift you accept as the new normal."
         )
-        first = st.selectbox("Baseline from", [NOT_FIXED, *periods], key="trends-baseline-from")
-        last = st.selectbox("Baseline to", [NOT_FIXED, *periods], key="trends-baseline-to")
-        rebase = st.multiselect("Start the limits again at", periods, key="trends-rebase")
+        options = [NOT_SET, *periods]
+        first = page_setting(
+            "base_from", options, NOT_SET, label="Baseline from", key="trends-baseline-from",
+            widget="selectbox", format_func=_period_text,
+        )  # fmt: skip
+        last = page_setting(
+            "base_to", options, NOT_SET, label="Baseline to", key="trends-baseline-to",
+            widget="selectbox", format_func=_period_text,
+        )  # fmt: skip
+        rebase = page_setting(
+            "rebase", options, NOT_SET, label="Start the limits again at",
+            key="trends-rebase", widget="selectbox", format_func=_rebase_text,
+        )  # fmt: skip
     baseline = None
-    if first != NOT_FIXED and last != NOT_FIXED and first <= last:
-        baseline = (first, last)
-    return Methods(baseline=baseline, rebase=tuple(rebase))
+    if first != NOT_SET and last != NOT_SET:
+        if first <= last:
+            baseline = (first, last)
+        else:
+            st.warning(f"Baseline from {first} is after {last}: the baseline is not fixed.")
+    return Methods(baseline=baseline, rebase=() if rebase == NOT_SET else (rebase,))
+
+
+def _period_text(value: str) -> str:
+    return NOT_FIXED if value == NOT_SET else value
+
+
+def _rebase_text(value: str) -> str:
+    return "nowhere (one set of limits)" if value == NOT_SET else value
 
 
 def _summary(table: pd.DataFrame) -> None:
@@ -88,18 +110,26 @@ def _summary(table: pd.DataFrame) -> None:
 def render(ctx) -> None:
     st.title("Trends and signals")
     filters = category_choice(ctx.filters, "trends-category")
-    by = st.radio("Period", ["month", "quarter"], horizontal=True, key="trends-by")
+    by = page_setting(
+        "by", ("month", "quarter"), "month", label="Period", key="trends-by",
+        format_func=lambda b: f"by {b}",
+    )  # fmt: skip
     first = load(views.trends, filters, by)
     periods = [] if not first.charts else list(first.charts[0].chart.points["period"])
     methods = _limits(periods)
     data = first if methods == Methods() else load(views.trends, filters, by, methods)
-    for override in methods.overrides():
-        st.warning(f"{override} The reports and `needlewatch signals` use the default limits.")
+    if overrides := methods.overrides():
+        flags = (f" --baseline {methods.baseline[0]}:{methods.baseline[1]}" if methods.baseline
+                 else "") + "".join(f" --rebase {r}" for r in methods.rebase)  # fmt: skip
+        st.warning(
+            " ".join(overrides) + f" The reports use the default limits; `needlewatch "
+            f"signals --by {by}{flags}` lists these signals."
+        )
     if not data.charts and not data.note:
         return nothing_matches()
     if not data.charts:
         st.info(f"No u-chart for this view: {data.note}.")
-        return _gchart(data)
+        return _gchart(data, filters)
     u = data.charts[0].chart
     if ctx.filters.date_to is not None:
         st.caption(
@@ -120,7 +150,8 @@ def render(ctx) -> None:
             "limits vary with treatments",
         ),
         u.points,
-        f"u-chart-{by}",
+        f"u-chart-by-{by}",
+        filters=filters,
     )
     st.subheader(f"Signals on this chart ({len(data.statements)})")
     if data.statements:
@@ -144,10 +175,10 @@ def render(ctx) -> None:
         if said:
             _statements(said)
     _summary(data.summary)
-    _gchart(data)
+    _gchart(data, filters)
 
 
-def _gchart(data) -> None:
+def _gchart(data, filters) -> None:
     st.subheader("Serious events")
     if data.gchart is None:
         return st.info("Fewer than 3 serious events in this view: too few for a g-chart.")
@@ -158,4 +189,5 @@ def _gchart(data) -> None:
         ),
         data.gchart.points,
         "g-chart-serious",
+        filters=filters,
     )
