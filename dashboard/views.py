@@ -197,6 +197,9 @@ class TrainingUltrasound:
     model: RateModel | None
     model_note: str
     why_they_differ: str = WHY_RATIOS_DIFFER
+    #: The ratios in words (``statements.factor_statement``), as on the Overview and page 1
+    #: of the report: ultrasound, training, experience, adjusted for body region first.
+    statements: tuple[Statement, ...] = ()
 
 
 def training_ultrasound(
@@ -210,16 +213,22 @@ def training_ultrasound(
         model = rate_model(con, filters, methods=methods)
     except (NoDataError, ValueError) as exc:  # no events; a singular design in one clinic
         note = f"No regression for this view: {exc}"
+    ratios = {
+        factor: compare_table(con, factor, filters, adjust="body_region", methods=methods)
+        for factor in ("ultrasound", "training_band", "experience_band")
+    }
+    said = [factor_statement(factor, table) for factor, table in ratios.items()]
     return TrainingUltrasound(
         incidence_table(con, ("training_band",), filters),
         incidence_table(con, ("experience_band",), filters),
         incidence_table(con, ("ultrasound",), filters),
         incidence_table(con, ("body_region", "ultrasound"), filters),
-        compare_table(con, "ultrasound", filters, adjust="body_region", methods=methods),
-        compare_table(con, "training_band", filters, adjust="body_region", methods=methods),
-        compare_table(con, "experience_band", filters, adjust="body_region", methods=methods),
+        ratios["ultrasound"],
+        ratios["training_band"],
+        ratios["experience_band"],
         model,
         note,
+        statements=tuple(s for s in said if s is not None),
     )
 
 

@@ -70,6 +70,49 @@ def test_overview_numbers_equal_needlewatch_rates_for_the_same_quarter(capsys) -
     assert any(interval in c.value for c in at.caption), [c.value for c in at.caption]
 
 
+def test_overview_opens_with_the_statements_each_marked_by_its_tone(fixture_db) -> None:
+    """C04 in 2025Q2 (the planted rise): the page's first lines are the statements of
+    ``views.overview`` in order, each after a dot in its Making Data Count colour (a text
+    glyph, not an emoji a browser without an emoji font draws as a box)."""
+    import duckdb
+
+    from dashboard import views
+    from dashboard.filters import Filters, parse_quarter
+    from dashboard.screens._common import escape
+
+    at = run_page("overview", {"quarter": "2025Q2", "clinic": "C04"})
+    con = duckdb.connect(str(fixture_db), read_only=True)
+    try:
+        said = views.overview(con, Filters(*parse_quarter("2025Q2"), clinics=("C04",)))
+    finally:
+        con.close()
+    assert [s.tone for s in said.statements] == [
+        "concern", "concern", "neutral", "concern", "improvement",
+    ]  # fmt: skip
+    dots = {"concern": ":orange[●]", "improvement": ":blue[●]", "neutral": ":gray[●]"}
+    assert at.markdown[0].value.splitlines() == [
+        f"- {dots[s.tone]} {escape(s.text)}" for s in said.statements
+    ]
+    assert said.statements[1].text.startswith(
+        "Special cause of concern in 2025Q2: a rise in all adverse events, in bruising events"
+    )
+
+
+def test_training_page_opens_with_the_ratios_in_words() -> None:
+    """Over all dates ultrasound-guided treatments have more events crude (1.18) and not
+    once body region is allowed for (0.94): the page says so first, as the Overview."""
+    at = run_page("training")
+    assert not at.exception
+    lines = at.markdown[0].value.splitlines()
+    assert [line.split(" ", 2)[1] for line in lines] == [":gray[●]", ":orange[●]", ":blue[●]"]
+    assert lines[0].replace("\\", "") == (
+        "- :gray[●] Ultrasound guidance: no clear difference once body region is allowed for "
+        "(against not ultrasound-guided: ultrasound-guided 0.94, 95% CI 0.80 to 1.10). The "
+        "crude figures show more events for ultrasound-guided (1.18); that difference comes "
+        "from where needling was done (body region), not from the guidance."
+    )
+
+
 def test_hostile_url_parameters_are_ignored_with_a_notice() -> None:
     at = run_page(
         "overview",

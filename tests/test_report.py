@@ -286,6 +286,7 @@ def test_public_suppression_is_the_series_decision(fixture_db, reports) -> None:
     import duckdb
 
     from dashboard.filters import Filters
+    from dashboard.methods import DEFAULT
     from dashboard.queries import data_coverage
     from dashboard.report.content import _series
     from dashboard.report.cube import load_cube
@@ -295,7 +296,9 @@ def test_public_suppression_is_the_series_decision(fixture_db, reports) -> None:
     try:
         coverage = data_coverage(con)
         span = Filters(date_from=coverage[0], date_to=datetime.date(2025, 6, 30))
-        systems = _series(load_cube(con, span), "all", Q, coverage, unit_ids(con, "clinic"), 24)
+        systems = _series(
+            load_cube(con, span), "all", Q, coverage, unit_ids(con, "clinic"), DEFAULT
+        )
         raw = build_report(con, ReportRequest(Q, None, "public"), suppressed=False)
     finally:
         con.close()

@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from dashboard.filters import Filters, parse_quarter, shift_quarter
+from dashboard.labels import heading, label
 from dashboard.methods import Methods
 from dashboard.pseudonyms import pseudonyms
 from dashboard.quality import ingest_runs, missing_rates, term_counts
@@ -82,7 +83,10 @@ def _quality(con, public: bool) -> pd.DataFrame:
     miss = pd.DataFrame(
         {
             "dimension": "missing field",
-            "level": missing["table_name"] + "." + missing["column_name"],
+            "level": [
+                f"{label('table', t)}: {heading(str(c)).lower()}"
+                for t, c in zip(missing["table_name"], missing["column_name"], strict=True)
+            ],
             "treatments": pd.NA,
             "measure": "% of rows blank",
             "value": missing["missing_percent"],

@@ -91,6 +91,12 @@ def report_figures(report: Report) -> dict[str, go.Figure]:
         figures["trend"] = u_chart_figure(
             chart, title="u-chart: adverse events per 1,000 treatments by month"
         )
+        # on paper the legend goes under the chart, so the months get the full width
+        figures["trend"].update_layout(
+            legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.3, "yanchor": "top"},
+            margin={"b": 40},
+        )
+        figures["trend"].update_xaxes(title_text=None)  # the month labels say it
     if report.funnel is not None:
         unit = "Practitioner" if report.request.clinic else "Clinic"
         figures["units"] = funnel_figure(

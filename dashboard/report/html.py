@@ -235,6 +235,8 @@ def blocks(
             "Data quality",
             quality_table(report.section("quality")),
             intro="Whole database: ingest runs, rejected rows, event terms that matched no category, and blank optional fields.",
+            # back to portrait after the landscape listing; the methods follow on its page
+            new_page=report.listing is not None and len(report.listing) > 0,
         )
     )
     return out

@@ -22,6 +22,8 @@ from .model import FORMATS, Report, ReportRequest
 
 #: Static chart size in the PDF, CSS pixels (A4 text width is about 660 px).
 PDF_WIDTH, PDF_HEIGHT = 680, 360
+#: Charts that need more height on paper: the u-chart, its legend under 24 month labels.
+PDF_HEIGHTS = {"trend": 470}
 
 
 class ReportPathError(NeedleWatchError):
@@ -75,14 +77,17 @@ def render(report: Report, fmt: str, renderer=None) -> bytes:
         from .images import ChartRenderer, img_tag
         from .pdf import html_to_pdf
 
-        keys = list(figures)
+        images: dict[str, bytes] = {}
         with renderer or ChartRenderer() as charts:
-            images = charts.render(
-                [figures[k] for k in keys], fmt="png", width=PDF_WIDTH, height=PDF_HEIGHT, scale=2
-            )
+            for height in sorted({PDF_HEIGHTS.get(k, PDF_HEIGHT) for k in figures}):
+                keys = [k for k in figures if PDF_HEIGHTS.get(k, PDF_HEIGHT) == height]
+                drawn = charts.render(
+                    [figures[k] for k in keys], fmt="png", width=PDF_WIDTH, height=height, scale=2
+                )
+                images.update(zip(keys, drawn, strict=True))
         tags = {
-            k: img_tag(img, width=PDF_WIDTH, alt=figures[k].layout.title.text or k)
-            for k, img in zip(keys, images, strict=True)
+            k: img_tag(images[k], width=PDF_WIDTH, alt=figures[k].layout.title.text or k)
+            for k in figures
         }
         return html_to_pdf(render_html(report, tags, listing_limit=settings.PDF_LISTING_ROWS))
     raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")

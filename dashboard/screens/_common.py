@@ -20,6 +20,7 @@ filters=filters)`` offers ``c04-2026Q3-fainting-rates-by-training-band.csv``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -35,6 +36,10 @@ from dashboard.state import PAGE_KEYS, setting_from_params
 from ingest.vocab import CATEGORY_CODES, UNMAPPED
 
 ALL_CATEGORIES = "all"
+#: Making Data Count colours as coloured dots before a statement (a text glyph: every font
+#: has it, where an emoji may draw as a box).
+MARKS = {"concern": ":orange[●]", "improvement": ":blue[●]", "neutral": ":gray[●]"}
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~$-])")
 #: Session key of each page's remembered settings ({widget key: value}).
 REMEMBERED = "needlewatch-page-settings"
 #: Session key of the URL settings drawn in this run (the others leave the URL).
@@ -156,6 +161,16 @@ def rates_table(table: pd.DataFrame, dim: str, per: str = "treatments") -> None:
     """The rates behind a chart as a readable table (words, the chart's denominator)."""
     with st.expander(f"Table: rates by {heading(dim).lower()} ({per_text(per)})"):
         st.dataframe(rates_shown(table, dim, per), hide_index=True, width="stretch")
+
+
+def escape(text: str) -> str:
+    """Markdown-escaped: clinic and category names come from the data."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def statements(said) -> None:
+    """Statements (``dashboard.statements.Statement``) as a list, each after its dot."""
+    st.markdown("\n".join(f"- {MARKS[s.tone]} {escape(s.text)}" for s in said))
 
 
 def nothing_matches() -> None:

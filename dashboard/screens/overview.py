@@ -1,8 +1,6 @@
 """Overview: the answer first (is it getting safer or riskier, and is it training or
 ultrasound?), then the headline figures and the u-chart of the period in its context."""
 
-import re
-
 import streamlit as st
 
 from dashboard import views
@@ -10,16 +8,9 @@ from dashboard.cache import load
 from dashboard.charts import trend_figure
 from dashboard.charts_spc import u_chart_figure
 
-from ._common import chart, nothing_matches
+from ._common import MARKS, chart, nothing_matches, statements
 
 TITLE, SLUG = "Overview", "overview"
-MARKS = {"concern": "🟠", "improvement": "🔵", "neutral": "⚪"}
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~$-])")
-
-
-def _escape(text: str) -> str:
-    """Markdown-escaped: clinic and category names come from the data."""
-    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def _delta(now, before, digits: int = 0):
@@ -36,9 +27,10 @@ def render(ctx) -> None:
     now, prev = data.current, data.previous
     if now.treatments == 0:
         return nothing_matches()
-    st.markdown("\n".join(f"- {MARKS[s.tone]} {_escape(s.text)}" for s in data.statements))
+    statements(data.statements)
     st.caption(
-        "🟠 a concern, 🔵 an improvement, ⚪ nothing beyond chance. Each sentence comes from "
+        f"{MARKS['concern']} a concern, {MARKS['improvement']} an improvement, "
+        f"{MARKS['neutral']} nothing beyond chance. Each sentence comes from "
         "a page: the change from the figures below, signals from Trends, serious events from "
         "Serious events, ratios from Training and ultrasound (adjusted for body region)."
     )

@@ -8,7 +8,7 @@ from dashboard.charts import rate_bars, ratio_forest
 from dashboard.display import model_shown
 from dashboard.labels import label
 
-from ._common import category_choice, chart, nothing_matches, what_counted
+from ._common import category_choice, chart, nothing_matches, statements, what_counted
 
 TITLE, SLUG = "Training and ultrasound", "training"
 ADJUSTED = (
@@ -25,6 +25,13 @@ def render(ctx) -> None:
     data = load(views.training_ultrasound, filters)
     if data.by_training.empty:
         return nothing_matches()
+    if data.statements:
+        statements(data.statements)
+        st.caption(
+            "Each sentence comes from the rate ratios below: the ratio adjusted for body region "
+            "leads, since where needling is done differs between practitioners and between "
+            "guided and unguided treatments."
+        )
     rate = f"{what_counted(filters)} per 1,000 treatments"
     for table, dim, name, what in (
         (

@@ -2,8 +2,6 @@
 summary (a row per category and severity tier), a fixed baseline or a rebase on request,
 and the g-chart of serious events."""
 
-import re
-
 import pandas as pd
 import streamlit as st
 
@@ -15,19 +13,17 @@ from dashboard.icons import WORDS, variation_uri
 from dashboard.labels import label
 from dashboard.methods import Methods
 
-from ._common import category_choice, chart, nothing_matches, page_setting, what_counted
+from ._common import category_choice, chart, escape, nothing_matches, page_setting, what_counted
 
 TITLE, SLUG = "Trends", "trends"
 NOT_FIXED = "every complete period (default)"
 NOT_SET = "none"  # the URL value of a baseline or rebase not chosen
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~$-])")
-
 
 def _statements(statements) -> None:
     """Each signal as a bullet (full sentences, escaped: unit names come from the data),
     then what each rule that fired means."""
-    st.markdown("\n".join("- " + _MARKDOWN.sub(r"\\\1", s.sentence) for s in statements))
+    st.markdown("\n".join("- " + escape(s.sentence) for s in statements))
     rules = dict.fromkeys(s.rule for s in statements)
     st.caption(" · ".join(f"{rule}: {RULE_MEANING.get(rule, '')}" for rule in rules))
 
