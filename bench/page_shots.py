@@ -39,6 +39,7 @@ LINKS = (
     ("overview-C04-2026Q3", "/?quarter=2026Q3&clinic=C04", 1, 0),
     ("incidence-2026Q3", "/incidence?quarter=2026Q3", 2, 0),
     ("incidence-2026Q3-insertions", "/incidence?quarter=2026Q3&per=insertions", 2, 0),
+    ("training-all-dates", "/training", 5, 0),
     ("training-2026Q3", "/training?quarter=2026Q3", 5, 0),
     ("trends-C04-2025Q2", "/trends?quarter=2025Q2&clinic=C04", 1, 1),
     ("trends-C04-2026Q3-fainting", "/trends?quarter=2026Q3&clinic=C04&category=fainting", 0, 0),
