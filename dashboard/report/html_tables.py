@@ -202,7 +202,13 @@ def summary_table(section: Section) -> tuple[TableView, str]:
     note = (
         f"Too few events over the 24 months to chart: {', '.join(uncharted)}." if uncharted else ""
     )
-    return TableView(tuple(Header(h, 2 < i < 6) for i, h in enumerate(head)), tuple(charted)), note
+    headers = tuple(Header(h, 2 < i < 6) for i, h in enumerate(head))
+    if charted and all(all(c == DASH for c in row[3:6]) for row in charted):
+        # the public edition prints the variation only: no column of dashes
+        keep = (0, 1, 2, 6)
+        headers = tuple(headers[i] for i in keep)
+        charted = [tuple(row[i] for i in keep) for row in charted]
+    return TableView(headers, tuple(charted)), note
 
 
 def _serious_table(report: Report) -> TableView | None:

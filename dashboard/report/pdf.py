@@ -43,7 +43,7 @@ PRINT_CSS = """
     font-size: 7.5pt; color: #666; vertical-align: bottom; padding-bottom: 3mm;
   }
   @top-right {
-    content: string(section-title);
+    content: string(section-title, start);  /* the section the page opens in */
     font-size: 7.5pt; color: #666; vertical-align: bottom; padding-bottom: 3mm;
   }
   @bottom-left {
