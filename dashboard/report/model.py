@@ -102,7 +102,7 @@ class Section:
         columns = list(LONG_COLUMNS[1:])
         extra = [c for c in self.frame.columns if c not in columns and c != "section"]
         frame = self.frame.reindex(columns=columns + extra)
-        frame["suppressed"] = frame["suppressed"].fillna(False).astype(bool)
+        frame["suppressed"] = [False if pd.isna(v) else bool(v) for v in frame["suppressed"]]
         object.__setattr__(self, "frame", frame)
 
     @property
