@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from .analysis import NoDataError, compare_table, rate_model
+from .counts import rate_counts
 from .explain import SignalStatement, events_noun
 from .filters import Filters, parse_quarter, quarter_of, shift_quarter
 from .methods import DEFAULT, Methods
@@ -85,6 +86,15 @@ def _headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> Headline:
     )
 
 
+#: The cells every ratio of the Overview and the Training page sums (one scan).
+FACTOR_CELLS = ("ultrasound", "training_band", "experience_band", "body_region", "practitioner")
+
+
+def _four_quarters_start(date_from: date) -> date:
+    """The first day of the quarter three before the one ``date_from`` is in."""
+    return parse_quarter(shift_quarter(quarter_of(date_from), -3))[0]
+
+
 def previous_period(date_from: date, date_to: date) -> tuple[date, date, str]:
     """The period to compare with: the previous calendar quarter when the period is one
     quarter (2025Q2 -> 2025Q1), else the same number of days just before it."""
@@ -102,6 +112,13 @@ def overview(
     """The answer first (``dashboard.statements``), then the period's headline figures
     against the period before it, and the u-chart of its trend window."""
     previous, label = None, "no earlier period to compare (choose a period)"
+    if filters.date_from and filters.date_to:
+        # One scan by day over the four quarters to the period's end (every event and the
+        # serious ones) answers the period, the one before it and the rest of the four
+        # quarters as sums (``counts.shared_counts``), instead of a scan for each.
+        year = replace(filters, date_from=_four_quarters_start(filters.date_from))
+        incidence_table(con, (), year)
+        incidence_table(con, (), replace(year, severity="serious"))
     current = _headline(con, filters)
     rest, rest_label = None, ""
     if filters.date_from and filters.date_to:
@@ -129,6 +146,8 @@ def overview(
     if current.treatments:
         listing = serious_events(con, replace(filters, category=None, severity=None))
         said.extend(serious_statements(listing, {}, period))
+        # the three comparisons are sums of one set of practitioner x factor x region cells
+        rate_counts(con, FACTOR_CELLS, filters)
         for factor in ("ultrasound", "training_band", "experience_band"):
             try:
                 table = compare_table(con, factor, filters, adjust="body_region", methods=methods)

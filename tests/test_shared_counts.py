@@ -170,3 +170,27 @@ def test_shared_counts_do_not_leak_between_scopes(fixture_con) -> None:
     got = counts.rate_counts(fixture_con, ("month",), replace(Filters(*Q2), clinics=("C04",)))
     want = fresh(fixture_con, ("month",), replace(Filters(*Q2), clinics=("C04",)))
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_the_overview_scans_the_join_three_times(fixture_con, monkeypatch) -> None:
+    """The Overview of a quarter (headline against the previous quarter and the four
+    quarters, the trend window's u-charts, three region-adjusted comparisons) scans the
+    treatment-event join three times on the fixture: once by day over the four quarters
+    (serious events are a slice of it at this size), once by clinic and month over the
+    24 months, once for the practitioner x factor x region cells of the comparisons. The
+    statements are those of fresh queries."""
+    from dashboard import views
+
+    calls: list[tuple[str, ...]] = []
+    real = counts.fetch
+
+    def counted(con, key, filters, per, grain, edims, share):
+        calls.append(grain)
+        return real(con, key, filters, per, grain, edims, share)
+
+    monkeypatch.setattr(counts, "fetch", counted)
+    with counts.shared_counts():
+        shared = views.overview(fixture_con, Filters(*Q2))
+    assert calls == [("day",), ("clinic", "month"), views.FACTOR_CELLS]
+    fresh_view = views.overview(fixture_con, Filters(*Q2))
+    assert [s.text for s in shared.statements] == [s.text for s in fresh_view.statements]
