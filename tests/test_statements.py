@@ -12,6 +12,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dashboard import views
 from dashboard.explain import SignalStatement
@@ -168,3 +170,65 @@ def test_factor_statement_leads_with_the_adjusted_ratio() -> None:
     assert made.tone == "concern"
     bound = table.assign(ci_high=[1.9, 1.9, 0.98, 0.9996])
     assert "(0.62, 95% CI 0.45 to 1.000)" in factor_statement("training_band", bound).text
+
+
+@given(
+    now=st.tuples(st.integers(0, 400), st.integers(1, 5000)),
+    before=st.tuples(st.integers(0, 400), st.integers(1, 5000)),
+)
+def test_change_verdict_is_the_exact_intervals_for_any_counts(now, before) -> None:
+    """For any counts (zero events included) the sentence never fails, says "higher" or
+    "lower" exactly when the exact 95% interval (R poisson.test) excludes 1, prints the
+    counts it rests on, and its tone follows the verdict."""
+    from dashboard.stats.ratios import exact_rate_ratio
+
+    made = change_statement(
+        "adverse events", Counts("2026Q3", *now), Counts("2026Q2", *before), None
+    )
+    rr = exact_rate_ratio(now[0], now[1], before[0], before[1])
+    higher = rr.low is not None and rr.low > 1
+    lower = rr.high is not None and rr.high < 1
+    assert ("higher than the previous quarter" in made.text) == higher
+    assert ("lower than the previous quarter" in made.text) == lower
+    assert ("no clear change from the previous quarter" in made.text) == (not higher and not lower)
+    assert made.tone == ("concern" if higher else "improvement" if lower else "neutral")
+    assert f"({now[0]:,} in {now[1]:,})" in made.text
+
+
+_RATIO = st.floats(0.05, 20, allow_nan=False)
+
+
+@given(
+    rows=st.lists(st.tuples(_RATIO, _RATIO, _RATIO, _RATIO, _RATIO, _RATIO), min_size=1,
+                  max_size=4),
+)  # fmt: skip
+def test_factor_statement_says_a_difference_only_when_an_adjusted_interval_excludes_1(
+    rows,
+) -> None:
+    """For any crude and adjusted ratios with intervals: "no clear difference" exactly when
+    every adjusted interval contains 1; the crude difference is put down to body region
+    only when the crude interval excludes 1 and the adjusted ratio is on the other side."""
+    levels = [f"L{i}" for i in range(len(rows))]
+    records = []
+    for level, (c, c1, c2, a, a1, a2) in zip(levels, rows, strict=True):
+        (c_lo, c_hi), (a_lo, a_hi) = sorted((c1, c2)), sorted((a1, a2))
+        c, a = min(max(c, c_lo), c_hi), min(max(a, a_lo), a_hi)  # the ratio in its interval
+        records += [
+            {"analysis": "crude", "level": level, "reference": "ref", "rate_ratio": c,
+             "ci_low": c_lo, "ci_high": c_hi},
+            {"analysis": "adjusted for body_region (Mantel-Haenszel)", "level": level,
+             "reference": "ref", "rate_ratio": a, "ci_low": a_lo, "ci_high": a_hi},
+        ]  # fmt: skip
+    table = pd.DataFrame(records)
+    made = factor_statement("technique", table)
+    adjusted = table[table["analysis"] != "crude"]
+    clear = ((adjusted["ci_low"] > 1) | (adjusted["ci_high"] < 1)).any()
+    assert ("no clear difference" in made.text) == (not clear)
+    crude = table[table["analysis"] == "crude"].set_index("level")
+    reversed_ = [
+        lv
+        for lv, a in zip(adjusted["level"], adjusted["rate_ratio"], strict=True)
+        if (crude.loc[lv, "ci_low"] > 1 or crude.loc[lv, "ci_high"] < 1)
+        and (crude.loc[lv, "rate_ratio"] > 1) != (a > 1)
+    ]
+    assert made.text.count("comes from where needling was done") == len(reversed_)
