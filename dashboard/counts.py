@@ -206,6 +206,56 @@ def _answer(
     return frame.astype({d: object if frame.empty else "str" for d in dims})
 
 
+def _key(filters: Filters, per: str) -> tuple:
+    """What a pass must share with a request to answer it: treatment filters but dates."""
+    treatments = {k: v for k, v in filters.treatment_params().items() if not k.startswith("date")}
+    return (tuple(sorted(treatments.items(), key=str)), filters.bands, per)
+
+
+def _kept(
+    con: duckdb.DuckDBPyConnection,
+    key: tuple,
+    tdims: list[str],
+    edims: list[str],
+    filters: Filters,
+) -> tuple[Pass, frozenset[str]] | None:
+    """A pass kept in ``shared_counts()`` that answers the request, and its event set."""
+    span = (filters.date_from, filters.date_to)
+    for p in _SHARED.get() or ():
+        if (
+            p.con is con
+            and p.key == key
+            and _covers(p, span)
+            and all(_period_ok(d, p.grain) for d in tdims)
+        ):
+            event_set = _needed_set(p, edims, filters)
+            if event_set is not None:
+                return p, event_set
+    return None
+
+
+def prefetch(
+    con: duckdb.DuckDBPyConnection,
+    grain: tuple[str, ...],
+    filters: Filters,
+    per: str = "treatments",
+) -> None:
+    """Inside ``shared_counts()``: count by ``grain`` over exactly the filters' dates now
+    (unless a kept pass already answers them), so the page's later tables are sums of it.
+
+    For a page that knows its requests better than the first call's guess: the Overview
+    counts by day over the four quarters to its period (the period, the one before it and
+    the year are then sums), and once by practitioner x factor x region for its three
+    comparisons. Outside ``shared_counts()`` it does nothing."""
+    shared = _SHARED.get()
+    if shared is None:
+        return
+    key = _key(filters, per)
+    tdims = [d for d in grain if d not in EVENT_DIMS]
+    if _kept(con, key, tdims, [], filters) is None:
+        shared.append(fetch(con, key, filters, per, grain, [], "day" in grain))
+
+
 def rate_counts(
     con: duckdb.DuckDBPyConnection,
     dims: tuple[str, ...],
@@ -231,32 +281,20 @@ def rate_counts(
     tdims = [d for d in dims if d not in EVENT_DIMS]
     edims = [d for d in dims if d in EVENT_DIMS]
     levels = {d: event_levels(con, d, filters) for d in edims}
-    treatments = {k: v for k, v in filters.treatment_params().items() if not k.startswith("date")}
-    key = (tuple(sorted(treatments.items(), key=str)), filters.bands, per)
-    span = (filters.date_from, filters.date_to)
+    key = _key(filters, per)
     shared = _SHARED.get()
-    for p in shared or ():
-        if (
-            p.con is con
-            and p.key == key
-            and _covers(p, span)
-            and all(_period_ok(d, p.grain) for d in tdims)
-        ):
-            event_set = _needed_set(p, edims, filters)
-            if event_set is not None:
-                return sort_levels(
-                    _answer(p, dims, tdims, edims, filters, levels, event_set),
-                    dims,
-                    filters,
-                    levels,
-                )
+    if (found := _kept(con, key, tdims, edims, filters)) is not None:
+        p, event_set = found
+        return sort_levels(
+            _answer(p, dims, tdims, edims, filters, levels, event_set), dims, filters, levels
+        )
     grain, share, scan = tuple(tdims), False, filters
     if shared is not None and not tdims:
         # Guess what the page asks next: counts come by day (and, for few enough
         # treatments, with events split by category and by severity), so a monthly trend
         # or a per-category or serious-only table is a sum of these rather than another
-        # scan. Totals also cover the next period: the Overview asks for the period
-        # before the one shown first, then for the one shown.
+        # scan. Totals also cover the next period, so a period and the one after it cost
+        # one scan (a page that knows its periods says so with ``prefetch``).
         grain, share = ("day",), True
         if not edims and filters.date_from is not None and filters.date_to is not None:
             scan = replace(filters, date_to=_next_period_end(filters.date_from, filters.date_to))

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from .analysis import NoDataError, compare_table, rate_model
-from .counts import rate_counts
+from .counts import prefetch
 from .explain import SignalStatement, events_noun
 from .filters import Filters, parse_quarter, quarter_of, shift_quarter
 from .methods import DEFAULT, Methods
@@ -117,8 +117,8 @@ def overview(
         # serious ones) answers the period, the one before it and the rest of the four
         # quarters as sums (``counts.shared_counts``), instead of a scan for each.
         year = replace(filters, date_from=_four_quarters_start(filters.date_from))
-        incidence_table(con, (), year)
-        incidence_table(con, (), replace(year, severity="serious"))
+        prefetch(con, ("day",), year)
+        prefetch(con, ("day",), replace(year, severity="serious"))
     current = _headline(con, filters)
     rest, rest_label = None, ""
     if filters.date_from and filters.date_to:
@@ -147,7 +147,7 @@ def overview(
         listing = serious_events(con, replace(filters, category=None, severity=None))
         said.extend(serious_statements(listing, {}, period))
         # the three comparisons are sums of one set of practitioner x factor x region cells
-        rate_counts(con, FACTOR_CELLS, filters)
+        prefetch(con, FACTOR_CELLS, filters)
         for factor in ("ultrasound", "training_band", "experience_band"):
             try:
                 table = compare_table(con, factor, filters, adjust="body_region", methods=methods)

@@ -170,30 +170,25 @@ class Publication:
         )  # fmt: skip
         index = {k: i for i, k in enumerate(unknown)}
         rows, lo, hi = [], [], []
+
+        def constraint(terms, equal: bool) -> None:
+            """sum(sign * cell) == 0 (or <= 0): unknown cells left, printed ones moved right."""
+            coef = defaultdict(float)
+            rhs = 0.0
+            for k, sign in terms:
+                if k in index:
+                    coef[index[k]] += sign
+                else:
+                    rhs -= sign * self.known[k]
+            if coef:
+                rows.append(coef)
+                lo.append(rhs if equal else -math.inf)
+                hi.append(rhs)
+
         for whole, parts in self.equal:
-            coef = defaultdict(float)
-            rhs = 0.0
-            for k, sign in [(whole, -1.0), *((p, 1.0) for p in parts)]:
-                if k in index:
-                    coef[index[k]] += sign
-                else:
-                    rhs -= sign * self.known[k]
-            if coef:
-                rows.append(coef)
-                lo.append(rhs)
-                hi.append(rhs)
+            constraint([(whole, -1.0), *((p, 1.0) for p in parts)], equal=True)
         for small, big in self.at_most:
-            coef = defaultdict(float)
-            rhs = 0.0
-            for k, sign in ((small, 1.0), (big, -1.0)):
-                if k in index:
-                    coef[index[k]] += sign
-                else:
-                    rhs -= sign * self.known[k]
-            if coef:
-                rows.append(coef)
-                lo.append(-math.inf)
-                hi.append(rhs)
+            constraint([(small, 1.0), (big, -1.0)], equal=False)
         a = np.zeros((len(rows), len(unknown)))
         for i, coef in enumerate(rows):
             for j, x in coef.items():
