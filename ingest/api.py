@@ -11,6 +11,7 @@ import duckdb
 
 from needlewatch import settings
 
+from .countstore import refresh_counts
 from .errors import FileUnreadableError, IngestBookkeepingError, StrictModeAbort
 from .kinds import KINDS, LOAD_ORDER
 from .linebreaks import is_line_break_error, mark_bare_crs
@@ -121,6 +122,9 @@ def ingest_files(
                 )
             )
         report = IngestReport(Path(db_path), batch_id, tuple(runs))
+        if progress is not None:
+            progress("counting by month", None)
+        refresh_counts(con)
         if progress is not None:
             progress("saving the database file", None)
         if options.strict and report.rows_rejected:

@@ -21,6 +21,7 @@ from datetime import datetime
 
 import duckdb
 
+from .countstore import note_touched
 from .errors import EncodingProblemError, IngestBookkeepingError
 from .kinds import Kind
 from .linebreaks import MARKER
@@ -317,6 +318,7 @@ def load_source(
         _set_aside_replaced(con, kind, run_id)
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE old AS SELECT * FROM {kind.table} LIMIT 0")
+    note_touched(con, kind.name, run_id, opts.today)
     accepted, updated, unchanged = _count_changes(con, kind, run_id, n_ids, inserted)
     record_rejects(con, source, run_id)
     n_bad_values, n_reader = con.execute(

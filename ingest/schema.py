@@ -102,8 +102,75 @@ CREATE TABLE term_mappings (
 );
 """
 
+#: Version 2: practitioner history and the counts store (``ingest.countstore``).
+#: ``practitioner_history`` keeps every profile a practitioner has had, from the date it
+#: holds (NULL on a first profile: it holds from the practitioner's first treatment);
+#: ``practitioner_profiles`` adds the span each holds, so a treatment is banded by the
+#: profile in force on its date. The count tables hold, per month and every dimension a
+#: rate is split or filtered by, the treatments, insertions, events and treatments
+#: affected (``data/dictionary.md``, "Counts store"); ``source`` names where the counts
+#: come from ('rows': this database's treatment and event rows).
+_V2 = """
+CREATE TABLE practitioner_history (
+    practitioner_id VARCHAR NOT NULL,
+    clinic_id VARCHAR NOT NULL,
+    profession VARCHAR,
+    dn_training_hours DOUBLE NOT NULL,
+    years_dn_experience DOUBLE,
+    effective_from DATE,
+    run_id INTEGER NOT NULL
+);
+INSERT INTO practitioner_history
+    SELECT practitioner_id, clinic_id, profession, dn_training_hours, years_dn_experience,
+           NULL, run_id
+    FROM practitioners;
+
+CREATE VIEW practitioner_profiles AS
+SELECT practitioner_id, clinic_id, profession, dn_training_hours, years_dn_experience,
+       effective_from, run_id,
+       CASE WHEN row_number() OVER w = 1 THEN DATE '0001-01-01' ELSE effective_from END
+           AS valid_from,
+       coalesce(lead(effective_from) OVER w, DATE '9999-12-31') AS valid_to
+FROM practitioner_history
+WINDOW w AS (PARTITION BY practitioner_id ORDER BY effective_from NULLS FIRST);
+
+CREATE TABLE counts_treatments (
+    source VARCHAR NOT NULL,
+    month DATE NOT NULL,
+    clinic_id VARCHAR NOT NULL,
+    practitioner_id VARCHAR,
+    profession VARCHAR,
+    dn_training_hours DOUBLE,
+    years_dn_experience DOUBLE,
+    body_region VARCHAR NOT NULL,
+    ultrasound_guided BOOLEAN NOT NULL,
+    technique VARCHAR,
+    insertions_recorded BOOLEAN NOT NULL,
+    treatments BIGINT NOT NULL,
+    insertions BIGINT NOT NULL
+);
+
+CREATE TABLE counts_events (
+    source VARCHAR NOT NULL,
+    month DATE NOT NULL,
+    clinic_id VARCHAR NOT NULL,
+    practitioner_id VARCHAR,
+    profession VARCHAR,
+    dn_training_hours DOUBLE,
+    years_dn_experience DOUBLE,
+    body_region VARCHAR NOT NULL,
+    ultrasound_guided BOOLEAN NOT NULL,
+    technique VARCHAR,
+    insertions_recorded BOOLEAN NOT NULL,
+    category VARCHAR,
+    severity VARCHAR,
+    events BIGINT NOT NULL,
+    treatments_affected BIGINT NOT NULL
+);
+"""
+
 #: Each entry upgrades the schema by one version. Append; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -131,6 +198,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         )
     for version in range(found, SCHEMA_VERSION):
         con.execute(MIGRATIONS[version])
+        if version == 1:
+            from .countstore import refresh_counts  # the store of the rows already loaded
+
+            refresh_counts(con, everything=True)
         if version == 0:
             # Per-database secret for the keyed patient hash (see ingest.validate).
             con.execute(

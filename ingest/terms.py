@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from .countstore import note_months, refresh_counts
 from .errors import BadHeaderError, FileUnreadableError, MissingColumnsError
 from .kinds import normalise_header
 from .vocab import (
@@ -123,6 +124,11 @@ def add_mappings(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]) -
         {"raw": raw, "category": categorise(raw, term_lookup(con))}, dtype="string"
     )
     con.register("remap", remap)
+    note_months(
+        con,
+        "SELECT e.treatment_id FROM adverse_events e JOIN remap r ON e.event_type = r.raw "
+        "AND e.category <> r.category",
+    )
     changed = con.execute(
         """
         UPDATE adverse_events SET category = remap.category,
@@ -133,4 +139,5 @@ def add_mappings(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]) -
         [sorted(ALWAYS_SERIOUS)],
     ).fetchone()[0]
     con.unregister("remap")
+    refresh_counts(con)
     return int(changed)
