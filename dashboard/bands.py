@@ -69,8 +69,18 @@ class Bands:
 
 # Band index = how many bounds the value exceeds (training: x > bound, inclusive upper;
 # experience: x >= cut). list_filter keeps the bound list a parameter, not SQL text.
-TRAINING_CASE = "$tb_labels[1 + len(list_filter($tb_bounds, b -> p.dn_training_hours > b))]"
-EXPERIENCE_CASE = (
-    "CASE WHEN p.years_dn_experience IS NULL THEN 'unknown' ELSE "
-    "$eb_labels[1 + len(list_filter($eb_bounds, b -> p.years_dn_experience >= b))] END"
-)
+def training_case(alias: str) -> str:
+    """The training band of ``<alias>.dn_training_hours`` (alias: a fixed table alias)."""
+    return f"$tb_labels[1 + len(list_filter($tb_bounds, b -> {alias}.dn_training_hours > b))]"
+
+
+def experience_case(alias: str) -> str:
+    """The experience band of ``<alias>.years_dn_experience`` ('unknown' when missing)."""
+    return (
+        f"CASE WHEN {alias}.years_dn_experience IS NULL THEN 'unknown' ELSE "
+        f"$eb_labels[1 + len(list_filter($eb_bounds, b -> {alias}.years_dn_experience >= b))] END"
+    )
+
+
+TRAINING_CASE = training_case("p")
+EXPERIENCE_CASE = experience_case("p")

@@ -17,7 +17,6 @@ import streamlit as st
 
 from needlewatch import settings
 
-from .counts import shared_counts
 from .db import DASHBOARD_MEMORY_LIMIT, connect_readonly
 
 
@@ -36,16 +35,14 @@ def version() -> int:
 def compute(name: str, path: str, args: tuple) -> Any:
     """``views.<name>(con, *args)`` on a fresh read-only connection, without the cache.
 
-    The page's tables share their counts (``counts.shared_counts``): each is a sum of
-    the finest counts fetched so far, so a page scans the treatments once or twice.
+    Every count is a sum over the counts store (``dashboard.counts``).
     ``bench/dashboard_speed.py`` times this as "the page's queries alone".
     """
     from . import views
 
     con = connect_readonly(Path(path), DASHBOARD_MEMORY_LIMIT)
     try:
-        with shared_counts():
-            return getattr(views, name)(con, *args)
+        return getattr(views, name)(con, *args)
     finally:
         con.close()
 

@@ -15,7 +15,6 @@ import duckdb
 import pandas as pd
 
 from .analysis import NoDataError, compare_table, rate_model
-from .counts import prefetch
 from .explain import SignalStatement, events_noun
 from .filters import Filters, parse_quarter, quarter_of, shift_quarter
 from .methods import DEFAULT, Methods
@@ -112,13 +111,6 @@ def overview(
     """The answer first (``dashboard.statements``), then the period's headline figures
     against the period before it, and the u-chart of its trend window."""
     previous, label = None, "no earlier period to compare (choose a period)"
-    if filters.date_from and filters.date_to:
-        # One scan by day over the four quarters to the period's end (every event and the
-        # serious ones) answers the period, the one before it and the rest of the four
-        # quarters as sums (``counts.shared_counts``), instead of a scan for each.
-        year = replace(filters, date_from=_four_quarters_start(filters.date_from))
-        prefetch(con, ("day",), year)
-        prefetch(con, ("day",), replace(year, severity="serious"))
     current = _headline(con, filters)
     rest, rest_label = None, ""
     if filters.date_from and filters.date_to:
@@ -146,8 +138,6 @@ def overview(
     if current.treatments:
         listing = serious_events(con, replace(filters, category=None, severity=None))
         said.extend(serious_statements(listing, {}, period))
-        # the three comparisons are sums of one set of practitioner x factor x region cells
-        prefetch(con, FACTOR_CELLS, filters)
         for factor in ("ultrasound", "training_band", "experience_band"):
             try:
                 table = compare_table(con, factor, filters, adjust="body_region", methods=methods)

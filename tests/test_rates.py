@@ -15,6 +15,7 @@ from scipy.stats import chi2
 
 from dashboard.filters import Filters, parse_quarter
 from dashboard.rates import incidence_table
+from ingest.countstore import refresh_counts
 from ingest.vocab import CATEGORY_CODES
 
 EXACT = "exact Poisson (Garwood)"
@@ -336,6 +337,7 @@ def partly_counted_db(fixture_db: Path, tmp_path: Path) -> Path:
                   OR (clinic_id = 'C05' AND hash(treatment_id) % 2 = 0)"""
         )
         con.execute("UPDATE treatments SET needle_insertions = 0 WHERE clinic_id = 'C14'")
+        refresh_counts(con, everything=True)  # rows changed behind the ingest's back
     finally:
         con.close()
     return db
