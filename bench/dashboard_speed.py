@@ -1,11 +1,14 @@
 """Dashboard speed and memory: each page's rerun after a filter change against the time of
 that page's DuckDB queries alone, and the resident memory of a real dashboard process.
 
-Targets (issue 4, item 8), on a generated database of 10 million treatments:
-  * per page, the median rerun after a filter change is at most 2x the median time of the
-    page's queries alone (its ``dashboard.views`` function on a read-only connection,
-    no Streamlit), and under 1 s;
-  * the dashboard process stays under 500 MB resident (raw treatment rows never reach pandas).
+Targets (issue 12), on a generated database of 10 million treatments:
+  * per page, the median rerun after a filter change is under 300 ms; printed beside the
+    page's queries alone (its ``dashboard.views`` function on a read-only connection, no
+    Streamlit) and beside bare DuckDB counting the same treatments and events straight
+    from the rows (by month and clinic, the period's or clinic's filters);
+  * the first page (the Overview) at all dates, in a fresh session with empty caches,
+    under 1 s;
+  * the dashboard process stays under 400 MB resident (raw treatment rows never reach pandas).
 
 The database is built once by the demo generator and ``needlewatch ingest`` (each in its own
 process, timed) and cached in ``bench/out/`` (``--rebuild`` to force). Page reruns run in
@@ -30,6 +33,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -47,10 +51,12 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ingest.schema import SCHEMA_VERSION, migrate  # noqa: E402
+
 OUT = ROOT / "bench" / "out"
 SEED = 20261121
 TODAY = date(2026, 11, 21)  # the generator's data end 2026-09-30; pinned like the tests
-MAX_RATIO, MAX_RERUN_S, MAX_RSS_MB = 2.0, 1.0, 500.0
+MAX_RERUN_S, MAX_FIRST_S, MAX_RSS_MB = 0.3, 1.0, 400.0
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -106,10 +112,26 @@ def build_database(treatments: int, rebuild: bool) -> tuple[Path, dict]:
     in its own process, and its CSV files are deleted once ingested.
     """
     OUT.mkdir(parents=True, exist_ok=True)
-    db = OUT / f"dashboard-{treatments}-seed{SEED}.duckdb"
+    db = OUT / f"dashboard-{treatments}-seed{SEED}-schema{SCHEMA_VERSION}.duckdb"
     meta_path = db.with_suffix(".json")
     if db.exists() and meta_path.exists() and not rebuild:
         return db, json.loads(meta_path.read_text())
+    older = OUT / f"dashboard-{treatments}-seed{SEED}.duckdb"  # cached before schema 2
+    if older.exists() and older.with_suffix(".json").exists() and not rebuild:
+        print(f"migrating a copy of {older.name} to schema {SCHEMA_VERSION} ...", flush=True)
+        building = db.with_name(db.name + ".building")
+        shutil.copy(older, building)
+        start = time.perf_counter()
+        con = duckdb.connect(str(building))
+        migrate(con)
+        con.execute("CHECKPOINT")
+        con.close()
+        building.rename(db)
+        meta = json.loads(older.with_suffix(".json").read_text())
+        meta.update(migrate_s=round(time.perf_counter() - start, 1),
+                    db_mb=round(db.stat().st_size / 1e6))  # fmt: skip
+        meta_path.write_text(json.dumps(meta, indent=2))
+        return db, meta
     for stale in (db, meta_path):
         stale.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(dir=OUT, prefix="csv-") as tmp:
@@ -203,6 +225,35 @@ def queries_alone(db: Path, slug: str, filters) -> tuple[float, float]:
     return time.perf_counter() - start, cpu_seconds() - cpu
 
 
+BARE_SQL = """
+    SELECT clinic_id, date_trunc('month', treatment_date) AS month, count(*) AS treatments,
+           sum(needle_insertions) AS insertions
+    FROM treatments WHERE ($d0 IS NULL OR treatment_date >= $d0)
+      AND ($d1 IS NULL OR treatment_date <= $d1) AND (len($c) = 0 OR list_contains($c, clinic_id))
+    GROUP BY ALL;
+    SELECT t.clinic_id, date_trunc('month', t.treatment_date) AS month, count(*) AS events,
+           count(DISTINCT e.treatment_id) AS affected
+    FROM adverse_events e JOIN treatments t USING (treatment_id)
+    WHERE ($d0 IS NULL OR t.treatment_date >= $d0) AND ($d1 IS NULL OR t.treatment_date <= $d1)
+      AND (len($c) = 0 OR list_contains($c, t.clinic_id))
+    GROUP BY ALL
+"""
+
+
+def bare_duckdb(db: Path, filters) -> float:
+    """Seconds for bare DuckDB to count the filtered treatments and events by month and
+    clinic straight from the rows (no store, no pandas): the floor a page is compared to."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        params = {"d0": filters.date_from, "d1": filters.date_to, "c": list(filters.clinics)}
+        start = time.perf_counter()
+        for sql in BARE_SQL.split(";"):
+            con.execute(sql, params).fetchall()
+        return time.perf_counter() - start
+    finally:
+        con.close()
+
+
 @dataclass
 class Timing:
     slug: str
@@ -213,6 +264,7 @@ class Timing:
     queries_cpu: list[float]
     reruns_cpu: list[float]
     errors: list[str]
+    bare: list[float]
     load: float = 0.0  # 1-minute load average when the page's measurement started
 
     @property
@@ -224,12 +276,12 @@ class Timing:
         return statistics.median(self.reruns)
 
     @property
-    def ratio(self) -> float:
-        return self.r / self.q
+    def b(self) -> float:
+        return statistics.median(self.bare)
 
     @property
     def ok(self) -> bool:
-        return self.ratio <= MAX_RATIO and self.r < MAX_RERUN_S and not self.errors
+        return self.r < MAX_RERUN_S and not self.errors
 
 
 def filters_for(options, quarter: str | None, clinic: str | None):
@@ -251,6 +303,7 @@ def time_alone(timing: Timing, db: Path, value: str, filters) -> None:
         wall, cpu = float("nan"), float("nan")
     timing.queries.append(wall)
     timing.queries_cpu.append(cpu)
+    timing.bare.append(bare_duckdb(db, filters))
 
 
 def time_rerun(timing: Timing, at, value: str) -> None:
@@ -279,7 +332,7 @@ def time_page(db: Path, slug: str, title: str, vary: str, repeat: int, options) 
     at.query_params[vary] = values[0]
     at.run()  # warm-up: a first run in this session, not timed
     set_log_level("critical")  # AppTest resets it; a page's exception is in the table
-    timing = Timing(slug, title, vary, [], [], [], [], [])
+    timing = Timing(slug, title, vary, [], [], [], [], [], [])
     for i, value in enumerate(values[1 : repeat + 1]):
         quarter, clinic = (value, None) if vary == "quarter" else (None, value)
         if slug == "quality":  # no filters: a change of the database is its cache miss
@@ -296,6 +349,25 @@ def time_page(db: Path, slug: str, title: str, vary: str, repeat: int, options) 
             time_alone(timing, db, value, filters)
             time_rerun(timing, at, value)
     return timing
+
+
+def first_page_all_dates(db: Path) -> tuple[float, float]:
+    """(seconds, bare DuckDB seconds): the Overview at all dates in a fresh session with
+    empty caches, as a user opening the dashboard sees it, beside bare DuckDB's counts."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.filters import Filters
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_function(page_script, args=("overview",), default_timeout=600)
+    start = time.perf_counter()
+    at.run()
+    seconds = time.perf_counter() - start
+    if at.exception:
+        sys.exit(f"the Overview failed: {at.exception[0].value}")
+    return seconds, bare_duckdb(db, Filters())
 
 
 def wait_for_quiet(max_load: float, max_wait: float) -> float:
@@ -478,23 +550,31 @@ def main() -> None:
         f"{meta['generate_s'] + meta['ingest_s']:.0f} s"
     )
     timings: list[Timing] = []
+    first = None
     if not args.skip_speed:
+        os.environ["NEEDLEWATCH_DB"] = str(db)
+        wait_for_quiet(args.max_load, args.max_wait)
+        first = first_page_all_dates(db)
+        print(
+            f"\nfirst page (Overview) at all dates, fresh session: {first[0]:.3f} s "
+            f"(target < {MAX_FIRST_S:g} s; bare DuckDB {first[1]:.3f} s)  "
+            f"{'PASS' if first[0] < MAX_FIRST_S else 'FAIL'}"
+        )
         varies = ["quarter", "clinic"] if args.vary == "both" else [args.vary]
         print(f"\nmeasuring page reruns ({args.repeat} filter changes per page) ...")
         timings = measure_speed(db, varies, args.repeat, args.max_load, args.max_wait)
         print(
             f"\nmedian of {args.repeat} reruns after a filter change "
-            f"(target: rerun <= {MAX_RATIO:g}x queries alone and < {MAX_RERUN_S:g} s)"
+            f"(target: rerun < {MAX_RERUN_S:g} s)"
         )
         print(
-            f"{'page':25}{'changed':>8}{'queries s':>10}{'rerun s':>9}{'ratio':>7}"
-            f"{'cpu q':>7}{'cpu r':>7}{'load':>6}  result"
+            f"{'page':25}{'changed':>8}{'rerun s':>9}{'target':>8}{'queries s':>10}"
+            f"{'bare DuckDB s':>14}{'cpu q':>7}{'cpu r':>7}{'load':>6}  result"
         )
         for t in timings:
-            why = [w for w, bad in (("rerun >= 1 s", t.r >= MAX_RERUN_S),
-                                    ("ratio > 2", t.ratio > MAX_RATIO)) if bad]  # fmt: skip
+            why = [w for w, bad in ((f"rerun >= {MAX_RERUN_S:g} s", t.r >= MAX_RERUN_S),) if bad]
             print(
-                f"{t.title:25}{t.vary:>8}{t.q:10.3f}{t.r:9.3f}{t.ratio:7.2f}"
+                f"{t.title:25}{t.vary:>8}{t.r:9.3f}{MAX_RERUN_S:8.3f}{t.q:10.3f}{t.b:14.3f}"
                 f"{statistics.median(t.queries_cpu):7.2f}{statistics.median(t.reruns_cpu):7.2f}"
                 f"{t.load:6.1f}"
                 f"  {'PASS' if t.ok else 'FAIL'}{' (' + ', '.join(why) + ')' if why else ''}"
@@ -548,7 +628,7 @@ def main() -> None:
         passed = sum(t.ok for t in timings)
         print(
             f"speed: {passed}/{len(timings)} page measurements pass; slowest rerun "
-            f"{max(t.r for t in timings):.3f} s, highest ratio {max(t.ratio for t in timings):.2f}"
+            f"{max(t.r for t in timings):.3f} s (target < {MAX_RERUN_S:g} s)"
         )
     if memory:
         print(

@@ -142,7 +142,8 @@ def event_levels(con: duckdb.DuckDBPyConnection, dim: str, filters: Filters) -> 
     stored = {
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT severity FROM counts_events WHERE severity IS NOT NULL"
+            "SELECT DISTINCT severity FROM counts_events "
+            "WHERE severity IS NOT NULL AND category IS NULL"
         ).fetchall()
     }
     return list(SEVERITY_TIERS) + ([UNSPECIFIED] if UNSPECIFIED in stored else [])

@@ -100,30 +100,29 @@ def serious_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
 
 
 def filter_options(con: duckdb.DuckDBPyConnection):  # -> views.Options
-    """Distinct clinics, professions, body regions, techniques and quarters stored.
+    """Distinct clinics, professions, body regions, techniques and quarters counted.
 
-    Quarters are labelled from the distinct dates (a thousand), not from every treatment.
+    From the counts store (a few hundred thousand rows at 10 million treatments), not
+    from every treatment; the first and last treatment dates from the rows (exact days).
     """
     from .views import Options
 
     def distinct(sql: str) -> tuple[str, ...]:
         return tuple(r[0] for r in con.execute(sql).fetchall())
 
-    first, last = con.execute(
-        "SELECT min(treatment_date), max(treatment_date) FROM treatments"
-    ).fetchone()
+    first, last = data_coverage(con)
     return Options(
-        clinics=distinct("SELECT DISTINCT clinic_id FROM treatments ORDER BY 1"),
+        clinics=distinct("SELECT DISTINCT clinic_id FROM counts_treatments ORDER BY 1"),
         professions=distinct(
-            "SELECT DISTINCT coalesce(profession, 'unknown') FROM practitioners ORDER BY 1"
+            "SELECT DISTINCT coalesce(profession, 'unknown') FROM counts_treatments ORDER BY 1"
         ),
-        regions=distinct("SELECT DISTINCT body_region FROM treatments ORDER BY 1"),
+        regions=distinct("SELECT DISTINCT body_region FROM counts_treatments ORDER BY 1"),
         techniques=distinct(
-            "SELECT DISTINCT coalesce(technique, 'unknown') FROM treatments ORDER BY 1"
+            "SELECT DISTINCT coalesce(technique, 'unknown') FROM counts_treatments ORDER BY 1"
         ),
         quarters=distinct(
-            "SELECT DISTINCT strftime(d, '%Y') || 'Q' || quarter(d) "
-            "FROM (SELECT DISTINCT treatment_date AS d FROM treatments) ORDER BY 1 DESC"
+            "SELECT DISTINCT strftime(month, '%Y') || 'Q' || quarter(month) "
+            "FROM counts_treatments ORDER BY 1 DESC"
         ),
         first=first,
         last=last,

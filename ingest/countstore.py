@@ -191,8 +191,17 @@ def refresh_counts(con: duckdb.DuckDBPyConnection, *, everything: bool = False) 
 
     Deletes this database's counts for those months and inserts them again from the
     rows, in month order (so a read of a few months skips the rest of the table).
+    Recounting a month costs a scan of the treatment dates and of the events' treatment
+    ids, and the month's rows: a one-event follow-up recounts one month.
     """
     for table in ("counts_treatments", "counts_events"):
+        # event rows grouped by how they are split, then by month: a read of one split
+        # (all events, by category ...) skips the row groups of the others
+        order = (
+            "category IS NOT NULL, severity IS NOT NULL, month"
+            if table == "counts_events"
+            else "month"
+        )
         if everything:
             con.execute(f"DELETE FROM {table} WHERE source = $s", {"s": ROWS_SOURCE})
             where = "true"
@@ -208,7 +217,7 @@ def refresh_counts(con: duckdb.DuckDBPyConnection, *, everything: bool = False) 
                 "IN (SELECT month FROM touched_months)"
             )
         con.execute(
-            f"INSERT INTO {table} SELECT $s, * FROM ({counts_sql(table, where)}) ORDER BY month",
+            f"INSERT INTO {table} SELECT $s, * FROM ({counts_sql(table, where)}) ORDER BY {order}",
             {"s": ROWS_SOURCE},
         )
     if not everything:
