@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.errors import DatabaseMissingError, SchemaTooNewError
+from ingest.errors import DatabaseMissingError, SchemaTooNewError, SchemaTooOldError
 from ingest.schema import SCHEMA_VERSION, current_version
 
 #: DuckDB's memory limit in the dashboard process (``dashboard.cache``). Python, pandas,
@@ -41,6 +41,13 @@ def connect_readonly(db_path: Path, memory_limit: str | None = None) -> duckdb.D
         raise SchemaTooNewError(
             f"{db_path}: schema version {version} is newer than this NeedleWatch "
             f"({SCHEMA_VERSION}): upgrade NeedleWatch"
+        )
+    if version < SCHEMA_VERSION:
+        con.close()
+        raise SchemaTooOldError(
+            f"{db_path}: written by an older NeedleWatch (schema version {version}, this one "
+            f"reads {SCHEMA_VERSION}): run `needlewatch upgrade --db {db_path}` once (it adds "
+            "the counts store; your rows are kept)"
         )
     return con
 

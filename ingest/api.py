@@ -12,12 +12,18 @@ import duckdb
 from needlewatch import settings
 
 from .countstore import refresh_counts
-from .errors import FileUnreadableError, IngestBookkeepingError, StrictModeAbort
+from .errors import (
+    DatabaseMissingError,
+    FileUnreadableError,
+    IngestBookkeepingError,
+    StrictModeAbort,
+)
 from .kinds import KINDS, LOAD_ORDER
 from .linebreaks import is_line_break_error, mark_bare_crs
 from .load import RunResult, load_source
 from .progress import Progress
 from .readers import Source, file_sha256, open_sources
+from .schema import SCHEMA_VERSION, current_version
 from .store import write_transaction
 from .terms import add_mappings, read_mapping_file
 from .validate import ParseOptions
@@ -201,6 +207,23 @@ def _unreadable(source: Source, message: str) -> Exception:
         f"{source.label}: the CSV reader stopped ({first}); check that the file is "
         "delimited text and export it again as CSV (UTF-8)"
     )
+
+
+def upgrade_database(db_path: Path) -> tuple[int, int]:
+    """Bring ``db_path`` to this release's schema (``ingest.schema.migrate``, in the same
+    atomic write as an ingest); returns (version found, version now). Schema 2 adds the
+    practitioner history and the counts store, counted from the rows already stored."""
+    if not Path(db_path).exists():
+        raise DatabaseMissingError(
+            f"no database at {db_path}: run `needlewatch demo` for demo data or "
+            "`needlewatch ingest FILE...` to load your own"
+        )
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        found = current_version(con)
+    if found < SCHEMA_VERSION:
+        with write_transaction(db_path, command="upgrade"):
+            pass  # the write migrates the copy before it is swapped in
+    return found, SCHEMA_VERSION
 
 
 def add_term_mappings(db_path: Path, mapping_file: Path) -> int:

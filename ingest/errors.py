@@ -81,5 +81,10 @@ class SchemaTooNewError(NeedleWatchError):
     """The database was written by a newer NeedleWatch than this one."""
 
 
+class SchemaTooOldError(NeedleWatchError):
+    """The database was written by an older NeedleWatch: readers cannot upgrade it (they
+    open it read-only); ``needlewatch upgrade`` (or any ingest) does."""
+
+
 class IngestBookkeepingError(NeedleWatchError):
     """Two scans of one file disagree on its row count: abort rather than lose a row."""

@@ -51,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="any rejected row aborts the whole batch")
 
     p = sub.add_parser(
+        "upgrade",
+        help="bring a database made by an older NeedleWatch to this release's schema",
+        description="Adds what this release stores beside your rows (schema 2: practitioner "
+        "history and the counts store every page, report and command reads), counted from the "
+        "rows already loaded, in one atomic write. The dashboard and the analysis commands ask "
+        "for it when they meet an older database.",
+    )
+    add_db(p)
+
+    p = sub.add_parser(
         "demo",
         help="write the synthetic demo dataset to data/demo/ and load it",
         description="Generate a calibrated synthetic dataset (CSV files in the canonical format) "

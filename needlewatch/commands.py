@@ -134,7 +134,20 @@ def cmd_serve(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     return 0  # not reached
 
 
+def cmd_upgrade(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    """Bring the database to this release's schema (adds the counts store)."""
+    from ingest.api import upgrade_database
+
+    found, now = upgrade_database(db_path)
+    if found == now:
+        out.write(f"{db_path}: already at schema version {now}; nothing to do\n")
+    else:
+        out.write(f"{db_path}: upgraded from schema version {found} to {now}\n")
+    return 0
+
+
 HANDLERS = {
+    "upgrade": cmd_upgrade,
     "serve": cmd_serve,
     "ingest": cmd_ingest,
     "demo": cmd_demo,

@@ -327,3 +327,48 @@ def test_follow_up_ingests_keep_the_store_equal_to_a_full_recount(
     june = events[(events["month"] == pd.Timestamp("2025-06-01")) & events["severity"].isna()]
     june = june[june["category"].notna()]  # E90, now on T91, mapped from wibble to bruising
     assert june.set_index("category")["events"].to_dict() == {"bruising": 1}
+
+
+def test_an_older_database_asks_for_upgrade_then_counts_its_rows(tmp_path: Path, capsys) -> None:
+    """A schema-1 database (before the store): readers say what to run, one line; the
+    upgrade counts the rows already stored; a second upgrade does nothing."""
+    from ingest.schema import MIGRATIONS
+    from needlewatch.cli import main
+
+    db = tmp_path / "v1.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(MIGRATIONS[0])
+        con.execute("INSERT INTO meta VALUES ('patient_key_secret', '00'), ('schema_version', '1')")
+        con.execute("INSERT INTO clinics VALUES ('C1', 'A', 'B', 'C', 1)")
+        con.execute("INSERT INTO practitioners VALUES ('P1', 'C1', 'physiotherapist', 40, 3, 1)")
+        con.execute(
+            "INSERT INTO treatments VALUES ('T1', '2025-03-04', 'P1', 'C1', NULL, 'gluteals', "
+            "false, 5, NULL, NULL, NULL, NULL, 1), ('T2', '2025-04-30', 'P1', 'C1', NULL, "
+            "'gluteals', true, NULL, 'static', NULL, NULL, NULL, 1)"
+        )
+        con.execute(
+            "INSERT INTO adverse_events VALUES ('E1', 'T1', 'bruise', 'bruising', 'mild', "
+            "'mild', NULL, NULL, NULL, NULL, NULL, 1)"
+        )
+    assert main(["rates", "--db", str(db)]) == 2
+    assert capsys.readouterr().err == (
+        f"needlewatch: {db}: written by an older NeedleWatch (schema version 1, this one reads "
+        f"2): run `needlewatch upgrade --db {db}` once (it adds the counts store; your rows "
+        "are kept)\n"
+    )
+    assert main(["upgrade", "--db", str(db)]) == 0
+    assert capsys.readouterr().out == f"{db}: upgraded from schema version 1 to 2\n"
+    treatments, events = _store(db)
+    assert treatments[["month", "ultrasound_guided", "treatments", "insertions"]].to_dict(
+        "records"
+    ) == [
+        {"month": pd.Timestamp("2025-03-01"), "ultrasound_guided": False, "treatments": 1,
+         "insertions": 5},
+        {"month": pd.Timestamp("2025-04-01"), "ultrasound_guided": True, "treatments": 1,
+         "insertions": 0},
+    ]  # fmt: skip
+    assert sorted(events[["category", "severity", "events"]].fillna("all").values.tolist()) == [
+        ["all", "all", 1], ["all", "mild", 1], ["bruising", "all", 1], ["bruising", "mild", 1],
+    ]  # fmt: skip
+    assert main(["upgrade", "--db", str(db)]) == 0
+    assert capsys.readouterr().out == f"{db}: already at schema version 2; nothing to do\n"
