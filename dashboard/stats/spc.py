@@ -98,6 +98,9 @@ def _positive(value: object, what: str) -> float:
     return _check(value, what, whole=False)
 
 
+LIMIT_COLUMNS = ("lcl3", "ucl3", "lcl2", "ucl2")
+
+
 def _part_of(ends: list[bool]) -> list[bool]:
     """Flag the RUN points ending at each marked index (ptd_part_of_seven_trend)."""
     out = [False] * len(ends)
@@ -116,11 +119,14 @@ def _ends(signs: list[int], sign: int, width: int) -> list[bool]:
     ]
 
 
-def _mdc_flags(points: pd.DataFrame, side: list[int], step: list[int]) -> dict[str, list[bool]]:
-    """Points flagged by each Making Data Count rule (NHSRplotthedots semantics)."""
-    r = points["rate"].to_numpy()
-    beyond = (r > points["ucl3"].to_numpy()) | (r < points["lcl3"].to_numpy())
-    near = (r > points["ucl2"].to_numpy()) | (r < points["lcl2"].to_numpy())
+def _mdc_flags(
+    points: dict[str, np.ndarray], side: list[int], step: list[int]
+) -> dict[str, list[bool]]:
+    """Points flagged by each Making Data Count rule (NHSRplotthedots semantics);
+    ``points``: the tested points' rate and limits, as arrays."""
+    r = points["rate"]
+    beyond = (r > points["ucl3"]) | (r < points["lcl3"])
+    near = (r > points["ucl2"]) | (r < points["lcl2"])
     close = [bool(near[i] and not beyond[i]) for i in range(len(r))]
     two = [False] * len(r)
     for j in range(len(r) - 2):
@@ -138,9 +144,11 @@ def _mdc_flags(points: pd.DataFrame, side: list[int], step: list[int]) -> dict[s
     }
 
 
-def _segment_flags(points: pd.DataFrame, y: list[int], n: list[float]) -> dict[str, list[bool]]:
-    """MDC rule flags of one segment's tested points (sides and steps from exact counts)."""
-    total_y, total_n = points["_base_events"].iloc[0], points["_base_exposure"].iloc[0]
+def _segment_flags(
+    points: dict[str, np.ndarray], y: list[int], n: list[float], total_y: float, total_n: float
+) -> dict[str, list[bool]]:
+    """MDC rule flags of one segment's tested points (sides and steps from exact counts:
+    ``total_y`` events over ``total_n`` exposure set the segment's centre line)."""
     side = [int(np.sign(yi * total_n - total_y * ni)) for yi, ni in zip(y, n, strict=True)]
     step = [0] + [int(np.sign(y[i] * n[i - 1] - y[i - 1] * n[i])) for i in range(1, len(y))]
     flags = _mdc_flags(points, side, step)
@@ -227,17 +235,20 @@ def u_chart(
     cols["incomplete"] = partial
     cols["baseline"] = [b and not p for b, p in zip(base, partial, strict=True)]
     cols["segment"] = segment
-    points = pd.DataFrame(cols)
-
     signals = []
     first_rule = [""] * len(names)
     side_of = [0] * len(names)
     for k in range(len(starts)):
         keep = [i for i in range(len(names)) if segment[i] == k and not partial[i]]
-        tested = points.iloc[keep].reset_index(drop=True)
-        tested["_base_events"], tested["_base_exposure"] = base_y[keep[0]], base_n[keep[0]]
-        flags = _segment_flags(tested, [y[i] for i in keep], [n[i] for i in keep])
-        for j, row in enumerate(tested.to_dict("records")):
+        tested = {c: np.asarray(cols[c])[keep] for c in ("rate", "centre", *LIMIT_COLUMNS)}
+        flags = _segment_flags(
+            tested, [y[i] for i in keep], [n[i] for i in keep], base_y[keep[0]], base_n[keep[0]]
+        )
+        rows = [
+            {c: float(v[j]) for c, v in tested.items()} | {"period": names[i]}
+            for j, i in enumerate(keep)
+        ]
+        for j, row in enumerate(rows):
             high = flags["_side"][j]
             side_of[keep[j]] = 1 if high else -1
             limits = {
@@ -262,6 +273,7 @@ def u_chart(
                     )
                     if not first_rule[keep[j]]:
                         first_rule[keep[j]] = rule
+    points = pd.DataFrame(cols)
     points["signal"] = first_rule
     concern = "high" if improvement == "decrease" else "low"
     kind = {}
