@@ -40,6 +40,13 @@ from .validate import Check, ParseOptions, parsed_ref
 #: The values that make a profile: a row differing in any of them is a change.
 PROFILE_VALUES = ("clinic_id", "profession", "dn_training_hours", "years_dn_experience")
 
+#: Each treatment ``t`` with the practitioner profile ``p`` in force on its date: the
+#: join every read of practitioner attributes beside treatments goes through.
+PROFILE_JOIN = (
+    "JOIN practitioner_profiles p ON p.practitioner_id = t.practitioner_id "
+    "AND t.treatment_date >= p.valid_from AND t.treatment_date < p.valid_to"
+)
+
 #: The latest profile of each practitioner in ``practitioner_history`` (a first profile's
 #: NULL effective_from sorts before every date).
 LATEST_SQL = (

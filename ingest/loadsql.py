@@ -42,9 +42,11 @@ def target_select(kind: Kind, opts: ParseOptions) -> list[str]:
     for col in kind.columns:
         parsed = parsed_ref(col)
         if kind.name == "treatments" and col.name == "clinic_id":
-            exprs.append(
-                "coalesce(src.clinic_id, (SELECT p.clinic_id FROM practitioners p "
-                "WHERE p.practitioner_id = src.practitioner_id))"
+            date = parsed_ref(kind.column("treatment_date"))
+            exprs.append(  # the clinic of the profile in force on the treatment's date
+                "coalesce(src.clinic_id, (SELECT p.clinic_id FROM practitioner_profiles p "
+                f"WHERE p.practitioner_id = src.practitioner_id AND src.{date} >= p.valid_from "
+                f"AND src.{date} < p.valid_to))"
             )
         elif col.type == "patient":
             exprs.append("pk.patient_key")
