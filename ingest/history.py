@@ -94,27 +94,26 @@ BACKDATED_REASON = (
     "profile from {profile_from}; give an effective_from after {treated_to}, or leave the "
     "profile as it is (earlier treatments are never re-banded)"
 )
-_NO_DATE = "a change without effective_from holds from the ingest date, {today}"
+#: The same for a change without effective_from, which holds from the ingest date
+#: (``{today}``, filled in when the checks are built): a later date would be in the
+#: future, so the fix is to load the change on a later day.
+OVERLAP_UNDATED_REASON = (
+    "overlapping profile: a change without effective_from holds from the ingest date, "
+    "{today}, which is on or before {latest_from}, the date of the latest profile held for "
+    "this practitioner; ingest the change after {latest_from}"
+)
+BACKDATED_UNDATED_REASON = (
+    "backdated profile: a change without effective_from holds from the ingest date, "
+    "{today}, but their treatments up to {treated_to} are already banded by the profile "
+    "from {profile_from}; ingest the change after {treated_to}, or leave the profile as it "
+    "is (earlier treatments are never re-banded)"
+)
+#: What each placeholder is filled with (``_ref_*`` of the typed scan, see SCAN_JOIN).
 _FIELDS = (
     ("latest_from", "_ref_from"),
     ("treated_to", "_ref_treated_to"),
     ("profile_from", "_ref_holds_from"),
 )
-
-
-def undated_reasons(today: date) -> tuple[str, str]:
-    """The overlapping and backdated reasons of a change without effective_from, which
-    holds from ``today`` (a later date would be in the future, so the fix is to wait)."""
-    no_date = _NO_DATE.format(today=today.isoformat())
-    return (
-        f"overlapping profile: {no_date}, which is on or before {{latest_from}}, the date "
-        "of the latest profile held for this practitioner; ingest the change after "
-        "{latest_from}",
-        f"backdated profile: {no_date}, but their treatments up to {{treated_to}} are "
-        "already banded by the profile from {profile_from}; ingest the change after "
-        "{treated_to}, or leave the profile as it is (earlier treatments are never "
-        "re-banded)",
-    )
 
 
 def profile_checks(opts: ParseOptions) -> list[Check]:
@@ -125,7 +124,9 @@ def profile_checks(opts: ParseOptions) -> list[Check]:
     backdated = "NOT coalesce({d} <= _ref_from, false) AND {d} <= _ref_treated_to"
     dated = f"{CHANGED} AND {_GOOD_DATE} AND "
     undated = f"{CHANGED} AND effective_from IS NULL AND "
-    overlap_undated, backdated_undated = undated_reasons(opts.today)
+    today = opts.today.isoformat()
+    overlap_undated = OVERLAP_UNDATED_REASON.replace("{today}", today)
+    backdated_undated = BACKDATED_UNDATED_REASON.replace("{today}", today)
     checks = [
         Check("effective_from", dated + overlaps.format(d=_DATED), OVERLAP_REASON),
         Check("effective_from", dated + backdated.format(d=_DATED), BACKDATED_REASON),

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from dashboard.filters import Filters
-from dashboard.queries import serious_listing
+from dashboard.queries import filter_options, serious_listing
 from ingest.api import IngestOptions, ingest_files
 from ingest.history import PROFILE_JOIN
 
@@ -153,7 +153,7 @@ def test_more_hours_leave_last_years_counts_by_band_unchanged(
 def test_a_change_and_its_treatments_in_one_batch_band_by_date(
     base_db: Path, tmp_path: Path
 ) -> None:
-    change = _csv(tmp_path, "p.csv", PRACTITIONER_HEADER, "P3,C02,chiropractor,80,,2025-09-01")
+    change = _csv(tmp_path, "p.csv", PRACTITIONER_HEADER, "P3,C02,osteopath,80,,2025-09-01")
     treatments = _csv(
         tmp_path,
         "t.csv",
@@ -173,6 +173,9 @@ def test_a_change_and_its_treatments_in_one_batch_band_by_date(
         80.0: (1, 0),
         250.0: (2, 0),
     }
+    # A profession the practitioner has left still filters the treatments it bands.
+    with duckdb.connect(str(base_db), read_only=True) as con:
+        assert filter_options(con).professions == ("chiropractor", "osteopath", "physiotherapist")
 
 
 def test_a_change_without_effective_from_holds_from_the_ingest_date(
