@@ -388,6 +388,18 @@ def test_an_unchanged_profile_is_unchanged_whatever_its_date(base_db: Path, tmp_
     ]
     assert _query(base_db, "SELECT count(effective_from) FROM practitioners") == [(0,)]
 
+    # After a dated change, the same profile sent again undated keeps the change's date.
+    change = _csv(
+        tmp_path, "p2.csv", PRACTITIONER_HEADER, "P1,C01,physiotherapist,120,3,2025-07-01"
+    )
+    again = _csv(tmp_path, "p3.csv", PRACTITIONER_HEADER, "P1,C01,physiotherapist,120,3,")
+    assert _ingest(base_db, change).rows_rejected == 0
+    assert _counts(_ingest(base_db, again).runs[0]) == (1, 0, 1, 1, 0)
+    assert _query(
+        base_db, "SELECT effective_from FROM practitioners WHERE practitioner_id = 'P1'"
+    ) == [(date(2025, 7, 1),)]
+    assert [h[1] for h in _history(base_db, "P1")] == [None, date(2025, 7, 1)]
+
 
 def test_repeated_rows_of_one_practitioner_keep_the_last(base_db: Path, tmp_path: Path) -> None:
     rows = _csv(
