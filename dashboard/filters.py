@@ -93,7 +93,8 @@ ADJUSTERS = ("body_region", "clinic", "technique", "profession")
 MODEL_FACTORS = ("training_band", "experience_band", "ultrasound", "body_region")
 MODEL_METHODS = ("auto", "poisson", "negbin", "cluster")
 
-#: The treatment filters as SQL over ``treatments t`` joined to ``practitioners p``.
+#: The treatment filters as SQL over ``treatments t`` joined to ``p``, the practitioner
+#: profile in force on the treatment's date (``ingest.history.PROFILE_JOIN``).
 TREATMENT_WHERE = (
     "($date_from IS NULL OR t.treatment_date >= $date_from)",
     "($date_to IS NULL OR t.treatment_date <= $date_to)",

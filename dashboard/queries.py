@@ -12,6 +12,8 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from ingest.history import PROFILE_JOIN
+
 from .bands import TRAINING_CASE
 from .filters import TREATMENT_WHERE, Filters
 
@@ -21,8 +23,9 @@ def serious_event_positions(
 ) -> pd.DataFrame:
     """Where the treatments with a ``severity`` event fall in the treatment sequence.
 
-    Treatments matching the date and clinic filters are numbered in date order (ties by
-    treatment_id); one row per treatment with at least one such event:
+    Treatments matching the filters (profession: of the profile in force on the
+    treatment's date) are numbered in date order (ties by treatment_id); one row per
+    treatment with at least one such event:
 
         treatments (date, id) -> position 1..N -> rows with an event: event_date, position,
         events (number of such events in that treatment), plus total = N on every row.
@@ -62,8 +65,8 @@ def serious_event_positions(
         ORDER BY position
     """
     tf = (
-        "SELECT t.treatment_id, t.treatment_date FROM treatments t "
-        f"JOIN practitioners p USING (practitioner_id) WHERE {' AND '.join(TREATMENT_WHERE)}"
+        f"SELECT t.treatment_id, t.treatment_date FROM treatments t {PROFILE_JOIN} "
+        f"WHERE {' AND '.join(TREATMENT_WHERE)}"
     )
     params = {**filters.treatment_params(), "severity": severity, "category": filters.category}
     return con.execute(sql.format(tf=tf), params).df()
@@ -74,6 +77,8 @@ def serious_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
 
     One row per event, with the practitioner's id (``practitioner_id``): the analysis
     layer replaces it by its keyed code (``dashboard.pseudonyms``) before anything shows it.
+    The training band and profession are those of the profile in force on the
+    treatment's date (``ingest.history.PROFILE_JOIN``), as in every count.
     """
     sql = f"""
         SELECT coalesce(e.onset_date, t.treatment_date) AS event_date, t.clinic_id AS clinic,
@@ -84,7 +89,7 @@ def serious_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
                e.event_type, e.outcome, e.narrative, e.event_id
         FROM adverse_events e
         JOIN treatments t USING (treatment_id)
-        JOIN practitioners p ON p.practitioner_id = t.practitioner_id
+        {PROFILE_JOIN}
         WHERE e.severity IN ('significant', 'serious') AND {" AND ".join(TREATMENT_WHERE)}
           AND ($category IS NULL OR e.category = $category)
           AND ($severity IS NULL OR e.severity = $severity)
@@ -104,6 +109,8 @@ def filter_options(con: duckdb.DuckDBPyConnection):  # -> views.Options
 
     From the counts store (a few hundred thousand rows at 10 million treatments), not
     from every treatment; the first and last treatment dates from the rows (exact days).
+    Professions are those of every profile held (``practitioner_history``), so one that a
+    practitioner has since left still filters the treatments it bands.
     """
     from .views import Options
 
@@ -114,7 +121,7 @@ def filter_options(con: duckdb.DuckDBPyConnection):  # -> views.Options
     return Options(
         clinics=distinct("SELECT DISTINCT clinic_id FROM counts_treatments ORDER BY 1"),
         professions=distinct(
-            "SELECT DISTINCT coalesce(profession, 'unknown') FROM counts_treatments ORDER BY 1"
+            "SELECT DISTINCT coalesce(profession, 'unknown') FROM practitioner_history ORDER BY 1"
         ),
         regions=distinct("SELECT DISTINCT body_region FROM counts_treatments ORDER BY 1"),
         techniques=distinct(

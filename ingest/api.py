@@ -211,7 +211,7 @@ def _unreadable(source: Source, message: str) -> Exception:
 
 def upgrade_database(db_path: Path) -> tuple[int, int]:
     """Bring ``db_path`` to this release's schema (``ingest.schema.migrate``, in the same
-    atomic write as an ingest); returns (version found, version now). Schema 2 adds the
+    atomic write as an ingest); returns (version found, version now). Schemas 2 and 3 add the
     practitioner history and the counts store, counted from the rows already stored."""
     if not Path(db_path).exists():
         raise DatabaseMissingError(

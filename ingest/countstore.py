@@ -32,6 +32,8 @@ from datetime import date
 
 import duckdb
 
+from .history import sync_history
+
 #: Where counts come from. Rows loaded into this database; clinic submissions will add
 #: their own sources (one per submitting clinic and quarter).
 ROWS_SOURCE = "rows"
@@ -108,8 +110,9 @@ def note_touched(con: duckdb.DuckDBPyConnection, kind: str, run_id: int, today: 
     Needs ``old`` (the stored versions this run replaced, ``ingest.load``). Treatments: the
     months of the new and the replaced rows. Events: the months of their treatments, new
     and replaced. Practitioners: a profile that differs from the one in force becomes a
-    new profile from ``today`` (``sync_history``); the months of that practitioner's
-    treatments from then on.
+    new profile from its effective_from or ``today`` (``ingest.history.sync_history``);
+    the months of that practitioner's treatments from then on (none: the checks reject a
+    change dated on or before a stored treatment; kept so the store can never go stale).
     """
     _touched_table(con)
     month = "CAST(date_trunc('month', treatment_date) AS DATE)"
@@ -146,44 +149,6 @@ def note_months(con: duckdb.DuckDBPyConnection, treatment_ids_sql: str) -> None:
         "INSERT INTO touched_months SELECT DISTINCT CAST(date_trunc('month', treatment_date) "
         f"AS DATE) FROM treatments WHERE treatment_id IN ({treatment_ids_sql})"
     )
-
-
-def sync_history(con: duckdb.DuckDBPyConnection, run_id: int, today: date) -> int:
-    """Add the profiles run ``run_id`` brought to ``practitioner_history``; returns how
-    many practitioners got a changed profile.
-
-    A practitioner seen for the first time gets a first profile (``effective_from``
-    NULL: it holds from their first treatment). One whose profile differs from the
-    latest held gets a new profile from ``today``; an identical one adds nothing, and a
-    second change on the same day replaces that day's profile.
-    """
-    values = ("clinic_id", "profession", "dn_training_hours", "years_dn_experience")
-    differs = " OR ".join(f"p.{c} IS DISTINCT FROM h.{c}" for c in values)
-    latest = (
-        "SELECT * FROM practitioner_history "
-        "QUALIFY row_number() OVER (PARTITION BY practitioner_id "
-        "ORDER BY effective_from DESC NULLS LAST) = 1"
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE new_profiles AS
-        SELECT p.practitioner_id, p.clinic_id, p.profession, p.dn_training_hours,
-               p.years_dn_experience,
-               CASE WHEN h.practitioner_id IS NULL THEN NULL ELSE CAST($today AS DATE) END
-                   AS effective_from,
-               p.run_id
-        FROM practitioners p LEFT JOIN ({latest}) h USING (practitioner_id)
-        WHERE p.run_id = $r AND (h.practitioner_id IS NULL OR {differs})""",
-        {"r": run_id, "today": today},
-    )
-    con.execute(
-        "DELETE FROM practitioner_history h USING new_profiles n "
-        "WHERE h.practitioner_id = n.practitioner_id AND h.effective_from = n.effective_from"
-    )
-    con.execute("INSERT INTO practitioner_history SELECT * FROM new_profiles")
-    (changed,) = con.execute(
-        "SELECT count(*) FROM new_profiles WHERE effective_from IS NOT NULL"
-    ).fetchone()
-    return int(changed)
 
 
 def refresh_counts(con: duckdb.DuckDBPyConnection, *, everything: bool = False) -> None:

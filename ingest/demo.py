@@ -7,6 +7,7 @@ adverse_events.csv for 14 clinics (Ireland, United Kingdom, Spain), 96 practitio
 (messy wording, missing values, uneven volumes, overdispersion) and that carries known
 signals, so that every method can be shown finding them. The same seed and size give
 byte-identical files (one ``numpy.random.default_rng(seed)``, fixed iteration orders).
+Each practitioner keeps one profile throughout (no ``effective_from`` column).
 
 Calibration (published; see shared/domain.md): expected events per treatment over the
 whole data set are bruising 7.5%, bleeding 6%, pain during 3%, soreness 2.2%, aggravation
@@ -313,7 +314,7 @@ def generate_demo(
     paths: dict[str, Path] = {}
     for kind, frame in frames.items():
         path = out_dir / f"{kind}.csv"
-        columns = list(KINDS[kind].names)
+        columns = [c for c in KINDS[kind].names if c in frame]  # profiles are undated
         frame[columns].to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
         paths[kind] = path
     return paths

@@ -66,6 +66,13 @@ PRACTITIONERS = Kind(
         Column("profession", False, "lowertext", "physiotherapist, chiropractor, physician ..."),
         Column("dn_training_hours", True, "number", "Hours of dry-needling training, >= 0."),
         Column("years_dn_experience", False, "number", "Years of dry-needling practice, >= 0."),
+        Column(
+            "effective_from",
+            False,
+            "date",
+            "Date this profile holds from; blank: the first treatment (a new practitioner) "
+            "or the ingest date (a changed profile).",
+        ),
     ),
 )
 

@@ -23,6 +23,7 @@ import duckdb
 
 from .countstore import note_touched
 from .errors import EncodingProblemError, IngestBookkeepingError
+from .history import prepare_profile_refs
 from .kinds import Kind
 from .linebreaks import MARKER
 from .loadsql import (
@@ -31,6 +32,7 @@ from .loadsql import (
     insert_sql,
     mask_sql,
     named,
+    reason_sql,
     scan_sql,
     used,
 )
@@ -179,7 +181,8 @@ def _locate_bad_rows(
     run(con, sql, named(source, params, sql), progress, "locating rejected rows")
     parts = [
         f"SELECT _k, $col{i} AS column_name, {checks[i].column} AS value, "
-        f"$reason{i} AS reason FROM bad WHERE NOT _blank AND (_mask >> {i}) & 1 = 1"
+        f"{reason_sql(checks[i], i, params)} AS reason "
+        f"FROM bad WHERE NOT _blank AND (_mask >> {i}) & 1 = 1"
         for i in range(len(checks))
     ]
     sql = "CREATE OR REPLACE TEMP TABLE errs AS " + " UNION ALL ".join(parts)
@@ -289,6 +292,8 @@ def load_source(
         load_mapping_tables(
             con, {f"p_src{i}": v for i, v in enumerate(source.params)}, scan_sql(source)
         )
+    elif kind.name == "practitioners":
+        prepare_profile_refs(con)
     params: dict[str, object] = opts.params()
     checks = all_checks(kind, kind.names, opts)
     if source.cr_marker:

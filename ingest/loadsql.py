@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from string import Formatter
 
+from .history import SCAN_ITEMS, SCAN_JOIN
 from .kinds import Kind
 from .readers import Source
 from .validate import Check, ParseOptions, parse_projection, parsed_ref
@@ -40,9 +42,11 @@ def target_select(kind: Kind, opts: ParseOptions) -> list[str]:
     for col in kind.columns:
         parsed = parsed_ref(col)
         if kind.name == "treatments" and col.name == "clinic_id":
-            exprs.append(
-                "coalesce(src.clinic_id, (SELECT p.clinic_id FROM practitioners p "
-                "WHERE p.practitioner_id = src.practitioner_id))"
+            date = parsed_ref(kind.column("treatment_date"))
+            exprs.append(  # the clinic of the profile in force on the treatment's date
+                "coalesce(src.clinic_id, (SELECT p.clinic_id FROM practitioner_profiles p "
+                f"WHERE p.practitioner_id = src.practitioner_id AND src.{date} >= p.valid_from "
+                f"AND src.{date} < p.valid_to))"
             )
         elif col.type == "patient":
             exprs.append("pk.patient_key")
@@ -65,7 +69,9 @@ def scan_sql(source: Source, *, numbered: bool = False, typed: ParseOptions | No
     ``numbered`` adds ``_k``, the 1-based position in file order. The streaming
     ``row_number() OVER ()`` that computes it keeps the reader's order but runs on one
     thread, so only the slow path (a file with rejects) asks for it. ``typed`` adds the
-    parsed values (validate.parse_projection) that checks and the insert read.
+    parsed values (validate.parse_projection) that checks and the insert read and, for a
+    practitioners file, the profile held (``_ref_*``, ``ingest.history``; the temp table
+    ``profile_refs`` must exist).
     """
     cols = [
         f"nullif(trim({c}), '') AS {c}" if c in source.columns else f"NULL::VARCHAR AS {c}"
@@ -78,7 +84,10 @@ def scan_sql(source: Source, *, numbered: bool = False, typed: ParseOptions | No
     text = f"(SELECT {', '.join(cols)} FROM {source.relation})"
     if typed is None:
         return f"{text} src"
-    return f"(SELECT t.*, {', '.join(parse_projection(source.kind, typed))} FROM {text} t) src"
+    items, join = parse_projection(source.kind, typed), ""
+    if source.kind.name == "practitioners":
+        items, join = [*items, *SCAN_ITEMS], f" {SCAN_JOIN}"
+    return f"(SELECT t.*, {', '.join(items)} FROM {text} t{join}) src"
 
 
 def blank_sql(source: Source) -> str:
@@ -94,13 +103,29 @@ def failed_sql(checks: list[Check]) -> str:
 
 
 def mask_sql(checks: list[Check], params: dict[str, object]) -> str:
-    """One BIGINT per row with bit i set when check i failed; records each check's label."""
+    """One BIGINT per row with bit i set when check i failed; records each check's column."""
     bits = []
     for i, check in enumerate(checks):
         params[f"col{i}"] = check.column
-        params[f"reason{i}"] = check.reason
         bits.append(f"(coalesce({check.predicate}, false)::BIGINT << {i})")
     return " | ".join(bits) if bits else "0::BIGINT"
+
+
+def reason_sql(check: Check, i: int, params: dict[str, object]) -> str:
+    """The stored reason of check ``i``: its text as a parameter or, when it names
+    ``{placeholders}``, the text's pieces (parameters) joined with the values the check
+    gives for them (fixed SQL over the rejected row, ``Check.values``)."""
+    if not check.values:
+        params[f"reason{i}"] = check.reason
+        return f"$reason{i}"
+    values, parts = dict(check.values), []
+    for j, (text, field, _spec, _conv) in enumerate(Formatter().parse(check.reason)):
+        if text:
+            params[f"reason{i}_{j}"] = text
+            parts.append(f"$reason{i}_{j}")
+        if field is not None:
+            parts.append(f"CAST({values[field]} AS VARCHAR)")
+    return f"concat({', '.join(parts)})"
 
 
 def named(source: Source, params: dict, sql: str) -> dict[str, object]:

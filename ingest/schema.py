@@ -169,8 +169,41 @@ CREATE TABLE counts_events (
 );
 """
 
+#: Version 3: practitioner files may date a profile (``effective_from``, see
+#: ``ingest.history``). ``practitioners`` gains the column before ``run_id`` (the loader
+#: relies on ``run_id`` being last, so the table is rebuilt, not altered) holding the date
+#: of the profile in force, the latest in ``practitioner_history`` (NULL: a first profile,
+#: held from the first treatment). Any practitioner without a history row gets its
+#: profile as a first one, so every treatment keeps a profile to be banded by.
+_V3 = """
+CREATE TABLE practitioners_v3 (
+    practitioner_id VARCHAR NOT NULL,
+    clinic_id VARCHAR NOT NULL,
+    profession VARCHAR,
+    dn_training_hours DOUBLE NOT NULL,
+    years_dn_experience DOUBLE,
+    effective_from DATE,
+    run_id INTEGER NOT NULL
+);
+INSERT INTO practitioner_history
+    SELECT practitioner_id, clinic_id, profession, dn_training_hours, years_dn_experience,
+           NULL, run_id
+    FROM practitioners
+    WHERE practitioner_id NOT IN (SELECT practitioner_id FROM practitioner_history);
+INSERT INTO practitioners_v3
+    SELECT p.practitioner_id, p.clinic_id, p.profession, p.dn_training_hours,
+           p.years_dn_experience, h.effective_from, p.run_id
+    FROM practitioners p
+    LEFT JOIN (
+        SELECT practitioner_id, max(effective_from) AS effective_from
+        FROM practitioner_history GROUP BY practitioner_id
+    ) h USING (practitioner_id);
+DROP TABLE practitioners;
+ALTER TABLE practitioners_v3 RENAME TO practitioners;
+"""
+
 #: Each entry upgrades the schema by one version. Append; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -56,12 +56,17 @@ class Check:
     ``gate``, when set, is a cheaper predicate that holds exactly when some check of the
     same gate fails: the fast path filters on each distinct gate once instead of on
     every predicate (one regular expression per id instead of four tests).
+
+    ``reason`` may name ``{placeholders}``; ``values`` gives, for each, the SQL over the
+    rejected row (the typed scan's columns) whose text fills it in the stored reason,
+    so a reject can name the dates it clashes with (``ingest.history``).
     """
 
     column: str
     predicate: str
     reason: str
     gate: str | None = None
+    values: tuple[tuple[str, str], ...] = ()
 
 
 def _number(c: str, opts: ParseOptions) -> str:
@@ -277,15 +282,19 @@ def plausibility_checks(col: Column, opts: ParseOptions) -> list[Check]:
 
 
 def reference_checks(kind: Kind, opts: ParseOptions) -> list[Check]:
-    """Checks against what is already in the database (including earlier files of this run)."""
+    """Checks against what is already in the database (including earlier files of this
+    run); for practitioners, the history rules of ``ingest.history`` too."""
     clinic_fix = "not in the database or this run; ingest the clinics file first or fix the id"
     if kind.name == "practitioners":
+        from .history import profile_checks  # history builds on this module's Check
+
         return [
             Check(
                 "clinic_id",
                 "clinic_id IS NOT NULL AND clinic_id NOT IN (SELECT clinic_id FROM clinics)",
                 f"unknown clinic_id: {clinic_fix}",
-            )
+            ),
+            *profile_checks(opts),
         ]
     if kind.name == "treatments":
         return [

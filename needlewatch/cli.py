@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "upgrade",
         help="bring a database made by an older NeedleWatch to this release's schema",
-        description="Adds what this release stores beside your rows (schema 2: practitioner "
+        description="Adds what this release stores beside your rows (schemas 2 and 3: practitioner "
         "history and the counts store every page, report and command reads), counted from the "
         "rows already loaded, in one atomic write. The dashboard and the analysis commands ask "
         "for it when they meet an older database.",

@@ -30,6 +30,9 @@ OPTS = ParseOptions(date_format=None, decimal_comma=False, today=TODAY, earliest
 DATE_PLACEHOLDER = "YYYY-MM-DD"
 #: And the --date-format reason with this placeholder for the format.
 FORMAT_PLACEHOLDER = "<F>"
+#: A reason naming values of the rejected row (``Check.values``, e.g. ``{treated_to}``) is
+#: documented with ``<treated_to>`` for each.
+FIELD = re.compile(r"\{(\w+)\}")
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +107,9 @@ def _validation_reasons(opts: ParseOptions) -> set[str]:
 
 
 def _documented(reason: str, opts: ParseOptions) -> str:
-    """The reason as the dictionary writes it: the run's date and format as placeholders."""
-    documented = reason.replace(opts.today.isoformat(), DATE_PLACEHOLDER)
+    """The reason as the dictionary writes it: the run's date, the format and the row's
+    values as placeholders."""
+    documented = FIELD.sub(r"<\1>", reason.replace(opts.today.isoformat(), DATE_PLACEHOLDER))
     if opts.date_format:
         documented = documented.replace(opts.date_format, FORMAT_PLACEHOLDER)
     return documented
