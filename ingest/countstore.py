@@ -32,7 +32,7 @@ from datetime import date
 
 import duckdb
 
-from .history import sync_history
+from .history import PROFILE_JOIN, sync_history
 
 #: Where counts come from. Rows loaded into this database; clinic submissions will add
 #: their own sources (one per submitting clinic and quarter).
@@ -64,9 +64,7 @@ def treatment_keys_sql(where: str) -> str:
                t.clinic_id, t.practitioner_id, p.profession, p.dn_training_hours,
                p.years_dn_experience, t.body_region, t.ultrasound_guided, t.technique,
                t.needle_insertions IS NOT NULL AS insertions_recorded, t.needle_insertions
-        FROM treatments t
-        JOIN practitioner_profiles p ON p.practitioner_id = t.practitioner_id
-         AND t.treatment_date >= p.valid_from AND t.treatment_date < p.valid_to
+        FROM treatments t {PROFILE_JOIN}
         WHERE {where}
     """
 
