@@ -52,7 +52,9 @@ def build(copies: int) -> Path:
     building = target.with_name(target.name + ".building")
     building.unlink(missing_ok=True)
     shutil.copy(source, building)
-    con = duckdb.connect(str(building), config={"preserve_insertion_order": False})
+    con = duckdb.connect(
+        str(building), config={"preserve_insertion_order": False, "memory_limit": "8GB"}
+    )
     try:
         for table, ids in SUFFIXED.items():
             cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
