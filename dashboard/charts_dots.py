@@ -7,7 +7,7 @@ printed beside it; the axis is logarithmic and says so in its title. A level wit
 events has no point on a log axis (log 0 does not exist): it is drawn as an open triangle
 at its 95% upper bound, with "0 events, under X" beside it.
 
-Pure (no Streamlit, no database); the conventions of ``dashboard.charts``.
+Pure (no Streamlit, no database); the conventions of ``dashboard.chart_style``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from .charts import (
+from .chart_style import (
     BLUE,
     RATE_COLUMNS,
     VERMILLION,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from .charts import clean_list
+from .chart_style import clean_list
 from .charts_spc import FUNNEL_GROUPS
 
 #: The plot area Streamlit gives a chart (pixels), for placing labels without overlap.

@@ -1,5 +1,5 @@
 """Forest plot of rate ratios: crude and adjusted (compare_table) or model IRRs
-(pure: no Streamlit, no database; the conventions of ``dashboard.charts``).
+(pure: no Streamlit, no database; the conventions of ``dashboard.chart_style``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from .charts import (
+from .chart_style import (
     BLACK,
     OKABE_ITO,
     RATIO_AXIS,

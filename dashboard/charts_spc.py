@@ -1,15 +1,15 @@
 """Plotly figures for control charts (u-chart, g-chart) and funnel plots.
 
 Pure functions on the results of ``dashboard.stats.spc`` and ``dashboard.stats.funnel``;
-they share palette, template and data cleaning with ``dashboard.charts`` (which
-re-exports them).
+they share palette, template and data cleaning (``dashboard.chart_style``) with
+``dashboard.charts``, which re-exports them.
 """
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from .charts import (
+from .chart_style import (
     BLACK,
     BLUE,
     GREEN,

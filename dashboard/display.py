@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .charts import num
+from .chart_style import num
 from .downloads import per_scaled
 from .labels import heading, headings, label, p_text, per_text
 
