@@ -1,13 +1,14 @@
 """Cached, short-lived, read-only database access for the dashboard.
 
-Each call opens a read-only connection, runs one ``dashboard.views`` function and
-closes it; results are cached per (database file, its modification time, arguments),
-so an ingest that swaps in a new file is picked up on the next rerun, and a reader never
-holds the file while the writer replaces it.
+Each call opens a read-only connection, runs one ``dashboard.views`` function (or the
+report's ``report_file``) and closes it; results are cached per (database file, its
+modification time, arguments), so an ingest that swaps in a new file is picked up on the
+next rerun, and a reader never holds the file while the writer replaces it.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -32,17 +33,26 @@ def version() -> int:
         return 0
 
 
+def data_function(name: str) -> Callable:
+    """``'module:function'`` -> that function; a bare name is a ``dashboard.views`` one."""
+    module, _, function = name.rpartition(":")
+    if not module:
+        from . import views
+
+        return getattr(views, function)
+    return getattr(importlib.import_module(module), function)
+
+
 def compute(name: str, path: str, args: tuple) -> Any:
-    """``views.<name>(con, *args)`` on a fresh read-only connection, without the cache.
+    """``data_function(name)(con, *args)`` on a fresh read-only connection, without the cache.
 
     Every count is a sum over the counts store (``dashboard.counts``).
     ``bench/dashboard_speed.py`` times this as "the page's queries alone".
     """
-    from . import views
-
+    function = data_function(name)
     con = connect_readonly(Path(path), DASHBOARD_MEMORY_LIMIT)
     try:
-        return getattr(views, name)(con, *args)
+        return function(con, *args)
     finally:
         con.close()
 
@@ -53,5 +63,6 @@ def _cached(name: str, path: str, stamp: int, args: tuple) -> Any:
 
 
 def load(view: Callable, *args: object) -> Any:
-    """``view(con, *args)`` from dashboard.views, cached until the database changes."""
-    return _cached(view.__name__, str(db_path()), version(), args)
+    """``view(con, *args)`` (a ``dashboard.views`` function, or the report's
+    ``report_file``), cached until the database changes."""
+    return _cached(f"{view.__module__}:{view.__qualname__}", str(db_path()), version(), args)

@@ -7,6 +7,7 @@ every value is a bound parameter.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -104,7 +105,20 @@ def serious_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
 
 
-def filter_options(con: duckdb.DuckDBPyConnection):  # -> views.Options
+@dataclass(frozen=True)
+class Options:
+    """What the sidebar can offer: the values stored, and the quarters with treatments."""
+
+    clinics: tuple[str, ...]
+    professions: tuple[str, ...]
+    regions: tuple[str, ...]
+    techniques: tuple[str, ...]
+    quarters: tuple[str, ...]
+    first: date | None
+    last: date | None
+
+
+def filter_options(con: duckdb.DuckDBPyConnection) -> Options:
     """Distinct clinics, professions, body regions, techniques and quarters counted.
 
     From the counts store (a few hundred thousand rows at 10 million treatments), not
@@ -112,7 +126,6 @@ def filter_options(con: duckdb.DuckDBPyConnection):  # -> views.Options
     Professions are those of every profile held (``practitioner_history``), so one that a
     practitioner has since left still filters the treatments it bands.
     """
-    from .views import Options
 
     def distinct(sql: str) -> tuple[str, ...]:
         return tuple(r[0] for r in con.execute(sql).fetchall())

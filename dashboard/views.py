@@ -18,7 +18,7 @@ from .analysis import NoDataError, compare_table, rate_model
 from .explain import SignalStatement, events_noun
 from .filters import Filters, parse_quarter, quarter_of, shift_quarter
 from .methods import DEFAULT, Methods
-from .queries import data_coverage
+from .queries import Options, data_coverage, filter_options
 from .rates import affected_table, incidence_table
 from .signals import (
     ChartedSeries,
@@ -329,49 +329,10 @@ def quality(con: duckdb.DuckDBPyConnection) -> Quality:
     return Quality(ingest_runs(con), reject_rows(con), term_counts(con), missing_rates(con))
 
 
-@dataclass(frozen=True)
-class ReportFile:
-    """A report's bytes, and what its public edition suppressed (for the publisher)."""
-
-    data: bytes
-    disclosure: tuple[tuple[str, str], ...]
-
-
-def report_file(
-    con: duckdb.DuckDBPyConnection,
-    quarter: str,
-    clinic: str | None,
-    edition: str,
-    fmt: str,
-    rounding: int | None = None,
-) -> ReportFile:
-    """The quarterly report as ``needlewatch report`` writes it (same content, same bytes
-    but for the PDF's timestamps), for the dashboard's download buttons."""
-    from .report.model import ReportRequest
-    from .report.render import make_report
-
-    report, data = make_report(con, ReportRequest(quarter, clinic, edition, rounding=rounding), fmt)
-    return ReportFile(data, report.disclosure)
-
-
 def today() -> date:
     return date.today()
 
 
-@dataclass(frozen=True)
-class Options:
-    """What the sidebar can offer: the values stored, and the quarters with treatments."""
-
-    clinics: tuple[str, ...]
-    professions: tuple[str, ...]
-    regions: tuple[str, ...]
-    techniques: tuple[str, ...]
-    quarters: tuple[str, ...]
-    first: date | None
-    last: date | None
-
-
 def options(con: duckdb.DuckDBPyConnection) -> Options:
-    from .queries import filter_options
-
+    """What the sidebar can offer (``queries.Options``)."""
     return filter_options(con)

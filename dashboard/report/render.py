@@ -1,4 +1,5 @@
-"""One report, four formats: ``render(report, fmt) -> bytes`` and ``write_report``.
+"""One report, four formats: ``render(report, fmt) -> bytes``, ``write_report`` and, for the
+dashboard's download button, ``report_file``.
 
 pdf   HTML with static chart images (one Chromium for every chart) -> WeasyPrint, A4
 html  one self-contained file: Plotly's library inlined once, interactive charts
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -130,6 +132,28 @@ def make_report(
             renderer.close()
         raise
     return report, render(report, fmt, renderer)
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A report's bytes, and what its public edition suppressed (for the publisher)."""
+
+    data: bytes
+    disclosure: tuple[tuple[str, str], ...]
+
+
+def report_file(
+    con: duckdb.DuckDBPyConnection,
+    quarter: str,
+    clinic: str | None,
+    edition: str,
+    fmt: str,
+    rounding: int | None = None,
+) -> ReportFile:
+    """The quarterly report as ``needlewatch report`` writes it (same content, same bytes
+    but for the PDF's timestamps), for the dashboard's download buttons."""
+    report, data = make_report(con, ReportRequest(quarter, clinic, edition, rounding=rounding), fmt)
+    return ReportFile(data, report.disclosure)
 
 
 def _umask() -> int:

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from dashboard import views
 from dashboard.cache import load
+from dashboard.report.render import report_file
 from ingest.errors import NeedleWatchError
 
 from ._common import page_setting
@@ -81,7 +81,7 @@ def render(ctx) -> None:
         return
     try:
         with st.spinner("Building the report..."):
-            made = load(views.report_file, quarter, clinic, edition, fmt, rounding)
+            made = load(report_file, quarter, clinic, edition, fmt, rounding)
     except (NeedleWatchError, ValueError) as exc:  # no treatments, Chromium or Pango missing
         return st.error(f"The report could not be made: {exc}")
     name = (
