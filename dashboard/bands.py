@@ -1,4 +1,5 @@
-"""Training-hours and experience bands: labels and the SQL CASE that assigns them."""
+"""Training-hours and experience bands: their bounds and labels (the SQL that assigns them
+is ``sql_fragments.TRAINING_CASE`` and ``EXPERIENCE_CASE``)."""
 
 from __future__ import annotations
 
@@ -58,29 +59,10 @@ class Bands:
         return experience_labels(self.experience_cuts)
 
     def params(self) -> dict[str, object]:
-        """Bound parameters for ``training_case`` and ``experience_case``."""
+        """Bound parameters of ``sql_fragments.TRAINING_CASE`` and ``EXPERIENCE_CASE``."""
         return {
             "tb_bounds": list(map(float, self.training_upper)),
             "tb_labels": list(self.training),
             "eb_bounds": list(map(float, self.experience_cuts)),
             "eb_labels": list(self.experience),
         }
-
-
-# Band index = how many bounds the value exceeds (training: x > bound, inclusive upper;
-# experience: x >= cut). list_filter keeps the bound list a parameter, not SQL text.
-def training_case(alias: str) -> str:
-    """The training band of ``<alias>.dn_training_hours`` (alias: a fixed table alias)."""
-    return f"$tb_labels[1 + len(list_filter($tb_bounds, b -> {alias}.dn_training_hours > b))]"
-
-
-def experience_case(alias: str) -> str:
-    """The experience band of ``<alias>.years_dn_experience`` ('unknown' when missing)."""
-    return (
-        f"CASE WHEN {alias}.years_dn_experience IS NULL THEN 'unknown' ELSE "
-        f"$eb_labels[1 + len(list_filter($eb_bounds, b -> {alias}.years_dn_experience >= b))] END"
-    )
-
-
-TRAINING_CASE = training_case("p")
-EXPERIENCE_CASE = experience_case("p")

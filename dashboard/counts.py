@@ -28,8 +28,8 @@ import pandas as pd
 from ingest.countstore import counts_sql
 from ingest.vocab import CATEGORY_CODES, SEVERITY_TIERS, UNSPECIFIED
 
-from .bands import experience_case, training_case
 from .filters import DIMS, EVENT_DIMS, PER_UNITS, Filters
+from .sql_fragments import experience_case, training_case
 
 COUNT_COLUMNS = ("treatments", "insertions", "events", "treatments_affected")
 EVENT_FILTERS = ("category", "severity")

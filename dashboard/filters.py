@@ -71,7 +71,7 @@ class Filters:
     bands: Bands = field(default_factory=Bands)
 
     def treatment_params(self) -> dict[str, object]:
-        """Bound parameters of ``TREATMENT_WHERE``."""
+        """Bound parameters of ``sql_fragments.TREATMENT_WHERE``."""
         return {
             "date_from": self.date_from,
             "date_to": self.date_to,
@@ -92,14 +92,3 @@ ADJUSTERS = ("body_region", "clinic", "technique", "profession")
 #: The regression's factors: its rate ratios are mutually adjusted.
 MODEL_FACTORS = ("training_band", "experience_band", "ultrasound", "body_region")
 MODEL_METHODS = ("auto", "poisson", "negbin", "cluster")
-
-#: The treatment filters as SQL over ``treatments t`` joined to ``p``, the practitioner
-#: profile in force on the treatment's date (``ingest.history.PROFILE_JOIN``).
-TREATMENT_WHERE = (
-    "($date_from IS NULL OR t.treatment_date >= $date_from)",
-    "($date_to IS NULL OR t.treatment_date <= $date_to)",
-    "(len($clinics) = 0 OR list_contains($clinics, t.clinic_id))",
-    "(len($professions) = 0 OR list_contains($professions, coalesce(p.profession, 'unknown')))",
-    "(len($regions) = 0 OR list_contains($regions, t.body_region))",
-    "(len($techniques) = 0 OR list_contains($techniques, coalesce(t.technique, 'unknown')))",
-)

@@ -1,4 +1,4 @@
-"""Data-quality queries: event terms, rejected rows. Named functions returning DataFrames."""
+"""Data-quality queries: event terms, rejected rows, ingest runs and the files they read."""
 
 from __future__ import annotations
 
@@ -44,6 +44,11 @@ def ingest_runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         FROM ingest_runs ORDER BY run_id DESC
         """
     ).df()
+
+
+def loaded_files(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every file an ingest run has read (as recorded: a path, a sheet in brackets)."""
+    return [r[0] for r in con.execute("SELECT DISTINCT file FROM ingest_runs").fetchall()]
 
 
 #: Optional columns whose blanks are worth watching, by table (fixed list: no user input).

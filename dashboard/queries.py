@@ -1,8 +1,8 @@
 """Named queries for listings and options: each takes a connection and typed parameters
 and returns a DataFrame (rate counts live in ``dashboard.counts``).
 
-SQL text comes only from fixed fragments (``filters.TREATMENT_WHERE``, the band CASEs);
-every value is a bound parameter.
+SQL text comes only from fixed fragments (``sql_fragments``: the treatment filters, the
+band CASEs); every value is a bound parameter.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 
 from ingest.history import PROFILE_JOIN
 
-from .bands import TRAINING_CASE
-from .filters import TREATMENT_WHERE, Filters
+from .filters import Filters
+from .sql_fragments import TRAINING_CASE, TREATMENT_WHERE
 
 
 def serious_event_positions(

@@ -35,9 +35,11 @@ def _demo_only(db_path: Path, demo_dir: Path) -> None:
     """Refuse to replace a database that holds anything but demo data."""
     if not db_path.exists():
         return
+    from dashboard.quality import loaded_files
+
     con = connect_readonly(db_path)
     try:
-        files = [r[0] for r in con.execute("SELECT DISTINCT file FROM ingest_runs").fetchall()]
+        files = loaded_files(con)
     finally:
         con.close()
     demo_root = demo_dir.resolve()
@@ -109,7 +111,7 @@ def cmd_serve(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     """Run the Streamlit dashboard on ``db_path`` until interrupted."""
     import os
 
-    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    app = Path(__file__).resolve().parent.parent / "dashboard/app.py"
     env = {**os.environ, settings.DB_ENV_VAR: str(db_path.resolve())}
     if not _loopback(args.host):
         print(
