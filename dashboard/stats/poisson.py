@@ -9,6 +9,11 @@ the exact two-sided (1 - alpha) interval for the Poisson mean is Garwood's (1936
 divided by n. This is what R's ``poisson.test`` reports. With k = 0 the upper bound
 is -ln(alpha / 2) / n = 3.689 / n at 95%, the "exact two-sided 3.69/n" bound (the
 "rule of three", 3/n, is the one-sided 95% version and is not used here).
+
+chi2.ppf(q, 2k) / 2 is the inverse regularised lower incomplete gamma function
+P(k, .) at q (scipy computes chi2.ppf as 2 * gammaincinv(df / 2, q)), so the bounds are
+``gammaincinv(k, alpha / 2)`` and ``gammaincinv(k + 1, 1 - alpha / 2)``: the same floats,
+without importing scipy.stats (most of a command's start-up time).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import math
 import numbers
 from dataclasses import dataclass
 
-from scipy.stats import chi2
+from scipy.special import gammaincinv
 
 METHOD_EXACT = "exact Poisson (Garwood)"
 METHOD_ZERO = "exact Poisson (Garwood), 0 events: upper = 3.69/n"
@@ -44,8 +49,8 @@ def exact_poisson_interval(events: int, confidence: float = 0.95) -> tuple[float
     if events < 0 or int(events) != events:
         raise ValueError(f"events must be a whole number >= 0, got {events}")
     alpha = 1 - confidence
-    low = 0.0 if events == 0 else float(chi2.ppf(alpha / 2, 2 * events) / 2)
-    high = float(chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2)
+    low = 0.0 if events == 0 else float(gammaincinv(events, alpha / 2))
+    high = float(gammaincinv(events + 1, 1 - alpha / 2))
     return low, high
 
 
