@@ -16,12 +16,13 @@ from .errors import DatabaseMissingError, FileUnreadableError, StrictModeAbort
 from .kinds import KINDS, LOAD_ORDER
 from .linebreaks import is_line_break_error, mark_bare_crs
 from .load import RunResult, load_source
+from .loadsql import scan_sql
 from .progress import Progress
 from .readers import Source, file_sha256, open_sources
 from .schema import SCHEMA_VERSION, current_version
 from .store import open_for_reading, write_transaction
 from .terms import add_mappings, read_mapping_file
-from .validate import ParseOptions
+from .validate import ParseOptions, known_treatments_sql
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,11 @@ def _load(
             cr_marker=True,
         )
     try:
+        if source.kind.name == "adverse_events":
+            con.execute(
+                known_treatments_sql(scan_sql(source)),
+                {f"p_src{i}": v for i, v in enumerate(source.params)},
+            )
         return load_source(con, source, opts, **run)
     except duckdb.InvalidInputException as exc:
         message = str(exc)
