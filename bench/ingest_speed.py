@@ -1,7 +1,8 @@
 """Ingest speed: a cost that follows the input, not the database.
 
 Three ingests, each timed in its own process (``needlewatch ingest``) on a copy of the
-cached 10-million-treatment benchmark database and on a near-empty one, beside bare
+cached 10-million-treatment benchmark database (at this release's schema, counts store
+included) and on a near-empty one, beside bare
 DuckDB (``CREATE TABLE t AS SELECT * FROM read_csv(...)`` of the same file, in a process
 of its own, into a new file):
 
@@ -16,7 +17,7 @@ copy (not timed, so the file is in the page cache, as for a database in use). "p
 is the command's wall time, Python's start included; "ingest_files" the library call
 alone. The cached database is never written: build it with bench/dashboard_speed.py.
 
-    uv run python bench/ingest_speed.py [--db bench/out/dashboard-10000000-seed20261121.duckdb]
+    uv run python bench/ingest_speed.py [--db bench/out/dashboard-10000000-seed20261121-schema2.duckdb]
                                         [--rows 5000000] [--repeat 3]
 """
 
@@ -36,7 +37,11 @@ from pathlib import Path
 import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHED = ROOT / "bench" / "out" / "dashboard-10000000-seed20261121.duckdb"
+sys.path.insert(0, str(ROOT))
+from ingest.schema import SCHEMA_VERSION  # noqa: E402
+
+#: Built (and kept) by bench/dashboard_speed.py; never written here.
+CACHED = ROOT / "bench" / "out" / f"dashboard-10000000-seed20261121-schema{SCHEMA_VERSION}.duckdb"
 FOLLOW_UP_EVENTS = 1000
 
 BARE = """
