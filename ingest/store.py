@@ -4,8 +4,9 @@ An ingest's cost follows its input, not the database: nothing is copied. A write
 
 1. takes an exclusive ``flock`` on ``<db>.lock`` (a second ingest waits its turn, then
    sees the first one's data: both land, nothing is lost). While it is held, NeedleWatch's
-   readers wait before opening the file (``dashboard.db.connect_readonly``), so a stream
-   of short reads cannot keep the writer out;
+   readers wait before opening the file (``open_for_reading``, behind
+   ``dashboard.db.connect_readonly``), so a stream of short reads cannot keep the writer
+   out;
 2. opens the live file read-write. DuckDB then locks every other process out of it,
    readers included; if readers still have it open, the writer waits for them to close
    (they are short-lived: the dashboard opens a connection per query), up to
@@ -13,15 +14,16 @@ An ingest's cost follows its input, not the database: nothing is copied. A write
    shell, DBeaver) makes the ingest refuse at once with a one-line message;
 3. runs migrations, the whole load (temp tables, scans, spills to a work folder beside
    the database) and any follow-up inside ``BEGIN ... COMMIT``; any exception rolls
-   back. COMMIT is the one moment the batch lands: DuckDB makes it durable in
-   ``<db>.wal``; then ``CHECKPOINT`` merges it into the file and the connection closes.
+   back. COMMIT is the one moment the batch lands, as a checkpoint that skips the WAL:
+   DuckDB writes the new blocks into free space in the file, then switches the file's
+   header to them in one write.
 
-An exception, ``--strict``'s abort, a full disk, Ctrl-C or ``kill -9`` before COMMIT
-leaves the previous state: DuckDB never overwrites the blocks of the last checkpoint and
-discards an unfinished transaction (rows it had already written to the file's free
-blocks are unreachable and reused). ``kill -9`` after COMMIT (during the checkpoint)
-leaves the whole batch, replayed from the WAL at the next open. Readers never see
-half a batch: they cannot open the file until the writer has closed it.
+An exception, ``--strict``'s abort, a full disk, Ctrl-C or ``kill -9`` at any point
+before that switch leaves the previous state: DuckDB never overwrites the blocks of the
+last checkpoint, and rows an unfinished transaction already wrote to free blocks are
+unreachable (the next write reuses them). After the switch the whole batch is there.
+Readers never see half a batch: they cannot open the file until the writer has closed
+it.
 
 ``fresh=True`` (``needlewatch demo``) builds a new file beside the live one the same
 way and swaps it in with ``os.replace``; readers keep reading the old one meanwhile,
@@ -259,9 +261,10 @@ def write_transaction(
             "threads": threads,
             "temp_directory": str(workdir / "spill"),
             "preserve_insertion_order": True,
-            # COMMIT must never checkpoint on its own: it is the moment the batch lands,
-            # and a checkpoint failing inside it would make a landed batch look failed.
-            "checkpoint_threshold": "1TB",
+            # COMMIT is a checkpoint that skips the WAL (see _transaction): the file's
+            # header switches to the new blocks in one write, or nothing changes.
+            "checkpoint_threshold": "0b",
+            "auto_checkpoint_skip_wal_threshold": 0,
         }
         new = db_path.with_name(f"{_temp_prefix(db_path)}{token}.duckdb")
         try:
@@ -305,34 +308,25 @@ def make_workdir(workdir: Path) -> None:
 def _transaction(
     con: duckdb.DuckDBPyConnection, folder: Path, need: int
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """BEGIN, migrate, the caller's block, COMMIT, CHECKPOINT; ROLLBACK on any exception.
+    """BEGIN, migrate, the caller's block, COMMIT; ROLLBACK on any exception. Closes ``con``.
 
-    Closes ``con`` in every case. A full disk before COMMIT is a DiskFullError (nothing
-    was changed); after COMMIT the batch has landed, so a failing checkpoint is only a
-    warning (DuckDB merges the WAL at the next open).
+    The connection is configured so that COMMIT checkpoints without writing the WAL:
+    DuckDB writes the transaction's blocks to free space in the file, fsyncs, then
+    switches the file's header to them. A kill before that switch leaves the previous
+    state; after it, the whole batch. (A COMMIT that goes through the WAL is not safe
+    to kill: DuckDB 1.5 can replay a torn WAL partly, the optimistically written rows of
+    a large append without the rest of the transaction; tests/test_atomic_concurrent.py.)
+    A COMMIT that fails (a full disk) has changed nothing on disk.
     """
-    committed = False
     try:
         con.execute("BEGIN TRANSACTION")
         migrate(con)
         yield con
         with _no_interrupt():
             commit(con)
-            committed = True
-            try:
-                checkpoint(con)
-            except duckdb.Error as exc:
-                why = "the disk filled up" if is_disk_full(exc) else str(exc).splitlines()[0]
-                print(
-                    f"needlewatch: warning: the batch is saved, but merging it into the "
-                    f"database file failed ({why}); it is kept in the .wal file beside the "
-                    "database until the next ingest merges it",
-                    file=sys.stderr,
-                )
     except BaseException as exc:
-        if not committed:
-            with suppress(duckdb.Error):  # after a failed write, rolling back may fail too
-                con.execute("ROLLBACK")
+        with suppress(duckdb.Error):  # after a failed write, rolling back may fail too
+            con.execute("ROLLBACK")
         if isinstance(exc, (OSError, duckdb.Error)) and is_disk_full(exc):
             raise disk_full(folder, need, midway=True) from None
         raise
@@ -346,15 +340,10 @@ def commit(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("COMMIT")
 
 
-def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
-    """Merge the committed batch from the WAL into the database file."""
-    con.execute("CHECKPOINT")
-
-
 @contextmanager
 def _no_interrupt() -> Iterator[None]:
-    """Ctrl-C is ignored while the batch is committed and merged: once COMMIT has begun
-    the batch lands, and "interrupted; the database is unchanged" would be untrue."""
+    """Ctrl-C is ignored while the batch is committed: an interrupted COMMIT would leave
+    "interrupted; the database is unchanged" to be decided by a race."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

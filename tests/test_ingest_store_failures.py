@@ -3,10 +3,9 @@ the fix, exit status 2, the database as it was and nothing left behind.
 
 - A read-only folder or filesystem once gave a traceback (OSError on ``<db>.lock``).
 - A full disk once gave a traceback and left a partial copy and a ``.work`` folder.
-- An ingest writes the file in place, in one transaction: a disk that fills up rolls it
-  back (DuckDB never overwrote the last checkpoint's blocks), and one that fills up
-  after COMMIT, while the batch is merged into the file, leaves the batch saved in the
-  WAL, with a warning.
+- An ingest writes the file in place, in one transaction whose COMMIT is a checkpoint:
+  a disk that fills up before or during COMMIT rolls it back (DuckDB never overwrote
+  the last checkpoint's blocks, and switches the header only once all is written).
 
 Tests run as root in CI, where ``chmod 555`` stops nothing, so the library tests make
 the first write fail the way a read-only or full disk does (monkeypatch), and the real
@@ -268,8 +267,8 @@ def test_real_disk_full_midway_leaves_nothing_behind(
 ) -> None:
     """The free-space check is skipped (as when another program fills the disk after it):
     with 0.5 or 2.5 MB to spare beside the database (sized from it), DuckDB's writes of
-    40,000 rows fail, the transaction is rolled back and the empty WAL that the failed
-    COMMIT leaves is removed."""
+    40,000 rows (kept in memory until COMMIT, whose checkpoint writes them) fail, and
+    the transaction is rolled back."""
     size = f"{math.ceil((base_db.stat().st_size / MB + spare) * 1024)}k"
     rows = tmp_path / "treatments.csv"
     with duckdb.connect() as con:
@@ -292,29 +291,6 @@ def test_real_disk_full_midway_leaves_nothing_behind(
         "files": ["db.duckdb", "db.duckdb.lock"],
         "free": result["free"],
     }
-
-
-def test_disk_full_after_commit_keeps_the_batch_and_warns(
-    base_db: Path, capsys, monkeypatch
-) -> None:
-    """Once COMMIT is done the batch has landed (DuckDB has it in the WAL): a checkpoint
-    that fails for want of space is a warning, not "nothing was changed"."""
-
-    def fill_up(con: duckdb.DuckDBPyConnection) -> None:
-        raise duckdb.IOException(
-            f'IO Error: Could not write file "{base_db}": No space left on device'
-        )
-
-    monkeypatch.setattr(ingest.store, "checkpoint", fill_up)
-    status, out, err = _ingest(capsys, base_db, INPUT)
-    assert status == 0
-    assert out.startswith(f"{INPUT} (clinics): 1 rows read: 1 new")
-    assert err == (
-        "needlewatch: warning: the batch is saved, but merging it into the database file "
-        "failed (the disk filled up); it is kept in the .wal file beside the database until "
-        "the next ingest merges it\n"
-    )
-    assert db_contents(base_db)["clinics"][0] == 3
 
 
 def test_an_unforeseen_os_error_is_still_one_line(base_db: Path, capsys, monkeypatch) -> None:
