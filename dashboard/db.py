@@ -9,6 +9,7 @@ import duckdb
 
 from ingest.errors import DatabaseMissingError, SchemaTooNewError, SchemaTooOldError
 from ingest.schema import SCHEMA_VERSION, current_version
+from ingest.store import open_for_reading
 
 #: DuckDB's memory limit in the dashboard process (``dashboard.cache``). Python, pandas,
 #: Streamlit and the statistics libraries take about 300 MB there; this keeps the process
@@ -17,13 +18,24 @@ from ingest.schema import SCHEMA_VERSION, current_version
 DASHBOARD_MEMORY_LIMIT = "128MB"
 
 
-def connect_readonly(db_path: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """Open ``db_path`` read-only; many readers may share it while an ingest runs.
+def connect_readonly(
+    db_path: Path,
+    memory_limit: str | None = None,
+    *,
+    wait: float | None = None,
+    wait_other: float | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open ``db_path`` read-only; many readers may share it, and it waits out an ingest.
 
     Raises DatabaseMissingError (with what to run) when there is no database yet.
-    Writers never open the live file for writing (see ingest.store): an ingest holds it
-    read-only while it writes its copy, which readers share, so this never meets a lock
-    unless another program (a DuckDB shell) has the file open for writing.
+    An ingest writes the file in place and DuckDB then keeps every other process out of
+    it, so while one runs this waits (``ingest.store.open_for_reading``) and opens the
+    file once the ingest has committed and closed it: a reader never fails during an
+    ingest and sees the data before it or after it, never half of it. After ``wait``
+    seconds (settings.READ_WAIT_SECONDS) it gives up with a one-line DatabaseBusyError.
+    Another program that has the file open for writing (a DuckDB shell) is waited for
+    ``wait_other`` seconds (settings.READ_WAIT_OTHER_WRITER_SECONDS), then named in a
+    DatabaseInUseError.
     ``memory_limit`` (e.g. "128MB") caps DuckDB's memory for this database in this
     process (the setting is shared by every connection to the same file).
     """
@@ -32,7 +44,7 @@ def connect_readonly(db_path: Path, memory_limit: str | None = None) -> duckdb.D
             f"no database at {db_path}: run `needlewatch demo` for demo data or "
             "`needlewatch ingest FILE...` to load your own"
         )
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = open_for_reading(Path(db_path), wait=wait, wait_other=wait_other)
     if memory_limit is not None:
         con.execute(f"SET memory_limit = '{duckdb_size(memory_limit)}'")
     version = current_version(con)

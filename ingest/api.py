@@ -12,21 +12,17 @@ import duckdb
 from needlewatch import settings
 
 from .countstore import refresh_counts
-from .errors import (
-    DatabaseMissingError,
-    FileUnreadableError,
-    IngestBookkeepingError,
-    StrictModeAbort,
-)
+from .errors import DatabaseMissingError, FileUnreadableError, StrictModeAbort
 from .kinds import KINDS, LOAD_ORDER
 from .linebreaks import is_line_break_error, mark_bare_crs
 from .load import RunResult, load_source
+from .loadsql import scan_sql
 from .progress import Progress
 from .readers import Source, file_sha256, open_sources
 from .schema import SCHEMA_VERSION, current_version
-from .store import write_transaction
+from .store import open_for_reading, write_transaction
 from .terms import add_mappings, read_mapping_file
-from .validate import ParseOptions
+from .validate import ParseOptions, known_treatments_sql
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,41 @@ def ingest_files(
     StrictModeAbort (nothing written) when ``options.strict`` and any row is rejected.
     ``replace=True`` builds a new database from these files alone (``needlewatch demo``).
     ``progress`` is called with (stage, percent) while long statements run.
+
+    The batch is one transaction (``ingest.store.write_transaction``). A statement that
+    fails aborts it, so a CSV file that DuckDB's reader refuses for its carriage returns
+    rolls the batch back, and the batch runs once more with that file read from a copy
+    in which each such CR is a marker that a check rejects with its row and column
+    (ingest.linebreaks).
     """
+    if options.date_format:
+        _check_date_format(options.date_format)
+    marked: set[Path] = set()
+    while True:
+        try:
+            return _ingest_batch(db_path, files, options, replace, progress, frozenset(marked))
+        except _BareCarriageReturns as exc:
+            marked.add(exc.path)
+
+
+class _BareCarriageReturns(Exception):
+    """The CSV reader refused ``path`` for a carriage return; the batch was rolled back."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
+def _ingest_batch(
+    db_path: Path,
+    files: list[Path],
+    options: IngestOptions,
+    replace: bool,
+    progress: Progress | None,
+    marked: frozenset[Path],
+) -> IngestReport:
+    """One try of ``ingest_files``, reading the CSV files in ``marked`` with their bare
+    carriage returns marked."""
     today = options.today or date.today()
     input_bytes = sum(Path(f).stat().st_size for f in files if Path(f).is_file())
     with (
@@ -81,8 +111,6 @@ def ingest_files(
         write_transaction(db_path, fresh=replace, input_bytes=input_bytes) as session,
     ):
         con = session.con
-        if options.date_format:
-            _check_date_format(con, options.date_format)
         hashes = {path: pool.submit(file_sha256, Path(path)) for path in files}
         sources = [
             src
@@ -115,6 +143,7 @@ def ingest_files(
                     source,
                     opts,
                     workdir=session.workdir,
+                    marked=marked,
                     run_id=next_run + offset,
                     batch_id=batch_id,
                     sha256=hashes[source.path].result(),
@@ -147,50 +176,44 @@ def _load(
     opts: ParseOptions,
     *,
     workdir: Path,
+    marked: frozenset[Path],
     **run: object,
 ) -> RunResult:
-    """``load_source``; if DuckDB's CSV reader refuses the whole file for a carriage
-    return (a bare CR in a value, mixed line ends), once more from a copy in which each
-    such CR is a marker that a check rejects with its row and column (ingest.linebreaks).
+    """``load_source``, from a copy with its bare CRs marked if the file is in ``marked``.
 
-    The failed attempt wrote nothing: the reader fails on the file's first scan, before
-    the insert, and the check below makes sure of it.
+    A CSV that DuckDB's reader refuses for a carriage return (a bare CR in a value, mixed
+    line ends) raises _BareCarriageReturns: the failed statement aborted the transaction,
+    so the whole batch must run again (``ingest_files``), this file marked.
     """
+    if source.csv is not None and source.path in marked:
+        fixed = workdir / f"marked_{run['run_id']}.csv"
+        mark_bare_crs(source.csv.path, fixed)
+        source = replace(
+            source,
+            params=(str(fixed), *source.params[1:]),
+            csv=replace(source.csv, path=fixed),
+            cr_marker=True,
+        )
     try:
+        if source.kind.name == "adverse_events":
+            con.execute(
+                known_treatments_sql(scan_sql(source)),
+                {f"p_src{i}": v for i, v in enumerate(source.params)},
+            )
         return load_source(con, source, opts, **run)
     except duckdb.InvalidInputException as exc:
         message = str(exc)
-        if source.csv is None or not is_line_break_error(message):
-            raise _unreadable(source, message) from None
-    table, run_id = source.kind.table, run["run_id"]
-    written = con.execute(
-        f"SELECT (SELECT count(*) FROM {table} WHERE run_id = $r) + "
-        "(SELECT count(*) FROM rejects WHERE run_id = $r)",
-        {"r": run_id},
-    ).fetchone()[0]
-    if written:  # never retry over half a load
-        raise IngestBookkeepingError(
-            f"{source.label}: the CSV reader failed after rows were written; nothing was "
-            "written, please report this as a bug"
-        )
-    fixed = workdir / f"marked_{run_id}.csv"
-    mark_bare_crs(source.csv.path, fixed)
-    marked = replace(
-        source,
-        params=(str(fixed), *source.params[1:]),
-        csv=replace(source.csv, path=fixed),
-        cr_marker=True,
-    )
-    try:
-        return load_source(con, marked, opts, **run)
-    except duckdb.InvalidInputException as exc:
-        raise _unreadable(source, str(exc)) from None
+        if source.csv is not None and not source.cr_marker and is_line_break_error(message):
+            raise _BareCarriageReturns(source.path) from None
+        raise _unreadable(source, message) from None
 
 
-def _check_date_format(con: duckdb.DuckDBPyConnection, pattern: str) -> None:
-    """Refuse a --date-format DuckDB's strptime does not understand, before any file."""
+def _check_date_format(pattern: str) -> None:
+    """Refuse a --date-format DuckDB's strptime does not understand, before any file
+    (on a connection of its own: a failed statement would abort the write transaction)."""
     try:
-        con.execute("SELECT try_strptime('2000-01-01', ?)", [pattern])
+        with duckdb.connect() as con:
+            con.execute("SELECT try_strptime('2000-01-01', ?)", [pattern])
     except duckdb.InvalidInputException as exc:
         detail = str(exc).splitlines()[0].removeprefix("Invalid Input Error: ")
         raise ValueError(
@@ -218,11 +241,11 @@ def upgrade_database(db_path: Path) -> tuple[int, int]:
             f"no database at {db_path}: run `needlewatch demo` for demo data or "
             "`needlewatch ingest FILE...` to load your own"
         )
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with open_for_reading(Path(db_path)) as con:  # waits out an ingest
         found = current_version(con)
     if found < SCHEMA_VERSION:
         with write_transaction(db_path, command="upgrade"):
-            pass  # the write migrates the copy before it is swapped in
+            pass  # the write transaction migrates before anything else
     return found, SCHEMA_VERSION
 
 

@@ -61,12 +61,14 @@ class DatabaseMissingError(NeedleWatchError):
 
 
 class DatabaseBusyError(NeedleWatchError):
-    """Another ingest held the write lock for longer than the timeout."""
+    """Another ingest held the write lock for longer than the timeout (for an ingest), or
+    an ingest ran for longer than a reader waits for it."""
 
 
 class DatabaseInUseError(NeedleWatchError):
-    """Another program (a DuckDB shell, DBeaver) has the database open for writing: an
-    ingest now would lose that program's writes when its new copy is swapped in."""
+    """Another program (a DuckDB shell, DBeaver) has the database open for writing, or
+    has kept it open for reading for longer than an ingest waits: DuckDB lets no process
+    write a file another has open."""
 
 
 class DatabaseFolderError(NeedleWatchError):
@@ -74,7 +76,7 @@ class DatabaseFolderError(NeedleWatchError):
 
 
 class DiskFullError(NeedleWatchError):
-    """Too little free space for the new copy of the database; nothing was changed."""
+    """Too little free space for the ingest's writes; nothing was changed."""
 
 
 class SchemaTooNewError(NeedleWatchError):

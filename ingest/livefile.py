@@ -1,9 +1,9 @@
 """What stands between an ingest and the live database file: the folder it must write
-in, the free space it needs, and other programs that have the file open for writing.
+in, the free space it needs, and other programs that have the file open.
 
 Each problem becomes a named exception with one line naming the folder or file and the
 fix, raised before anything is written (or, for a disk that fills up midway, after the
-partial copy is removed): never a traceback, never a half-written database.
+transaction is rolled back): never a traceback, never a half-written database.
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ _NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 _DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded")
 #: DuckDB's words for a file another process (or, in this one, another configuration)
-#: has open for writing.
+#: has open.
 _IN_USE_TEXT = ("Could not set lock", "Conflicting lock", "different configuration")
+#: What DuckDB adds when the other process has the file open read-only (it could be
+#: opened read-only here too).
+_READERS_TEXT = "would be able to open this database in read-only mode"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 _MB = 1024 * 1024
 
@@ -52,9 +55,9 @@ def folder_error(folder: Path, exc: OSError) -> NeedleWatchError:
     if exc.errno in _DISK_FULL:
         return disk_full(folder, None, midway=True)
     return DatabaseFolderError(
-        f"{folder}: cannot write in this folder ({exc.strerror}); NeedleWatch saves the "
-        "database as a new copy beside it: make the folder writable or pass --db with a "
-        "path in a writable folder"
+        f"{folder}: cannot write in this folder ({exc.strerror}); NeedleWatch keeps a lock "
+        "file and a work folder beside the database: make the folder writable or pass --db "
+        "with a path in a writable folder"
     )
 
 
@@ -69,15 +72,16 @@ def is_not_writable(exc: OSError) -> bool:
     return exc.errno in _NOT_WRITABLE
 
 
-def space_needed(db_path: Path, input_bytes: int, *, copying: bool) -> int:
-    """Bytes an ingest wants free beside the database: its new copy, the input's size,
-    and a margin (settings.FREE_SPACE_MARGIN_BYTES)."""
-    copy = db_path.stat().st_size if copying and db_path.exists() else 0
-    return copy + input_bytes + settings.FREE_SPACE_MARGIN_BYTES
+def space_needed(input_bytes: int) -> int:
+    """Bytes an ingest wants free beside the database: the input's size twice (the rows
+    it adds to the file, which take less room there than as text, and the work folder:
+    DuckDB's spill and any transcoded copy) and a margin (settings.FREE_SPACE_MARGIN_BYTES).
+    The database itself is not copied."""
+    return 2 * input_bytes + settings.FREE_SPACE_MARGIN_BYTES
 
 
 def check_free_space(folder: Path, need: int) -> None:
-    """Refuse before copying anything when the folder's disk has less than ``need`` free."""
+    """Refuse before writing anything when the folder's disk has less than ``need`` free."""
     free = shutil.disk_usage(folder).free
     if free < need:
         raise disk_full(folder, need, free)
@@ -94,7 +98,7 @@ def disk_full(
         except OSError:
             free = 0
     wanted = f"need about {math.ceil(need / _MB)} MB, " if need is not None else ""
-    when = "the disk filled up while writing the new copy, nothing was changed; " if midway else ""
+    when = "the disk filled up during the ingest, nothing was changed; " if midway else ""
     return DiskFullError(
         f"not enough free space in {folder}: {when}{wanted}{free // _MB} MB free; free some "
         "space or use --db on another disk"
@@ -103,18 +107,19 @@ def disk_full(
 
 @contextmanager
 def hold_live_file(db_path: Path, command: str) -> Iterator[int | None]:
-    """Keep other programs from writing to the live file while an ingest replaces it.
+    """Keep other programs from writing to the live file while a new one (``needlewatch
+    demo``) is built to replace it.
 
     DuckDB locks a database file (fcntl) for every process that opens it: shared for
     read-only connections, exclusive for a read-write one. Holding a read-only
-    connection from before the copy until after the swap therefore (1) fails at once if
-    another program (a DuckDB shell, DBeaver) has the file open for writing, whose
-    committed rows the swap would silently drop, and (2) makes any such program fail to
-    open it meanwhile. NeedleWatch's readers are read-only and share the lock.
+    connection until after the swap therefore (1) fails at once if another program (a
+    DuckDB shell, DBeaver) has the file open for writing, whose committed rows the swap
+    would silently drop, and (2) makes any such program fail to open it meanwhile.
+    NeedleWatch's readers are read-only and share the lock.
 
-    Yields an open file descriptor of the live file (None when there is none yet) to
-    copy from: closing any descriptor of a file drops all of this process's fcntl
-    locks on it, so the copy must use this one, closed only after the guard.
+    Yields an open file descriptor of the live file (None when there is none yet): it is
+    closed only after the guard, since closing any descriptor of a file drops all of this
+    process's fcntl locks on it.
     """
     if not db_path.exists():
         yield None
@@ -147,22 +152,35 @@ def hold_live_file(db_path: Path, command: str) -> Iterator[int | None]:
         os.close(fd)
 
 
-def in_use(db_path: Path, message: str, command: str) -> DatabaseInUseError:
+def lock_conflict(message: str) -> bool:
+    """DuckDB's error says another process (or connection) has the file open."""
+    return any(t in message for t in _IN_USE_TEXT)
+
+
+def readers_only(message: str) -> bool:
+    """The process holding the file has it open read-only (a reader that will close it)."""
+    return _READERS_TEXT in message
+
+
+def lock_holder(message: str) -> str:
+    """ "; PID 123, /usr/bin/duckdb" from DuckDB's lock error ("" when it does not say)."""
     found = _LOCK_HOLDER.search(message)
-    holder = f"; PID {found.group(2)}, {found.group(1)}" if found else ""
+    return f"; PID {found.group(2)}, {found.group(1)}" if found else ""
+
+
+def in_use(db_path: Path, message: str, command: str) -> DatabaseInUseError:
     return DatabaseInUseError(
         f"{db_path}: another program has the database open for writing (a DuckDB shell, "
-        f"DBeaver...{holder}); close it and run the {command} again"
+        f"DBeaver...{lock_holder(message)}); close it and run the {command} again"
     )
 
 
-def copy_from(fd: int, target: Path) -> None:
-    """Copy the file open as ``fd`` to ``target`` (sendfile; the descriptor stays open)."""
-    size = os.fstat(fd).st_size
-    with target.open("wb") as dst:
-        offset = 0
-        while offset < size:
-            sent = os.sendfile(dst.fileno(), fd, offset, size - offset)
-            if sent == 0:
-                break
-            offset += sent
+def readers_too_long(
+    db_path: Path, message: str, waited: float, command: str
+) -> DatabaseInUseError:
+    """A reader kept the file open for longer than an ingest waits."""
+    return DatabaseInUseError(
+        f"{db_path}: a program has kept the database open for reading for over "
+        f"{waited:.0f} s ({lock_holder(message).removeprefix('; ') or 'a report or query'}); "
+        f"close it or let it finish, and run the {command} again"
+    )

@@ -45,33 +45,31 @@ def categorise(terms: list[str], lookup: dict[str, str]) -> list[str]:
 def load_mapping_tables(con: duckdb.DuckDBPyConnection, params: dict, scan_sql: str) -> None:
     """term_map(raw, category) and severity_map(raw, tier) for the distinct values in a scan.
 
-    ``scan_sql`` is a FROM item aliased ``src`` whose parameters are in ``params``.
+    ``scan_sql`` is a FROM item aliased ``src`` whose parameters are in ``params``. The
+    tables are made from two lists of distinct values (no pandas: a follow-up of one
+    event should not pay for importing it).
     """
-    import pandas as pd  # deferred: ~1.4 s to import, CSV ingest never needs it
-
     distinct = con.execute(
         f"SELECT list(DISTINCT event_type), list(DISTINCT lower(severity)) FROM {scan_sql}",
         params,
     ).fetchone()
     raw_terms = [t for t in distinct[0] or [] if t is not None]
-    term_map = pd.DataFrame(
-        {"raw": raw_terms, "category": categorise(raw_terms, term_lookup(con))}, dtype="string"
-    )
-    con.register("term_map_df", term_map)
-    con.execute("CREATE OR REPLACE TEMP TABLE term_map AS SELECT * FROM term_map_df")
-    con.unregister("term_map_df")
+    _pairs_table(con, "term_map", "category", raw_terms, categorise(raw_terms, term_lookup(con)))
     raw_sev = [v for v in distinct[1] or [] if v is not None]
     tiers = [SEVERITY_WORDS.get(normalise_words(s)) for s in raw_sev]
-    sev_map = pd.DataFrame(
-        {
-            "raw": [s for s, t in zip(raw_sev, tiers, strict=True) if t],
-            "tier": [t for t in tiers if t],
-        },
-        dtype="string",
+    known = [(s, t) for s, t in zip(raw_sev, tiers, strict=True) if t]
+    _pairs_table(con, "severity_map", "tier", [s for s, _ in known], [t for _, t in known])
+
+
+def _pairs_table(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, raw: list[str], values: list[str]
+) -> None:
+    """TEMP TABLE ``table``(raw, ``column``) from two parallel lists, in one statement."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT unnest($raw::VARCHAR[]) AS raw, "
+        f"unnest($values::VARCHAR[]) AS {column}",
+        {"raw": raw, "values": values},
     )
-    con.register("sev_map_df", sev_map)
-    con.execute("CREATE OR REPLACE TEMP TABLE severity_map AS SELECT * FROM sev_map_df")
-    con.unregister("sev_map_df")
 
 
 def read_mapping_file(path: Path) -> list[tuple[str, str]]:

@@ -311,24 +311,38 @@ def reference_checks(kind: Kind, opts: ParseOptions) -> list[Check]:
                 f"unknown clinic_id: {clinic_fix}",
             ),
         ]
-    if kind.name == "adverse_events":
+    if kind.name == "adverse_events":  # known_treatments: see known_treatments_sql
         onset = parsed_ref(kind.column("onset_date"))
         return [
             Check(
                 "treatment_id",
                 "treatment_id IS NOT NULL AND treatment_id NOT IN "
-                "(SELECT treatment_id FROM treatments)",
+                "(SELECT treatment_id FROM known_treatments)",
                 "unknown treatment_id: not in the database or this run; ingest the "
                 "treatments file first or fix the id",
             ),
             Check(
                 "onset_date",
-                f"{onset} < (SELECT t.treatment_date FROM treatments t "
+                f"{onset} < (SELECT t.treatment_date FROM known_treatments t "
                 "WHERE t.treatment_id = src.treatment_id)",
                 "onset_date is before the treatment_date: check both dates",
             ),
         ]
     return []
+
+
+def known_treatments_sql(scan_sql: str) -> str:
+    """known_treatments(treatment_id, treatment_date): the stored treatments (earlier
+    files of the batch included) that an events file names, for its reference checks.
+
+    A semi-join built on the file's ids and probed with the treatments: it costs what
+    the file holds, where ``NOT IN (SELECT treatment_id FROM treatments)`` would hash
+    every stored treatment (2 s at 10 million) for a follow-up of one event.
+    """
+    return (
+        "CREATE OR REPLACE TEMP TABLE known_treatments AS SELECT treatment_id, treatment_date "
+        f"FROM treatments WHERE treatment_id IN (SELECT treatment_id FROM {scan_sql})"
+    )
 
 
 def all_checks(kind: Kind, present: tuple[str, ...], opts: ParseOptions) -> list[Check]:

@@ -11,7 +11,6 @@ import re
 from datetime import date
 
 from dashboard.filters import ADJUSTERS, COMPARE_FACTORS, DIMS, MODEL_METHODS, PER_UNITS
-from dashboard.methods import FUNNEL_ADJUSTMENTS, RATIO_INTERVALS
 from ingest.vocab import SEVERITY_TIERS, UNSPECIFIED
 from needlewatch import settings
 from needlewatch.output import FORMATS
@@ -80,6 +79,8 @@ def add_filters(p: argparse.ArgumentParser) -> None:
 
 
 def add_overdispersion(p: argparse.ArgumentParser) -> None:
+    from dashboard.methods import FUNNEL_ADJUSTMENTS  # scipy: only for the analysis parsers
+
     p.add_argument(
         "--overdispersion",
         choices=FUNNEL_ADJUSTMENTS,
@@ -151,6 +152,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def add_analysis_parsers(sub: argparse._SubParsersAction) -> None:
     """rates, compare, model and signals: same filters, same output formats."""
+    from dashboard.methods import RATIO_INTERVALS  # scipy: only for the analysis parsers
+
     p = sub.add_parser(
         "rates",
         help="incidence per 1,000 treatments with exact Poisson 95%% intervals",

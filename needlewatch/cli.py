@@ -18,12 +18,14 @@ from ingest.errors import NeedleWatchError, StrictModeAbort
 from ingest.kinds import KINDS
 from needlewatch import __version__, settings
 
-from . import analysis_commands, commands, report_command
-from .arguments import add_analysis_parsers, add_db, add_format
-from .report_command import add_report_parser
+from . import commands
+from .arguments import add_db, add_format
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``analysis=False`` leaves out the commands that read rates
+    and write reports, whose parsers import the statistics libraries (about a second):
+    ``main`` does so for the data commands (ingest, demo, serve, terms, rejects)."""
     parser = argparse.ArgumentParser(
         prog="needlewatch",
         description="Adverse-event surveillance for dry needling: load reports and treatments "
@@ -78,8 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=settings.DEFAULT_DEMO_DIR, help="folder for the CSV files"
     )
 
-    add_analysis_parsers(sub)
-    add_report_parser(sub)
+    if analysis:
+        from .arguments import add_analysis_parsers
+        from .report_command import add_report_parser
+
+        add_analysis_parsers(sub)
+        add_report_parser(sub)
 
     p = sub.add_parser(
         "serve",
@@ -123,12 +129,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _handler(command: str):
+    if command in commands.HANDLERS:
+        return commands.HANDLERS[command]
+    from . import analysis_commands, report_command
+
+    return {**analysis_commands.HANDLERS, **report_command.HANDLERS}[command]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    data_command = bool(argv) and argv[0] in commands.HANDLERS
+    args = build_parser(analysis=not data_command).parse_args(argv)
     db_path = settings.resolve_db_path(args.db)
-    handler = {**commands.HANDLERS, **analysis_commands.HANDLERS, **report_command.HANDLERS}[
-        args.command
-    ]
+    handler = _handler(args.command)
     try:
         return handler(args, db_path, sys.stdout)
     except StrictModeAbort as exc:

@@ -83,9 +83,21 @@ SERVE_HOST = "127.0.0.1"
 
 #: Seconds an ingest waits for another ingest on the same database before giving up.
 LOCK_TIMEOUT_SECONDS = 600.0
+#: An ingest writes the database file in place, and DuckDB lets no other process open a
+#: file that one has open for writing. Seconds a reading command, a report or the
+#: dashboard waits for a running ingest to finish before saying so (one line);
+READ_WAIT_SECONDS = 600.0
+#: seconds it waits for another program that has the file open for writing (a DuckDB
+#: shell running a statement) before naming that program;
+READ_WAIT_OTHER_WRITER_SECONDS = 5.0
+#: and seconds an ingest waits for readers that have the file open (a report being
+#: built, a page's queries) to close it before giving up.
+READERS_WAIT_SECONDS = 300.0
+#: Pause between two tries of a lock while waiting.
+RETRY_PAUSE_SECONDS = 0.02
 
-#: Free space an ingest wants beside the database on top of the database's size (its
-#: new copy) and the input files' size (what they add, and any transcoded copy).
+#: Free space an ingest wants beside the database on top of twice the input files' size
+#: (what the rows add to the file; DuckDB's spill and any transcoded copy).
 FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024
 
 

@@ -25,6 +25,20 @@ FIXTURE_TREATMENTS = 30_000
 TODAY = date(2026, 11, 21)
 
 
+def db_contents(db: Path) -> dict[str, tuple[int, int]]:
+    """Every table's row count and an order-free hash of its rows: the database's state,
+    whatever the bytes of the file (an ingest that was rolled back or killed may leave
+    blocks that no table uses, for the next write to reuse)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1"
+        ).fetchall()
+        return {
+            t: con.execute(f"SELECT count(*), coalesce(sum(hash(x)), 0) FROM {t} x").fetchone()
+            for (t,) in tables
+        }
+
+
 @pytest.fixture(scope="session")
 def fixture_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The generator's CSV files for the fixture database (seed 7, 30,000 treatments)."""

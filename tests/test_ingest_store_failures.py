@@ -1,8 +1,11 @@
-"""The database's folder cannot take the new copy: one line naming the folder and the
-fix, exit status 2, the live database byte-identical and nothing left behind.
+"""The database's folder cannot take the ingest's writes: one line naming the folder and
+the fix, exit status 2, the database as it was and nothing left behind.
 
 - A read-only folder or filesystem once gave a traceback (OSError on ``<db>.lock``).
 - A full disk once gave a traceback and left a partial copy and a ``.work`` folder.
+- An ingest writes the file in place, in one transaction whose COMMIT is a checkpoint:
+  a disk that fills up before or during COMMIT rolls it back (DuckDB never overwrote
+  the last checkpoint's blocks, and switches the header only once all is written).
 
 Tests run as root in CI, where ``chmod 555`` stops nothing, so the library tests make
 the first write fail the way a read-only or full disk does (monkeypatch), and the real
@@ -13,7 +16,6 @@ private user and mount namespace (``unshare -rm``).
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import math
 import os
@@ -34,20 +36,16 @@ from ingest.errors import DatabaseFolderError, DiskFullError
 from needlewatch import settings
 from needlewatch.cli import main
 
-from .conftest import DATA, TODAY
+from .conftest import DATA, TODAY, db_contents
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 INPUT = DATA / "clinics_bom_tab.tsv"
 READ_ONLY_FIX = (
-    "NeedleWatch saves the database as a new copy beside it: make the folder writable or "
-    "pass --db with a path in a writable folder"
+    "NeedleWatch keeps a lock file and a work folder beside the database: make the folder "
+    "writable or pass --db with a path in a writable folder"
 )
 SPACE_FIX = "free some space or use --db on another disk"
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _ingest(capsys, db: Path, *files: Path) -> tuple[int, str, str]:
@@ -56,9 +54,9 @@ def _ingest(capsys, db: Path, *files: Path) -> tuple[int, str, str]:
     return status, out, err
 
 
-def _state(db: Path) -> tuple[str, list[str]]:
-    """The live file's digest and the folder's listing: both must survive a refusal."""
-    return _digest(db), sorted(os.listdir(db.parent))
+def _state(db: Path) -> tuple[dict, list[str]]:
+    """The database's contents and the folder's listing: both must survive a refusal."""
+    return db_contents(db), sorted(os.listdir(db.parent))
 
 
 # --- read-only folder ------------------------------------------------------------------
@@ -83,16 +81,15 @@ def test_read_only_folder_is_one_line_at_the_lock_file(
     assert _state(base_db) == before
 
 
-def test_folder_that_refuses_the_copy_is_one_line(base_db: Path, monkeypatch) -> None:
+def test_folder_that_refuses_new_files_is_one_line(base_db: Path, monkeypatch) -> None:
     """A folder whose lock file exists and is writable (chmod 555 after a first ingest)
-    still refuses new files: the copy fails and is not left behind."""
+    still refuses new files: the work folder cannot be made, nothing is written."""
     before = _state(base_db)
 
-    def refuse(fd: int, target: Path) -> None:
-        target.write_bytes(b"partial")
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(target))
+    def refuse(workdir: Path) -> None:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(workdir))
 
-    monkeypatch.setattr(ingest.store, "copy_from", refuse)
+    monkeypatch.setattr(ingest.store, "make_workdir", refuse)
     with pytest.raises(DatabaseFolderError) as exc:
         ingest_files(base_db, [INPUT], IngestOptions(today=TODAY))
     assert str(exc.value) == (
@@ -118,13 +115,13 @@ def test_a_file_in_place_of_the_folder(tmp_path: Path, capsys, below: str) -> No
 # --- free space --------------------------------------------------------------------------
 
 
-def test_too_little_free_space_is_refused_before_copying(
+def test_too_little_free_space_is_refused_before_writing(
     base_db: Path, capsys, monkeypatch
 ) -> None:
     before = _state(base_db)
     Usage = namedtuple("Usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: Usage(10 * MB, 9 * MB, 3 * MB))
-    need = base_db.stat().st_size + INPUT.stat().st_size + settings.FREE_SPACE_MARGIN_BYTES
+    need = 2 * INPUT.stat().st_size + settings.FREE_SPACE_MARGIN_BYTES  # no copy: the input
     assert _ingest(capsys, base_db, INPUT) == (
         2,
         "",
@@ -134,25 +131,27 @@ def test_too_little_free_space_is_refused_before_copying(
     assert _state(base_db) == before
 
 
-def test_disk_full_during_the_copy_removes_it(base_db: Path, capsys, monkeypatch) -> None:
-    before = _state(base_db)
+def test_disk_full_at_commit_rolls_back(base_db: Path, capsys, monkeypatch) -> None:
+    before = db_contents(base_db)
 
-    def fill_up(fd: int, target: Path) -> None:
-        target.write_bytes(b"\0" * 4096)
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+    def fill_up(con: duckdb.DuckDBPyConnection) -> None:
+        raise duckdb.IOException(
+            f'IO Error: Could not write file "{base_db}.wal": No space left on device'
+        )
 
-    monkeypatch.setattr(ingest.store, "copy_from", fill_up)
+    monkeypatch.setattr(ingest.store, "commit", fill_up)
     status, out, err = _ingest(capsys, base_db, INPUT)
-    need = base_db.stat().st_size + INPUT.stat().st_size + settings.FREE_SPACE_MARGIN_BYTES
+    need = 2 * INPUT.stat().st_size + settings.FREE_SPACE_MARGIN_BYTES
     free = shutil.disk_usage(base_db.parent).free // MB
     assert (status, out) == (2, "")
     assert err in {
-        f"needlewatch: not enough free space in {base_db.parent}: the disk filled up while "
-        f"writing the new copy, nothing was changed; need about {math.ceil(need / MB)} MB, "
+        f"needlewatch: not enough free space in {base_db.parent}: the disk filled up during "
+        f"the ingest, nothing was changed; need about {math.ceil(need / MB)} MB, "
         f"{f} MB free; {SPACE_FIX}\n"
         for f in (free - 1, free, free + 1)  # other tests write meanwhile
     }
-    assert _state(base_db) == before
+    assert db_contents(base_db) == before
+    assert sorted(os.listdir(base_db.parent)) == ["base.duckdb", "base.duckdb.lock"]
 
 
 @pytest.mark.parametrize(
@@ -163,7 +162,7 @@ def test_disk_full_during_the_copy_removes_it(base_db: Path, capsys, monkeypatch
     ],
     ids=["os", "duckdb"],
 )
-def test_disk_full_while_writing_the_copy_removes_it_and_its_work_folder(
+def test_disk_full_while_writing_rolls_back_and_removes_the_work_folder(
     base_db: Path, monkeypatch, failure: Exception
 ) -> None:
     before = _state(base_db)
@@ -179,29 +178,29 @@ def test_disk_full_while_writing_the_copy_removes_it_and_its_work_folder(
     with pytest.raises(DiskFullError) as exc:
         ingest_files(base_db, [INPUT], IngestOptions(today=TODAY))
     assert str(exc.value).startswith(
-        f"not enough free space in {base_db.parent}: the disk filled up while writing the new "
-        "copy, nothing was changed; need about "
+        f"not enough free space in {base_db.parent}: the disk filled up during the ingest, "
+        "nothing was changed; need about "
     )
-    assert sorted(p.suffix for p in seen) == [".duckdb", ".work"]  # there were a copy and work
+    assert [p.suffix for p in seen] == [".work"]  # a work folder, no copy
     assert _state(base_db) == before
 
 
 # --- the real thing: small and read-only filesystems -------------------------------------
 
 RUNNER = """
-import contextlib, hashlib, io, json, os, shutil, sys
+import contextlib, io, json, os, shutil, sys
 sys.path.insert(0, {root!r})
 mnt, mode, *argv = sys.argv[1:]
 if mode == "skip-precheck":  # a disk that fills up after the check
     import ingest.store
     ingest.store.check_free_space = lambda folder, need: None
 from needlewatch.cli import main
+from tests.conftest import db_contents
 db = os.path.join(mnt, "db.duckdb")
-digest = lambda: hashlib.sha256(open(db, "rb").read()).hexdigest()
-before, err = digest(), io.StringIO()
+before, err = db_contents(db), io.StringIO()
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
     status = main(["ingest", "--db", db, *argv])
-print(json.dumps({{"status": status, "err": err.getvalue(), "same": digest() == before,
+print(json.dumps({{"status": status, "err": err.getvalue(), "same": db_contents(db) == before,
                   "files": sorted(os.listdir(mnt)), "free": shutil.disk_usage(mnt).free}}))
 """
 
@@ -248,9 +247,10 @@ def test_real_read_only_filesystem(base_db: Path, tmp_path: Path) -> None:
     }
 
 
-def test_real_small_disk_is_refused_before_copying(base_db: Path, tmp_path: Path) -> None:
-    result = _in_tmpfs(tmp_path, base_db, "4m", "plain", INPUT)
-    need = base_db.stat().st_size + INPUT.stat().st_size + settings.FREE_SPACE_MARGIN_BYTES
+def test_real_small_disk_is_refused_before_writing(base_db: Path, tmp_path: Path) -> None:
+    size = f"{math.ceil((base_db.stat().st_size / MB + 1) * 1024)}k"  # 1 MB to spare
+    result = _in_tmpfs(tmp_path, base_db, size, "plain", INPUT)
+    need = 2 * INPUT.stat().st_size + settings.FREE_SPACE_MARGIN_BYTES
     assert result == {
         "status": 2,
         "err": f"needlewatch: not enough free space in {tmp_path / 'mnt'}: need about "
@@ -261,15 +261,15 @@ def test_real_small_disk_is_refused_before_copying(base_db: Path, tmp_path: Path
     }
 
 
-@pytest.mark.parametrize("spare", [0.5, 1.2], ids=["during-the-copy", "while-duckdb-writes"])
+@pytest.mark.parametrize("spare", [0.5, 2.5], ids=["nearly-full", "while-duckdb-writes"])
 def test_real_disk_full_midway_leaves_nothing_behind(
     base_db: Path, tmp_path: Path, spare: float
 ) -> None:
     """The free-space check is skipped (as when another program fills the disk after it):
-    with room for half a copy beside the database the copy itself fails, with room for
-    a copy and 1.2 MB DuckDB's writes of 40,000 rows do."""
-    db_mb = base_db.stat().st_size / MB
-    size = f"{math.ceil((db_mb * (1 + min(spare, 1)) + max(spare - 1, 0) * 1 + 0.2) * 1024)}k"
+    with 0.5 or 2.5 MB to spare beside the database (sized from it), DuckDB's writes of
+    40,000 rows (kept in memory until COMMIT, whose checkpoint writes them) fail, and
+    the transaction is rolled back."""
+    size = f"{math.ceil((base_db.stat().st_size / MB + spare) * 1024)}k"
     rows = tmp_path / "treatments.csv"
     with duckdb.connect() as con:
         con.execute(
@@ -281,11 +281,11 @@ def test_real_disk_full_midway_leaves_nothing_behind(
                    FROM range(40000) r(i)) TO '{rows}'"""
         )
     result = _in_tmpfs(tmp_path, base_db, size, "skip-precheck", rows)
-    need = base_db.stat().st_size + rows.stat().st_size + settings.FREE_SPACE_MARGIN_BYTES
+    need = 2 * rows.stat().st_size + settings.FREE_SPACE_MARGIN_BYTES
     assert result == {
         "status": 2,
         "err": f"needlewatch: not enough free space in {tmp_path / 'mnt'}: the disk filled up "
-        f"while writing the new copy, nothing was changed; need about {math.ceil(need / MB)} "
+        f"during the ingest, nothing was changed; need about {math.ceil(need / MB)} "
         f"MB, {result['free'] // MB} MB free; {SPACE_FIX}\n",
         "same": True,
         "files": ["db.duckdb", "db.duckdb.lock"],
