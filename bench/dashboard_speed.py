@@ -3,7 +3,7 @@ that page's DuckDB queries alone, and the resident memory of a real dashboard pr
 
 Targets (issue 12), on a generated database of 10 million treatments:
   * per page, the median rerun after a filter change is under 300 ms; printed beside the
-    page's queries alone (its ``dashboard.views`` function on a read-only connection, no
+    page's queries alone (its ``dashboard.analysis.views`` function on a read-only connection, no
     Streamlit) and beside bare DuckDB counting the same treatments and events straight
     from the rows (by month and clinic, the period's or clinic's filters);
   * the first page (the Overview) at all dates, in a fresh session with empty caches,
@@ -176,8 +176,8 @@ def build_database(treatments: int, rebuild: bool) -> tuple[Path, dict]:
 # ----------------------------------------------------------------------------- speed
 def page_script(slug: str) -> None:
     """One dashboard page with the sidebar, as tests/test_app.py runs it (AppTest)."""
-    from dashboard import sidebar
-    from dashboard.screens import PAGES
+    from dashboard.app import sidebar
+    from dashboard.app.screens import PAGES
 
     ctx = sidebar.context()
     if ctx is not None:
@@ -185,7 +185,7 @@ def page_script(slug: str) -> None:
 
 
 def view_calls(slug: str, filters) -> list[tuple[str, tuple]]:
-    """The ``dashboard.views`` calls a page makes through ``dashboard.cache.load``, with the
+    """The ``dashboard.analysis.views`` calls a page makes through ``dashboard.app.cache.load``, with the
     page's default widget values (all categories, per treatments, by month, clinics)."""
     return {
         "overview": [("overview", (filters,))],
@@ -204,13 +204,13 @@ def cpu_seconds() -> float:
 
 
 def queries_alone(db: Path, slug: str, filters) -> tuple[float, float]:
-    """(wall, CPU) seconds of what ``dashboard.cache`` runs on a miss, without Streamlit:
+    """(wall, CPU) seconds of what ``dashboard.app.cache`` runs on a miss, without Streamlit:
     ``cache.compute``, a fresh read-only connection per view call."""
     try:
-        from dashboard.cache import compute
+        from dashboard.app.cache import compute
     except ImportError:  # a checkout from before cache.compute: what its cache ran
-        from dashboard import views
-        from dashboard.db import connect_readonly
+        from dashboard.analysis import views
+        from dashboard.store.db import connect_readonly
 
         def compute(name: str, path: str, args: tuple) -> object:
             con = connect_readonly(Path(path))
@@ -286,7 +286,7 @@ class Timing:
 
 def filters_for(options, quarter: str | None, clinic: str | None):
     """The Filters the sidebar builds for a quarter / clinic selection (same validation)."""
-    from dashboard.state import Choices, filters_from_params
+    from dashboard.app.state import Choices, filters_from_params
 
     params = {k: v for k, v in (("quarter", quarter), ("clinic", clinic)) if v}
     choices = Choices(options.clinics, options.professions, options.regions, options.techniques)
@@ -357,7 +357,7 @@ def first_page_all_dates(db: Path) -> tuple[float, float]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from dashboard.filters import Filters
+    from dashboard.store.filters import Filters
 
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -384,8 +384,8 @@ def measure_speed(
 ) -> list[Timing]:
     from streamlit.logger import set_log_level
 
-    from dashboard.db import connect_readonly
-    from dashboard.views import options as view_options
+    from dashboard.analysis.views import options as view_options
+    from dashboard.store.db import connect_readonly
 
     set_log_level("critical")  # bare-mode warnings; page exceptions go in the table
     os.environ["NEEDLEWATCH_DB"] = str(db)

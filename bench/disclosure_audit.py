@@ -29,11 +29,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dashboard import views  # noqa: E402
-from dashboard.filters import Filters, parse_quarter  # noqa: E402
+from dashboard.analysis import views  # noqa: E402
 from dashboard.report.content import build_report  # noqa: E402
 from dashboard.report.csvout import write_csv  # noqa: E402
 from dashboard.report.model import ReportRequest  # noqa: E402
+from dashboard.store.filters import Filters, parse_quarter  # noqa: E402
 from needlewatch.cli import main  # noqa: E402
 from tests.attacker import Publication  # noqa: E402
 

@@ -5,7 +5,7 @@ An ingest's cost follows its input, not the database: nothing is copied. A write
 1. takes an exclusive ``flock`` on ``<db>.lock`` (a second ingest waits its turn, then
    sees the first one's data: both land, nothing is lost). While it is held, NeedleWatch's
    readers wait before opening the file (``open_for_reading``, behind
-   ``dashboard.db.connect_readonly``), so a stream of short reads cannot keep the writer
+   ``dashboard.store.db.connect_readonly``), so a stream of short reads cannot keep the writer
    out;
 2. opens the live file read-write. DuckDB then locks every other process out of it,
    readers included; if readers still have it open, the writer waits for them to close

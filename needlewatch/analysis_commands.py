@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from dashboard.bands import Bands
-from dashboard.db import connect_readonly
-from dashboard.filters import Filters, parse_quarter
-from dashboard.methods import Methods
+from dashboard.analysis.methods import Methods
+from dashboard.store.bands import Bands
+from dashboard.store.db import connect_readonly
+from dashboard.store.filters import Filters, parse_quarter
 from ingest.errors import NeedleWatchError
 
 from .output import p_text, write_frame
@@ -46,7 +46,7 @@ def filters_from_args(args: argparse.Namespace) -> Filters:
 
 
 def _check_category(con: duckdb.DuckDBPyConnection, category: str | None) -> None:
-    from dashboard.counts import event_levels
+    from dashboard.store.counts import event_levels
 
     if category is None:
         return
@@ -73,9 +73,9 @@ def say_overrides(methods: Methods) -> None:
 
 
 def cmd_rates(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
-    from dashboard.analysis import spread_table
-    from dashboard.rates import affected_table, incidence_table
-    from dashboard.signals import unit_labels
+    from dashboard.analysis.comparisons import spread_table
+    from dashboard.analysis.rates import affected_table, incidence_table
+    from dashboard.analysis.signals import unit_labels
 
     dims = tuple(d.strip() for d in args.by.split(",") if d.strip())
     con, filters = _open(args, db_path)
@@ -104,7 +104,7 @@ def cmd_rates(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
-    from dashboard.analysis import compare_table
+    from dashboard.analysis.comparisons import compare_table
 
     methods = Methods(ratio_intervals=args.intervals)
     con, filters = _open(args, db_path)
@@ -127,7 +127,7 @@ def _p_phrase(p: float) -> str:
 
 
 def cmd_model(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
-    from dashboard.analysis import rate_model
+    from dashboard.analysis.comparisons import rate_model
 
     con, filters = _open(args, db_path)
     try:
@@ -180,7 +180,7 @@ def cmd_model(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
 
 
 def cmd_signals(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
-    from dashboard.signals import signals_table
+    from dashboard.analysis.signals import signals_table
 
     methods = Methods(
         funnel_overdispersion=args.overdispersion,

@@ -10,7 +10,7 @@ import argparse
 import re
 from datetime import date
 
-from dashboard.filters import ADJUSTERS, COMPARE_FACTORS, DIMS, MODEL_METHODS, PER_UNITS
+from dashboard.store.filters import ADJUSTERS, COMPARE_FACTORS, DIMS, MODEL_METHODS, PER_UNITS
 from ingest.vocab import SEVERITY_TIERS, UNSPECIFIED
 from needlewatch import settings
 from needlewatch.output import FORMATS
@@ -79,7 +79,9 @@ def add_filters(p: argparse.ArgumentParser) -> None:
 
 
 def add_overdispersion(p: argparse.ArgumentParser) -> None:
-    from dashboard.methods import FUNNEL_ADJUSTMENTS  # scipy: only for the analysis parsers
+    from dashboard.analysis.methods import (
+        FUNNEL_ADJUSTMENTS,  # scipy: only for the analysis parsers
+    )
 
     p.add_argument(
         "--overdispersion",
@@ -152,7 +154,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def add_analysis_parsers(sub: argparse._SubParsersAction) -> None:
     """rates, compare, model and signals: same filters, same output formats."""
-    from dashboard.methods import RATIO_INTERVALS  # scipy: only for the analysis parsers
+    from dashboard.analysis.methods import RATIO_INTERVALS  # scipy: only for the analysis parsers
 
     p = sub.add_parser(
         "rates",

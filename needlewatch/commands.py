@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from dashboard.db import connect_readonly
+from dashboard.store.db import connect_readonly
 from ingest.api import IngestOptions, add_term_mappings, ingest_files
 from ingest.errors import NeedleWatchError
 from needlewatch import settings
@@ -35,7 +35,7 @@ def _demo_only(db_path: Path, demo_dir: Path) -> None:
     """Refuse to replace a database that holds anything but demo data."""
     if not db_path.exists():
         return
-    from dashboard.quality import loaded_files
+    from dashboard.store.quality import loaded_files
 
     con = connect_readonly(db_path)
     try:
@@ -63,7 +63,7 @@ def cmd_demo(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
 
 
 def cmd_terms(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
-    from dashboard.quality import term_counts
+    from dashboard.store.quality import term_counts
 
     if args.add:
         changed = add_term_mappings(db_path, args.add)
@@ -81,7 +81,7 @@ def cmd_terms(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
 
 
 def cmd_rejects(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
-    from dashboard.quality import reject_rows
+    from dashboard.store.quality import reject_rows
 
     con = connect_readonly(db_path)
     try:
@@ -111,7 +111,7 @@ def cmd_serve(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     """Run the Streamlit dashboard on ``db_path`` until interrupted."""
     import os
 
-    app = Path(__file__).resolve().parent.parent / "dashboard/app.py"
+    app = Path(__file__).resolve().parent.parent / "dashboard/app/main.py"
     env = {**os.environ, settings.DB_ENV_VAR: str(db_path.resolve())}
     if not _loopback(args.host):
         print(

@@ -9,7 +9,7 @@ import numbers
 import re
 from typing import TYPE_CHECKING, TextIO
 
-from dashboard.labels import CATEGORY, SEVERITY, TECHNIQUE, ULTRASOUND, headings, label
+from dashboard.analysis.labels import CATEGORY, SEVERITY, TECHNIQUE, ULTRASOUND, headings, label
 from ingest.api import IngestReport
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def write_frame(
     frame: pd.DataFrame, fmt: str, out: TextIO, *, level_dim: str | None = None
 ) -> None:
     """table: aligned, rates to 3 decimals, codes and column names as words
-    (``dashboard.labels``); csv and json: codes and full precision, null for empty.
+    (``dashboard.analysis.labels``); csv and json: codes and full precision, null for empty.
 
     ``level_dim`` names the dimension of ``level`` and ``reference`` (``compare``'s
     factor); a regression table names it per row (``term``), and without either the

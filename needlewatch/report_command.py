@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from dashboard.db import connect_readonly
-from dashboard.filters import parse_quarter, quarter_of
+from dashboard.store.db import connect_readonly
+from dashboard.store.filters import parse_quarter, quarter_of
 from needlewatch import settings
 
 from .arguments import add_db, add_ids, add_overdispersion
@@ -78,9 +78,9 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
-    from dashboard.queries import clinic_exists
     from dashboard.report.model import ReportRequest
     from dashboard.report.render import format_of, write_report
+    from dashboard.store.queries import clinic_exists
 
     format_of(args.out)  # a wrong extension fails before any work
     request = ReportRequest(

@@ -50,7 +50,7 @@ SUPPRESSION_THRESHOLD = 7
 #: before it (a quarter and the 21 months before it), on every surface.
 REPORT_TREND_MONTHS = 24
 
-#: The analysis methods every surface uses (dashboard.methods.Methods reads these).
+#: The analysis methods every surface uses (dashboard.analysis.methods.Methods reads these).
 #: Funnel limits allow for overdispersion between units: "additive" random effects
 #: (Spiegelhalter 2005; NHS England's FunnelPlotR, PHE), "multiplicative" or "none".
 FUNNEL_OVERDISPERSION = "additive"

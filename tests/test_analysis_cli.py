@@ -291,8 +291,8 @@ def test_serious_event_gchart_counts_treatments_between_events(base_db, tmp_path
     and T5, so the gaps of event-free treatments are 0, 1, 0, 0 (same treatment), 0."""
     import duckdb
 
-    from dashboard.filters import Filters
-    from dashboard.signals import serious_gchart
+    from dashboard.analysis.signals import serious_gchart
+    from dashboard.store.filters import Filters
     from ingest.api import IngestOptions, ingest_files
 
     from .conftest import TODAY

@@ -18,12 +18,12 @@ SLUGS = ("overview", "incidence", "training", "trends", "clinics", "serious", "q
 
 
 def page_script(slug: str) -> None:
-    """One page as app.py runs it; ``st.session_state["test-page"]`` switches page."""
+    """One page as dashboard/app/main.py runs it; ``st.session_state["test-page"]`` switches page."""
     import streamlit as st
 
-    from dashboard import sidebar
-    from dashboard.screens import PAGES
-    from dashboard.screens._common import draw_page
+    from dashboard.app import sidebar
+    from dashboard.app.screens import PAGES
+    from dashboard.app.screens._common import draw_page
 
     slug = st.session_state.get("test-page", slug)
     ctx = sidebar.context(page=slug)
@@ -76,9 +76,9 @@ def test_overview_opens_with_the_statements_each_marked_by_its_tone(fixture_db) 
     glyph, not an emoji a browser without an emoji font draws as a box)."""
     import duckdb
 
-    from dashboard import views
-    from dashboard.filters import Filters, parse_quarter
-    from dashboard.screens._common import escape
+    from dashboard.analysis import views
+    from dashboard.app.screens._common import escape
+    from dashboard.store.filters import Filters, parse_quarter
 
     at = run_page("overview", {"quarter": "2025Q2", "clinic": "C04"})
     con = duckdb.connect(str(fixture_db), read_only=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.state import (
+from dashboard.app.state import (
     KEYS,
     PAGE_KEYS,
     PAGE_SETTINGS,
@@ -29,7 +29,7 @@ def _db(fixture_db, monkeypatch) -> None:
 
 # ---------------------------------------------------------------- state.py, no Streamlit
 def test_every_page_names_its_settings_and_none_clash_with_a_filter() -> None:
-    from dashboard.screens import PAGES
+    from dashboard.app.screens import PAGES
 
     assert set(PAGE_SETTINGS) == {p.SLUG for p in PAGES}
     assert not PAGE_KEYS & set(KEYS)

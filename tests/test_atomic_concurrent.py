@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard.db import connect_readonly
+from dashboard.store.db import connect_readonly
 from ingest.api import IngestOptions, ingest_files
 from ingest.errors import DatabaseBusyError, DatabaseInUseError
 from ingest.store import open_lock_file
@@ -163,13 +163,13 @@ def test_kill_9_before_or_during_the_commit_leaves_the_old_or_the_whole_new_stat
 # --- readers and a second writer ------------------------------------------------------------
 
 #: A reader process, as the dashboard reads: a connection per query, through
-#: dashboard.db.connect_readonly, until it has seen the final count five times. Prints
+#: dashboard.store.db.connect_readonly, until it has seen the final count five times. Prints
 #: a JSON list of the treatment counts it saw.
 READER = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from dashboard.db import connect_readonly
+from dashboard.store.db import connect_readonly
 final, end, seen = int(sys.argv[2]), time.time() + 150, []
 while time.time() < end and seen.count(final) < 5:
     con = connect_readonly(Path(sys.argv[1]))
@@ -358,7 +358,7 @@ def test_no_program_can_open_the_database_during_an_ingest(base_db: Path, tmp_pa
             import sys
             sys.path.insert(0, {str(ROOT)!r})
             from pathlib import Path
-            from dashboard.db import connect_readonly
+            from dashboard.store.db import connect_readonly
             from ingest.errors import NeedleWatchError
             try:
                 con = connect_readonly(Path(sys.argv[1]), wait=float(sys.argv[2]))

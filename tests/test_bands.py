@@ -7,9 +7,9 @@ from datetime import date
 import duckdb
 import pytest
 
-from dashboard.bands import Bands, experience_labels, training_labels
-from dashboard.filters import Filters, parse_quarter
-from dashboard.sql_fragments import EXPERIENCE_CASE, TRAINING_CASE
+from dashboard.store.bands import Bands, experience_labels, training_labels
+from dashboard.store.filters import Filters, parse_quarter
+from dashboard.store.sql_fragments import EXPERIENCE_CASE, TRAINING_CASE
 
 
 def test_default_labels() -> None:

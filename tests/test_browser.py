@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlparse
 
 import pytest
 
-from dashboard.screens import PAGES
+from dashboard.app.screens import PAGES
 from needlewatch.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard.charts import (
+from dashboard.analysis.rates import NO_EXPOSURE, incidence_table
+from dashboard.figures.charts import (
     OKABE_ITO,
     RATIO_AXIS,
     funnel_figure,
@@ -19,8 +20,7 @@ from dashboard.charts import (
     trend_figure,
     u_chart_figure,
 )
-from dashboard.charts_spc import MDC_CAPTION
-from dashboard.rates import NO_EXPOSURE, incidence_table
+from dashboard.figures.control_charts import MDC_CAPTION
 from dashboard.stats import poisson_rate
 from dashboard.stats.compare import compare_levels
 from dashboard.stats.funnel import funnel

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from dashboard.rates import incidence_table
+from dashboard.analysis.rates import incidence_table
 from needlewatch.cli import main
 
 RATE_COLUMNS = [
@@ -98,7 +98,7 @@ def test_rates_json_gives_the_same_numbers(capsys, fixture_db: Path) -> None:
 
 
 def test_rates_table_format(capsys, fixture_db: Path) -> None:
-    """The table format prints words (dashboard.labels), rates to 3 decimals."""
+    """The table format prints words (dashboard.analysis.labels), rates to 3 decimals."""
     status, out, err = run(capsys, "rates", "--by", "category", "--db", fixture_db)
     assert (status, err) == (0, "")
     lines = out.splitlines()

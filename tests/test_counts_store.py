@@ -1,6 +1,6 @@
 """The counts store gives exactly the counts of the rows.
 
-``dashboard.counts.rate_counts`` sums the store (``ingest.countstore``), taking a
+``dashboard.store.counts.rate_counts`` sums the store (``ingest.countstore``), taking a
 period's partial months from the rows. Here hypothesis draws dimensions, filters and
 dates (partial months, one day, open ends) and compares every table with one computed
 in pandas straight from the treatment and event rows, each treatment banded by the
@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.counts import rate_counts, split_span
-from dashboard.filters import DIMS, Filters
+from dashboard.store.counts import rate_counts, split_span
+from dashboard.store.filters import DIMS, Filters
 from ingest.countstore import refresh_counts
 from ingest.vocab import CATEGORY_CODES, SEVERITY_TIERS
 

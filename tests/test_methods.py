@@ -11,10 +11,10 @@ import stat
 import duckdb
 import pytest
 
-from dashboard.methods import DEFAULT, Methods
-from dashboard.pseudonyms import pseudonyms
-from dashboard.queries import database_secret, unit_ids
-from dashboard.state import collapse_params
+from dashboard.analysis.methods import DEFAULT, Methods
+from dashboard.analysis.pseudonyms import pseudonyms
+from dashboard.app.state import collapse_params
+from dashboard.store.queries import database_secret, unit_ids
 from needlewatch import settings
 from needlewatch.cli import main
 
@@ -101,10 +101,10 @@ def test_one_practitioner_has_one_code_on_every_surface(fixture_db, capsys) -> N
     ids appear only when asked for."""
     import json
 
-    from dashboard import views
-    from dashboard.filters import Filters, parse_quarter
+    from dashboard.analysis import views
     from dashboard.report.content import build_report
     from dashboard.report.model import ReportRequest
+    from dashboard.store.filters import Filters, parse_quarter
 
     q = Filters(*parse_quarter("2025Q2"), clinics=("C04",))
     with duckdb.connect(str(fixture_db), read_only=True) as con:

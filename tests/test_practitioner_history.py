@@ -14,8 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard.filters import Filters
-from dashboard.queries import filter_options, serious_listing
+from dashboard.store.filters import Filters
+from dashboard.store.queries import filter_options, serious_listing
 from ingest.api import IngestOptions, ingest_files
 from ingest.history import PROFILE_JOIN
 

@@ -13,8 +13,8 @@ import pytest
 from pandas.testing import assert_frame_equal, assert_series_equal
 from scipy.stats import chi2
 
-from dashboard.filters import Filters, parse_quarter
-from dashboard.rates import incidence_table
+from dashboard.analysis.rates import incidence_table
+from dashboard.store.filters import Filters, parse_quarter
 from ingest.countstore import refresh_counts
 from ingest.vocab import CATEGORY_CODES
 
@@ -23,7 +23,7 @@ ZERO = "exact Poisson (Garwood), 0 events: upper = 3.69/n"
 UNDEFINED = "no needle insertions recorded: rate undefined"
 RATE_COLS = ["rate_per_1000", "ci_low_per_1000", "ci_high_per_1000"]
 
-#: Band labels written out here, independently of dashboard.bands.
+#: Band labels written out here, independently of dashboard.store.bands.
 TRAINING_SQL = """CASE
     WHEN p.dn_training_hours <= 20 THEN '0-20'
     WHEN p.dn_training_hours <= 60 THEN '21-60'

@@ -8,12 +8,12 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from dashboard.charts import funnel_figure, label_outliers_only, rate_dots
-from dashboard.downloads import file_stem, for_download, per_scaled
-from dashboard.filters import Filters, parse_quarter
-from dashboard.labels import CATEGORY, heading, headings, label, p_text, per_text
-from dashboard.rates import incidence_table
+from dashboard.analysis.labels import CATEGORY, heading, headings, label, p_text, per_text
+from dashboard.analysis.rates import incidence_table
+from dashboard.app.downloads import file_stem, for_download, per_scaled
+from dashboard.figures.charts import funnel_figure, label_outliers_only, rate_dots
 from dashboard.stats.funnel import funnel
+from dashboard.store.filters import Filters, parse_quarter
 from ingest.vocab import CATEGORY_CODES, SEVERITY_TIERS, UNMAPPED, UNSPECIFIED
 
 from .test_charts import assert_clean, rate_table
@@ -152,7 +152,7 @@ def test_funnel_labels_only_the_units_outside_the_limits() -> None:
 
 
 def test_funnel_labels_of_close_outliers_do_not_overlap() -> None:
-    from dashboard.charts_funnel import POSITIONS
+    from dashboard.figures.funnel_labels import POSITIONS
 
     units = ["A", "B", "C", "D"]
     result = funnel(units, [60, 61, 10, 11], [2000, 2010, 2000, 2100])

@@ -12,10 +12,10 @@ import re
 import pandas as pd
 import pytest
 
-from dashboard.pseudonyms import pseudonyms
-from dashboard.queries import database_secret, unit_ids
+from dashboard.analysis.pseudonyms import pseudonyms
 from dashboard.report.content import build_report, shift_quarter
 from dashboard.report.model import LONG_COLUMNS, ReportRequest
+from dashboard.store.queries import database_secret, unit_ids
 from needlewatch.cli import main
 
 Q, PREVIOUS, FIRST = "2025Q2", "2025Q1", "2024Q3"
@@ -167,7 +167,7 @@ def test_trend_equals_rates_by_month_over_24_months(reports, cli) -> None:
 def test_signals_are_those_of_needlewatch_signals_for_the_quarter(reports, cli, key) -> None:
     """One sentence per trend row of `signals --quarter Q` (all events, each category,
     each clinic), in the same order, naming the same series, place, months and rule."""
-    from dashboard.explain import period_name
+    from dashboard.analysis.explain import period_name
 
     clinic = ["--clinic", "C04"] if key == "c04" else []
     trend = [s for s in cli("signals", "--quarter", Q, *clinic) if s["kind"] == "trend"]
@@ -285,12 +285,12 @@ def test_public_suppression_is_the_series_decision(fixture_db, reports) -> None:
 
     import duckdb
 
-    from dashboard.filters import Filters
-    from dashboard.methods import DEFAULT
-    from dashboard.queries import data_coverage
+    from dashboard.analysis.methods import DEFAULT
     from dashboard.report.content import _series
-    from dashboard.report.cube import load_cube
     from dashboard.report.public import decide, public_edition
+    from dashboard.store.cube import load_cube
+    from dashboard.store.filters import Filters
+    from dashboard.store.queries import data_coverage
 
     con = duckdb.connect(str(fixture_db), read_only=True)
     try:

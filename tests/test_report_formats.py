@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard.labels import label
+from dashboard.analysis.labels import label
 from needlewatch.cli import main
 
 from .needs import need_chromium, need_pango

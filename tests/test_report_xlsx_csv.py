@@ -28,16 +28,16 @@ import pandas as pd
 import pytest
 from openpyxl.utils.escape import unescape
 
-from dashboard.methods import DEFAULT
-from dashboard.pseudonyms import pseudonyms
-from dashboard.queries import database_secret
+from dashboard.analysis.methods import DEFAULT
+from dashboard.analysis.pseudonyms import pseudonyms
+from dashboard.analysis.trends import series_uchart
 from dashboard.report.content import build_report, shift_quarter
 from dashboard.report.csvout import CSV_COLUMNS, write_csv
 from dashboard.report.model import LONG_COLUMNS, Report, ReportRequest, Section
 from dashboard.report.safe import TRIGGERS, neutralise
 from dashboard.report.tables import trend_signal
 from dashboard.report.xlsx import COLUMN_CHARTS, section_columns, sheet_names, stored, write_xlsx
-from dashboard.trends import series_uchart
+from dashboard.store.queries import database_secret
 from ingest.api import IngestOptions, ingest_files
 from needlewatch import settings
 from needlewatch.cli import main

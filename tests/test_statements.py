@@ -15,16 +15,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard import views
-from dashboard.explain import SignalStatement
-from dashboard.filters import Filters, parse_quarter
-from dashboard.statements import (
+from dashboard.analysis import views
+from dashboard.analysis.explain import SignalStatement
+from dashboard.analysis.statements import (
     Counts,
     change_statement,
     factor_statement,
     serious_statements,
     trend_statement,
 )
+from dashboard.store.filters import Filters, parse_quarter
 
 
 @pytest.fixture(scope="module")

@@ -462,8 +462,8 @@ def test_series_uchart_a_fixed_baseline_reaches_only_the_segments_it_overlaps() 
     (10 in 1,000 each: 10 per 1,000), and the new segment, which the baseline does not
     reach, takes its own complete months (30 each: 30 per 1,000). A rebase leaving one
     complete month gives no chart, with the reason."""
-    from dashboard.methods import DEFAULT
-    from dashboard.trends import centre_baselines, series_uchart
+    from dashboard.analysis.methods import DEFAULT
+    from dashboard.analysis.trends import centre_baselines, series_uchart
 
     periods = [f"2024-{m:02d}" for m in range(1, 9)]
     events = [10, 10, 10, 10, 30, 30, 30, 30]

@@ -1,7 +1,7 @@
 """One question, one answer: the dashboard, the command line and the report agree.
 
 For random combinations of period, clinics, event category and severity on the fixture
-database, the Clinics and Trends pages' data (``dashboard.views``), ``needlewatch
+database, the Clinics and Trends pages' data (``dashboard.analysis.views``), ``needlewatch
 signals``, ``needlewatch compare`` and the quarterly report name the same outliers, the
 same signals and the same ratios with the same intervals and reference levels.
 """
@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard import views
-from dashboard.filters import Filters, parse_quarter
+from dashboard.analysis import views
 from dashboard.report.content import build_report
 from dashboard.report.model import ReportRequest
+from dashboard.store.filters import Filters, parse_quarter
 from needlewatch.cli import main
 
 QUARTERS = (None, "2024Q1", "2024Q4", "2025Q2", "2026Q3")

@@ -1,4 +1,4 @@
-"""Page 1 of a report: the statements (``dashboard.statements``) from the report's own
+"""Page 1 of a report: the statements (``dashboard.analysis.statements``) from the report's own
 printed numbers, after any suppression and rounding, so a sentence never says more than
 the tables do:
 
@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from dashboard.statements import (
+from dashboard.analysis.statements import (
     NEVER_EVENTS,
     Counts,
     Statement,
@@ -28,7 +28,7 @@ from dashboard.statements import (
     serious_statements,
     trend_statement,
 )
-from dashboard.trends import ChartedSeries, spc_summary
+from dashboard.analysis.trends import ChartedSeries, spc_summary
 
 from .model import Report, Section
 

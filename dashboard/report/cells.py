@@ -37,11 +37,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dashboard.filters import parse_quarter, shift_quarter
-from dashboard.methods import DEFAULT, Methods
-from dashboard.trends import centre_baselines, series_uchart
+from dashboard.analysis.methods import DEFAULT, Methods
+from dashboard.analysis.trends import centre_baselines, series_uchart
+from dashboard.store.cube import Cube, total
+from dashboard.store.filters import parse_quarter, shift_quarter
 
-from .cube import Cube, total
 from .suppress import Group
 
 SERIOUS_CATEGORIES = ("pneumothorax",)  # always counted among serious events (domain.md)

@@ -1,6 +1,6 @@
 """Build a quarterly report's content from the database.
 
-Every number comes from grouped counts (``dashboard.report.cube``: three queries) and the
+Every number comes from grouped counts (``dashboard.store.cube``: three queries) and the
 analysis behind the dashboard and the command line (``dashboard.report.tables``), so a
 report and ``needlewatch rates`` / ``compare`` / ``signals`` agree to the digit and name
 the same outliers and signals:
@@ -24,14 +24,15 @@ from dataclasses import replace
 import duckdb
 import pandas as pd
 
-from dashboard.filters import Filters, parse_quarter, shift_quarter
-from dashboard.labels import heading, label
-from dashboard.methods import Methods
-from dashboard.pseudonyms import pseudonyms
-from dashboard.quality import ingest_runs, missing_rates, term_counts
-from dashboard.queries import data_coverage, database_secret, serious_listing, unit_ids
-from dashboard.signals import incomplete_flags, trend_window
-from dashboard.views import SERIOUS_COLUMNS
+from dashboard.analysis.labels import heading, label
+from dashboard.analysis.methods import Methods
+from dashboard.analysis.pseudonyms import pseudonyms
+from dashboard.analysis.signals import incomplete_flags, trend_window
+from dashboard.analysis.views import SERIOUS_COLUMNS
+from dashboard.store.cube import Cube, load_cube
+from dashboard.store.filters import Filters, parse_quarter, shift_quarter
+from dashboard.store.quality import ingest_runs, missing_rates, term_counts
+from dashboard.store.queries import data_coverage, database_secret, serious_listing, unit_ids
 
 from . import tables
 from .answer import with_answer
@@ -43,7 +44,6 @@ from .cells import (
     quarter_system,
     window_months,
 )
-from .cube import Cube, load_cube
 from .methods import methods_text
 from .model import Report, ReportRequest, Section
 from .public import decide, public_edition

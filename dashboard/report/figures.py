@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import rate_bars, ratio_forest
-from dashboard.charts_spc import funnel_figure, u_chart_figure
+from dashboard.figures.charts import rate_bars, ratio_forest
+from dashboard.figures.control_charts import funnel_figure, u_chart_figure
 from dashboard.stats.spc import METHOD_U, UChart
 
 from .model import Report

@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from dashboard.charts_spc import MDC_CAPTION
+from dashboard.figures.control_charts import MDC_CAPTION
 
 from .html_tables import (
     DASH,

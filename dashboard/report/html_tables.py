@@ -3,7 +3,7 @@ every format prints a number the same way and a code as the same words:
 
     counts 1,234 · rates 12.35 (2 decimals, per 1,000) · intervals "11.80 to 12.91" ·
     ratios 0.92 · a suppressed count "suppressed" and its rate "–" ·
-    levels through ``dashboard.labels`` ("pain during needling", "21-60 h")
+    levels through ``dashboard.analysis.labels`` ("pain during needling", "21-60 h")
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard.icons import WORDS, variation_svg
-from dashboard.labels import heading, label
-from dashboard.statements import NEVER_EVENTS
+from dashboard.analysis.labels import heading, label
+from dashboard.analysis.statements import NEVER_EVENTS
+from dashboard.figures.icons import WORDS, variation_svg
 
 from .model import Report, Section
 

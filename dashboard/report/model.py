@@ -20,9 +20,9 @@ from datetime import date
 
 import pandas as pd
 
-from dashboard.filters import parse_quarter
-from dashboard.methods import Methods
+from dashboard.analysis.methods import Methods
 from dashboard.stats.funnel import FunnelResult
+from dashboard.store.filters import parse_quarter
 from needlewatch import settings
 
 EDITIONS = ("clinic", "public")
@@ -74,7 +74,7 @@ class ReportRequest:
 
     @property
     def methods(self) -> Methods:
-        """The analysis methods of this report (``dashboard.methods``)."""
+        """The analysis methods of this report (``dashboard.analysis.methods``)."""
         return Methods(
             funnel_overdispersion=self.overdispersion,
             threshold=self.threshold,
@@ -132,7 +132,9 @@ class Report:
     notices: tuple[str, ...] = field(default=())
     disclosure: tuple[tuple[str, str], ...] = field(default=())  # public: what was hidden
     method_overrides: tuple[str, ...] = field(default=())
-    statements: tuple = field(default=())  # page 1's answer (dashboard.statements.Statement)
+    statements: tuple = field(
+        default=()
+    )  # page 1's answer (dashboard.analysis.statements.Statement)
 
     def section(self, key: str) -> Section:
         for s in self.sections:

@@ -171,8 +171,8 @@ def _round_section(section: Section, base: int) -> Section:
 def _rounded_charts(report: Report, sections, points, funnel):
     """The u-chart's centre and limits and the funnel from the rounded counts: from the
     exact ones, centre x treatments would give the exact total back."""
-    from dashboard.signals import funnel_verdict
-    from dashboard.trends import series_uchart
+    from dashboard.analysis.signals import funnel_verdict
+    from dashboard.analysis.trends import series_uchart
 
     from .tables import trend_signal
 

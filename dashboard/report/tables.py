@@ -1,6 +1,6 @@
 """A report's tables from its counts cube (pure: no database), in the tidy report shape.
 
-Each function adds up cube counts (``dashboard.report.cube.total``) and hands them to the
+Each function adds up cube counts (``dashboard.store.cube.total``) and hands them to the
 same analysis the dashboard and the command line use (``rate_table``, ``ratio_table``,
 ``funnel_verdict``, ``build_series``/``chart_series``, ``clopper_pearson``), so every
 number and every verdict equals ``needlewatch rates`` / ``compare`` / ``signals`` for the
@@ -17,15 +17,15 @@ from datetime import date
 
 import pandas as pd
 
-from dashboard.analysis import ratio_table
-from dashboard.methods import Methods
-from dashboard.rates import rate_table
-from dashboard.signals import ChartedSeries, build_series, chart_series, funnel_verdict
+from dashboard.analysis.comparisons import ratio_table
+from dashboard.analysis.methods import Methods
+from dashboard.analysis.rates import rate_table
+from dashboard.analysis.signals import ChartedSeries, build_series, chart_series, funnel_verdict
 from dashboard.stats.funnel import FunnelResult
 from dashboard.stats.proportions import clopper_pearson
+from dashboard.store.cube import Cube, total
 
 from .cells import Period, cell
-from .cube import Cube, total
 from .model import RATE
 
 RATIO_FACTORS = ("ultrasound", "training_band", "experience_band")

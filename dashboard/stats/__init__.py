@@ -1,4 +1,10 @@
-"""Pure statistics on counts. Never imports streamlit; raises on impossible input."""
+"""Statistics as pure functions: counts in, named results out (exact Poisson and
+binomial intervals, rate ratios and Mantel-Haenszel, the rate model and its overdispersion
+check, u-, g- and CUSUM charts, funnel limits, the spread between practitioners), each
+tested against published values. No database, no streamlit, no plotting: it imports
+numpy, scipy, pandas and statsmodels and nothing else of NeedleWatch, so it and the store
+are independent of each other and every layer above may use both.
+"""
 
 from .poisson import RateEstimate, exact_poisson_interval, poisson_rate
 

@@ -1,0 +1,67 @@
+"""Cached, short-lived, read-only database access for the dashboard.
+
+Each call opens a read-only connection, runs one ``dashboard.analysis.views`` function (or the
+report's ``report_file``) and closes it; results are cached per (database file, its
+modification time, arguments), so an ingest that swaps in a new file is picked up on the
+next rerun, and a reader never holds the file while the writer replaces it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from dashboard.store.db import DASHBOARD_MEMORY_LIMIT, connect_readonly
+from needlewatch import settings
+
+
+def db_path() -> Path:
+    return settings.resolve_db_path(None)
+
+
+def version() -> int:
+    """The database file's modification time: the cache key that changes on ingest."""
+    try:
+        return os.stat(db_path()).st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def data_function(name: str) -> Callable:
+    """``'module:function'`` -> that function; a bare name is a ``dashboard.analysis.views`` one."""
+    module, _, function = name.rpartition(":")
+    if not module:
+        from dashboard.analysis import views
+
+        return getattr(views, function)
+    return getattr(importlib.import_module(module), function)
+
+
+def compute(name: str, path: str, args: tuple) -> Any:
+    """``data_function(name)(con, *args)`` on a fresh read-only connection, without the cache.
+
+    Every count is a sum over the counts store (``dashboard.store.counts``).
+    ``bench/dashboard_speed.py`` times this as "the page's queries alone".
+    """
+    function = data_function(name)
+    con = connect_readonly(Path(path), DASHBOARD_MEMORY_LIMIT)
+    try:
+        return function(con, *args)
+    finally:
+        con.close()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached(name: str, path: str, stamp: int, args: tuple) -> Any:
+    return compute(name, path, args)
+
+
+def load(view: Callable, *args: object) -> Any:
+    """``view(con, *args)`` (a ``dashboard.analysis.views`` function, or the report's
+    ``report_file``), cached until the database changes."""
+    return _cached(f"{view.__module__}:{view.__qualname__}", str(db_path()), version(), args)

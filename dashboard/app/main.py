@@ -1,0 +1,34 @@
+"""NeedleWatch dashboard: ``needlewatch serve`` runs this with Streamlit.
+
+Settings, then data, then show: the sidebar collects the global filters and each page its
+own settings (both mirrored in the URL so a copied link reopens the same view, and kept
+across a page switch), each page calls one function of ``dashboard.analysis.views`` through
+``dashboard.app.cache`` and draws the result.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.app import sidebar
+from dashboard.app.screens import PAGES
+from dashboard.app.screens._common import draw_page
+
+
+def main() -> None:
+    st.set_page_config(page_title="NeedleWatch", page_icon="💉", layout="wide")
+    drawn: dict[str, sidebar.Context] = {}
+    pages = [
+        st.Page(lambda p=p: draw_page(p, drawn["ctx"]), title=p.TITLE, url_path=p.SLUG)
+        for p in PAGES
+    ]
+    current = st.navigation(pages)  # which page is asked for, before the sidebar reads the URL
+    slug = {p.TITLE: p.SLUG for p in PAGES}.get(current.title)
+    ctx = sidebar.context(page=slug)
+    if ctx is None:  # no database yet: sidebar.context drew the empty state
+        return
+    drawn["ctx"] = ctx
+    current.run()
+
+
+main()

@@ -1,5 +1,0 @@
-"""Dashboard pages, in navigation order. Each module has TITLE, SLUG and render(ctx)."""
-
-from . import clinics, incidence, overview, quality, reports, serious, training, trends
-
-PAGES = (overview, incidence, training, trends, clinics, serious, quality, reports)
