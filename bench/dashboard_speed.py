@@ -173,6 +173,19 @@ def build_database(treatments: int, rebuild: bool) -> tuple[Path, dict]:
     return db, meta
 
 
+def describe(db: Path) -> dict:
+    """The meta of a database built elsewhere (bench/scale_up.py): its rows and size."""
+    con = duckdb.connect(str(db), read_only=True)
+    rows = {
+        t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("treatments", "adverse_events", "practitioners", "clinics")
+    }
+    con.close()
+    return {"rows": rows, "db_mb": round(db.stat().st_size / 1e6), "built": "elsewhere",
+            "generate_s": 0, "generate_peak_mb": 0, "csv_mb": 0, "ingest_s": 0,
+            "ingest_peak_mb": 0}  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- speed
 def page_script(slug: str) -> None:
     """One dashboard page with the sidebar, as tests/test_app.py runs it (AppTest)."""
@@ -524,6 +537,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="filter changes per page")
     parser.add_argument("--vary", choices=("quarter", "clinic", "both"), default="both")
     parser.add_argument("--rebuild", action="store_true", help="regenerate the database")
+    parser.add_argument(
+        "--db", type=Path, help="measure this database instead (e.g. bench/scale_up.py's 100M)"
+    )
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument(
@@ -536,7 +552,10 @@ def main() -> None:
     args = parser.parse_args()
 
     load_start = f"{os.getloadavg()[0]:.1f}"
-    db, meta = build_database(args.treatments, args.rebuild)
+    if args.db is not None:
+        db, meta = args.db.resolve(), describe(args.db)
+    else:
+        db, meta = build_database(args.treatments, args.rebuild)
     rows = meta["rows"]
     print(
         f"database: {db.relative_to(ROOT)} ({meta['db_mb']:,} MB): {rows['treatments']:,} "
