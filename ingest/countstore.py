@@ -154,9 +154,17 @@ def refresh_counts(con: duckdb.DuckDBPyConnection, *, everything: bool = False) 
 
     Deletes this database's counts for those months and inserts them again from the
     rows, in month order (so a read of a few months skips the rest of the table).
-    Recounting a month costs a scan of the treatment dates and of the events' treatment
-    ids, and the month's rows: a one-event follow-up recounts one month.
+    Recounting a month costs its rows: the treatments are read between the first and the
+    last touched month only (bound dates, so DuckDB skips the row groups outside them),
+    and a one-event follow-up recounts one month.
     """
+    params: dict[str, object] = {"s": ROWS_SOURCE}
+    if not everything:
+        _touched_table(con)
+        lo, hi = con.execute("SELECT min(month), max(month) FROM touched_months").fetchone()
+        if lo is None:
+            return
+        params.update(lo=lo, hi=hi)
     for table in ("counts_treatments", "counts_events"):
         # event rows grouped by how they are split, then by month: a read of one split
         # (all events, by category ...) skips the row groups of the others
@@ -169,19 +177,17 @@ def refresh_counts(con: duckdb.DuckDBPyConnection, *, everything: bool = False) 
             con.execute(f"DELETE FROM {table} WHERE source = $s", {"s": ROWS_SOURCE})
             where = "true"
         else:
-            _touched_table(con)
             con.execute(
                 f"DELETE FROM {table} WHERE source = $s "
                 "AND month IN (SELECT month FROM touched_months)",
                 {"s": ROWS_SOURCE},
             )
             where = (
-                "CAST(date_trunc('month', t.treatment_date) AS DATE) "
+                "t.treatment_date >= $lo AND t.treatment_date < $hi + INTERVAL 1 MONTH "
+                "AND CAST(date_trunc('month', t.treatment_date) AS DATE) "
                 "IN (SELECT month FROM touched_months)"
             )
-        con.execute(
-            f"INSERT INTO {table} SELECT $s, * FROM ({counts_sql(table, where)}) ORDER BY {order}",
-            {"s": ROWS_SOURCE},
-        )
+        sql = f"INSERT INTO {table} SELECT $s, * FROM ({counts_sql(table, where)}) ORDER BY {order}"
+        con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
     if not everything:
         con.execute("DELETE FROM touched_months")
