@@ -2,7 +2,8 @@
 
 The schema version lives in ``meta``; ``MIGRATIONS[i]`` takes a database from version
 ``i`` to ``i + 1``. Only the writer (``ingest.store.write_transaction``) runs
-migrations, on its private copy, so a reader never sees a half-migrated file.
+migrations, inside its one transaction, so a reader (which waits out a write) never sees
+a half-migrated file.
 
 There are deliberately no PRIMARY KEY or UNIQUE constraints on the data tables: the
 ingest enforces one row per id itself (delete-then-insert of each batch), which keeps

@@ -2,8 +2,8 @@
 
 Each call opens a read-only connection, runs one ``dashboard.analysis.views`` function (or the
 report's ``report_file``) and closes it; results are cached per (database file, its
-modification time, arguments), so an ingest that swaps in a new file is picked up on the
-next rerun, and a reader never holds the file while the writer replaces it.
+modification time, arguments), so what an ingest writes is picked up on the next rerun,
+and no connection is held open that an ingest would have to wait for.
 """
 
 from __future__ import annotations
