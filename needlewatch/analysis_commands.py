@@ -73,9 +73,8 @@ def say_overrides(methods: Methods) -> None:
 
 
 def cmd_rates(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
-    from dashboard.analysis.comparisons import spread_table
+    # comparisons and signals import scipy.stats (half a second): only when asked for
     from dashboard.analysis.rates import affected_table, incidence_table
-    from dashboard.analysis.signals import unit_labels
 
     dims = tuple(d.strip() for d in args.by.split(",") if d.strip())
     con, filters = _open(args, db_path)
@@ -89,10 +88,14 @@ def cmd_rates(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
         elif args.spread:
             if args.per != "treatments":
                 raise ValueError("--spread works per treatments only; drop --per insertions")
+            from dashboard.analysis.comparisons import spread_table
+
             table = spread_table(con, dims, filters)
         else:
             table = incidence_table(con, dims, filters, args.per)
         if "practitioner" in table:  # keyed codes, as every page and report shows them
+            from dashboard.analysis.signals import unit_labels
+
             names = unit_labels(con, "practitioner", args.practitioner_ids)
             table["practitioner"] = table["practitioner"].astype(str).map(names)
     finally:
