@@ -87,15 +87,6 @@ def _headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> Headline:
     )
 
 
-#: The cells every ratio of the Overview and the Training page sums (one scan).
-FACTOR_CELLS = ("ultrasound", "training_band", "experience_band", "body_region", "practitioner")
-
-
-def _four_quarters_start(date_from: date) -> date:
-    """The first day of the quarter three before the one ``date_from`` is in."""
-    return parse_quarter(shift_quarter(quarter_of(date_from), -3))[0]
-
-
 def previous_period(date_from: date, date_to: date) -> tuple[date, date, str]:
     """The period to compare with: the previous calendar quarter when the period is one
     quarter (2025Q2 -> 2025Q1), else the same number of days just before it."""
