@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 
 from dashboard.store.filters import Filters
-from dashboard.store.queries import filter_options, serious_listing
+from dashboard.store.listing import serious_listing
+from dashboard.store.queries import filter_options
 from ingest.api import IngestOptions, ingest_files
 from ingest.history import PROFILE_JOIN
 

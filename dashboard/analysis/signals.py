@@ -53,7 +53,7 @@ from dashboard.stats.funnel import FunnelResult, funnel
 from dashboard.stats.gchart import GChart, g_chart
 from dashboard.store.counts import rate_counts
 from dashboard.store.filters import Filters
-from dashboard.store.queries import serious_event_positions
+from dashboard.store.listing import serious_event_positions
 
 SIGNAL_COLUMNS = ("kind", "series", "unit", "period", "value", "expected", "limit", "rule")
 

@@ -300,7 +300,7 @@ def serious_events(
     Practitioners appear by their keyed code (``dashboard.analysis.pseudonyms``: the code the funnels,
     reports and downloads use), or by id when the viewer asked (``reveal_ids``).
     """
-    from dashboard.store.queries import serious_listing
+    from dashboard.store.listing import serious_listing
 
     listing = serious_listing(con, filters)
     names = unit_labels(con, "practitioner", reveal_ids)

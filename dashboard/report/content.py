@@ -31,8 +31,9 @@ from dashboard.analysis.signals import incomplete_flags, trend_window
 from dashboard.analysis.views import SERIOUS_COLUMNS
 from dashboard.store.cube import Cube, load_cube
 from dashboard.store.filters import Filters, parse_quarter, shift_quarter
+from dashboard.store.listing import serious_listing
 from dashboard.store.quality import ingest_runs, missing_rates, term_counts
-from dashboard.store.queries import data_coverage, database_secret, serious_listing, unit_ids
+from dashboard.store.queries import data_coverage, database_secret, unit_ids
 
 from . import tables
 from .answer import with_answer

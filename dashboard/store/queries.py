@@ -1,5 +1,6 @@
-"""Named queries for listings and options: each takes a connection and typed parameters
-and returns a DataFrame (rate counts live in ``dashboard.store.counts``).
+"""Named queries for the sidebar's options, coverage and unit ids: each takes a connection
+and typed parameters (rate counts live in ``dashboard.store.counts``, the serious-event
+listing and g-chart positions in ``dashboard.store.listing``).
 
 SQL text comes only from fixed fragments (``sql_fragments``: the treatment filters, the
 band CASEs); every value is a bound parameter.
@@ -11,97 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import duckdb
-import pandas as pd
-
-from dashboard.store.filters import Filters
-from dashboard.store.sql_fragments import TRAINING_CASE, TREATMENT_WHERE
-from ingest.history import PROFILE_JOIN
-
-
-def serious_event_positions(
-    con: duckdb.DuckDBPyConnection, filters: Filters, severity: str = "serious"
-) -> pd.DataFrame:
-    """Where the treatments with a ``severity`` event fall in the treatment sequence.
-
-    Treatments matching the filters (profession: of the profile in force on the
-    treatment's date) are numbered in date order (ties by treatment_id); one row per
-    treatment with at least one such event:
-
-        treatments (date, id) -> position 1..N -> rows with an event: event_date, position,
-        events (number of such events in that treatment), plus total = N on every row.
-
-    The g-chart and Bernoulli CUSUM work from the gaps between consecutive positions.
-    A position is counted, not numbered by sorting every treatment: treatments on earlier
-    days (a running sum of daily counts) plus those earlier on the same day (by id) plus
-    one. Same numbers as ``row_number() OVER (ORDER BY date, id)``, without sorting (and
-    holding) millions of rows.
-    """
-    sql = """
-        WITH ev AS (
-            SELECT treatment_id, count(*) AS events FROM adverse_events
-            WHERE severity = $severity AND ($category IS NULL OR category = $category)
-            GROUP BY treatment_id
-        ),
-        hit AS (
-            SELECT t.treatment_id, t.treatment_date, ev.events
-            FROM ({tf}) t JOIN ev USING (treatment_id)
-        ),
-        days AS (SELECT t.treatment_date, count(*) AS n FROM ({tf}) t GROUP BY ALL),
-        earlier AS (
-            SELECT treatment_date, sum(n) OVER (ORDER BY treatment_date) - n AS before,
-                   sum(n) OVER () AS total
-            FROM days
-        ),
-        same_day AS (
-            SELECT h.treatment_id, count(t.treatment_id) AS before
-            FROM hit h LEFT JOIN ({tf}) t
-              ON t.treatment_date = h.treatment_date AND t.treatment_id < h.treatment_id
-            GROUP BY ALL
-        )
-        SELECT h.treatment_date AS event_date,
-               CAST(d.before + s.before + 1 AS BIGINT) AS position, h.events,
-               CAST(d.total AS BIGINT) AS total
-        FROM hit h JOIN earlier d USING (treatment_date) JOIN same_day s USING (treatment_id)
-        ORDER BY position
-    """
-    tf = (
-        f"SELECT t.treatment_id, t.treatment_date FROM treatments t {PROFILE_JOIN} "
-        f"WHERE {' AND '.join(TREATMENT_WHERE)}"
-    )
-    params = {**filters.treatment_params(), "severity": severity, "category": filters.category}
-    return con.execute(sql.format(tf=tf), params).df()
-
-
-def serious_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
-    """Significant and serious events with their treatment context, newest first.
-
-    One row per event, with the practitioner's id (``practitioner_id``): the analysis
-    layer replaces it by its keyed code (``dashboard.analysis.pseudonyms``) before anything shows it.
-    The training band and profession are those of the profile in force on the
-    treatment's date (``ingest.history.PROFILE_JOIN``), as in every count.
-    """
-    sql = f"""
-        SELECT coalesce(e.onset_date, t.treatment_date) AS event_date, t.clinic_id AS clinic,
-               t.practitioner_id,
-               {TRAINING_CASE} AS training_band, t.body_region,
-               CASE WHEN t.ultrasound_guided THEN 'yes' ELSE 'no' END AS ultrasound,
-               coalesce(t.technique, 'unknown') AS technique, e.category, e.severity,
-               e.event_type, e.outcome, e.narrative, e.event_id
-        FROM adverse_events e
-        JOIN treatments t USING (treatment_id)
-        {PROFILE_JOIN}
-        WHERE e.severity IN ('significant', 'serious') AND {" AND ".join(TREATMENT_WHERE)}
-          AND ($category IS NULL OR e.category = $category)
-          AND ($severity IS NULL OR e.severity = $severity)
-        ORDER BY event_date DESC, e.event_id
-    """
-    params = {
-        **filters.treatment_params(),
-        **filters.bands.params(),
-        "category": filters.category,
-        "severity": filters.severity,
-    }
-    return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,18 @@ counts store's too).
 
 #: The treatment filters as SQL over ``treatments t`` joined to ``p``, the practitioner
 #: profile in force on the treatment's date (``ingest.history.PROFILE_JOIN``).
-TREATMENT_WHERE = (
+#: ``ROW_WHERE``: those that read the treatment row alone; ``PROFESSION_WHERE``: the profile's.
+ROW_WHERE = (
     "($date_from IS NULL OR t.treatment_date >= $date_from)",
     "($date_to IS NULL OR t.treatment_date <= $date_to)",
     "(len($clinics) = 0 OR list_contains($clinics, t.clinic_id))",
-    "(len($professions) = 0 OR list_contains($professions, coalesce(p.profession, 'unknown')))",
     "(len($regions) = 0 OR list_contains($regions, t.body_region))",
     "(len($techniques) = 0 OR list_contains($techniques, coalesce(t.technique, 'unknown')))",
 )
+PROFESSION_WHERE = (
+    "(len($professions) = 0 OR list_contains($professions, coalesce(p.profession, 'unknown')))"
+)
+TREATMENT_WHERE = (*ROW_WHERE, PROFESSION_WHERE)
 
 
 # Band index = how many bounds the value exceeds (training: x > bound, inclusive upper;
