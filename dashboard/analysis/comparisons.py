@@ -22,7 +22,7 @@ import pandas as pd
 from dashboard.analysis.methods import DEFAULT, Methods
 from dashboard.stats.compare import compare_levels
 from dashboard.stats.spread import rate_spread
-from dashboard.store.counts import rate_counts
+from dashboard.store.counts import rate_counts, sort_levels
 from dashboard.store.filters import (
     ADJUSTERS,
     COMPARE_FACTORS,
@@ -213,6 +213,81 @@ def compare_table(
     return ratio_table(counts, factor, adjust, reference, methods)
 
 
+def compare_tables(
+    con: duckdb.DuckDBPyConnection,
+    factors: tuple[str, ...],
+    filters: Filters,
+    adjust: str = "body_region",
+    methods: Methods = DEFAULT,
+) -> dict[str, pd.DataFrame | Exception]:
+    """``compare_table(con, factor, filters, adjust)`` for each factor, from one count
+    (``ratio_tables``): one store query instead of one per factor. A factor that cannot
+    be compared maps to the error ``compare_table`` would raise (no data; a ValueError)."""
+    try:
+        wide = _counts(con, _wide_dims((*factors, adjust)), filters)
+    except NoDataError as exc:
+        return dict.fromkeys(factors, exc)
+    return ratio_tables(wide, factors, adjust, filters, methods)
+
+
+def factor_analyses(
+    con: duckdb.DuckDBPyConnection,
+    factors: tuple[str, ...],
+    filters: Filters,
+    adjust: str = "body_region",
+    methods: Methods = DEFAULT,
+) -> tuple[RateModel | Exception, dict[str, pd.DataFrame | Exception]]:
+    """``rate_model`` and ``compare_tables`` (factors of MODEL_FACTORS, adjusted for one of
+    them) from the one count both are made of: (MODEL_FACTORS, practitioner)."""
+    if not set((*factors, adjust)) <= set(MODEL_FACTORS):
+        raise ValueError(f"factors and adjust must be among {', '.join(MODEL_FACTORS)}")
+    try:
+        wide = _counts(con, (*MODEL_FACTORS, "practitioner"), filters)
+    except NoDataError as exc:
+        return exc, dict.fromkeys(factors, exc)
+    try:
+        model: RateModel | Exception = model_on_cells(wide, "auto", methods)
+    except (NoDataError, ValueError) as exc:
+        model = exc
+    return model, ratio_tables(wide, factors, adjust, filters, methods)
+
+
+def _wide_dims(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The dims of one count that serves every factor in ``keys``: the model's order when
+    they are all model factors (so the model can share it), else as given."""
+    if set(keys) <= set(MODEL_FACTORS):
+        return (*MODEL_FACTORS, "practitioner")
+    return (*dict.fromkeys(keys), "practitioner")
+
+
+def ratio_tables(
+    wide: pd.DataFrame,
+    factors: tuple[str, ...],
+    adjust: str,
+    filters: Filters,
+    methods: Methods = DEFAULT,
+) -> dict[str, pd.DataFrame | Exception]:
+    """Per factor, ``ratio_table`` on the cells it is made of (pure: from counts):
+
+        wide: (factors..., adjust, practitioner, events, treatments, ...)
+          -> per factor, summed over the other factors (treatments and events add up):
+             (factor, adjust, practitioner, events, treatments), ordered as rate_counts
+             orders them (``sort_levels``) -> ratio_table
+
+    the same numbers as ``compare_table`` per factor. A factor whose fit fails maps to
+    its ValueError."""
+    out: dict[str, pd.DataFrame | Exception] = {}
+    for factor in factors:
+        keys = (factor, adjust, "practitioner")
+        cells = wide.groupby(list(keys), sort=False)[["events", "treatments"]].sum().reset_index()
+        cells = sort_levels(cells, keys, filters, {})
+        try:
+            out[factor] = ratio_table(cells, factor, adjust, None, methods)
+        except ValueError as exc:
+            out[factor] = exc
+    return out
+
+
 def rate_model(
     con: duckdb.DuckDBPyConnection,
     filters: Filters,
@@ -225,11 +300,15 @@ def rate_model(
     standard errors can be clustered by practitioner (``method='auto'``). Reference levels
     are the methods' (``settings.REFERENCE_LEVELS``) where they have events in scope.
     """
-    from dashboard.stats.regression import fit_rate_model  # statsmodels: ~2 s to import, only here
-
     if method not in MODEL_METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(MODEL_METHODS)}")
-    cells = _counts(con, (*MODEL_FACTORS, "practitioner"), filters)
+    return model_on_cells(_counts(con, (*MODEL_FACTORS, "practitioner"), filters), method, methods)
+
+
+def model_on_cells(cells: pd.DataFrame, method: str, methods: Methods = DEFAULT) -> RateModel:
+    """``rate_model`` on its cells, (MODEL_FACTORS, practitioner, events, treatments)."""
+    from dashboard.stats.regression import fit_rate_model  # statsmodels: ~2 s to import, only here
+
     if cells["events"].sum() == 0:
         raise NoDataError("no events match these filters: there is nothing to model")
     references = {}

@@ -82,8 +82,11 @@ def affected_table(
     Two 95% intervals: exact binomial (Clopper-Pearson) and Wilson score. Event
     dimensions (category, severity) make it "share with at least one event of that kind".
     """
-    filters = filters or Filters()
-    counts = rate_counts(con, dims, filters)
+    return affected_rates(rate_counts(con, dims, filters or Filters()), dims)
+
+
+def affected_rates(counts: pd.DataFrame, dims: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The columns of ``affected_table`` from a counts table (pure: no database)."""
     cp = [
         clopper_pearson(int(k), int(n))
         for k, n in zip(counts["treatments_affected"], counts["treatments"], strict=True)

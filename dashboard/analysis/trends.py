@@ -124,27 +124,35 @@ def build_series(
     of the overall and unit series ('adverse events', 'serious fainting events'); the
     ``category`` or ``severity`` chosen, if any, qualifies the kind series' names."""
     overall = by_unit.groupby(period, sort=True)[["events", "treatments"]].sum().reset_index()
-    series = [Series(what, ALL_UNITS, overall.rename(columns={period: "period"}))]
+    series = [Series(what, ALL_UNITS, _as_series(overall, period))]
     for dim in ("category", "severity"):
         if dim not in by_kind:
             continue
         frame = by_kind[dim].merge(overall[[period]], on=period)  # periods with treatments
         for level, part in frame.groupby(dim, sort=False):
-            part = part.sort_values(period)[[period, "events", "treatments"]]
             cat, sev = (str(level), severity) if dim == "category" else (category, str(level))
             series.append(
                 Series(
-                    events_noun(cat, sev), ALL_UNITS, part.rename(columns={period: "period"}),
+                    events_noun(cat, sev), ALL_UNITS, _as_series(part, period),
                     category=str(level) if dim == "category" else None,
                     severity=str(level) if dim == "severity" else None,
                 )
             )  # fmt: skip
     if labels is not None:
         for uid, part in by_unit.groupby(unit, sort=True):
-            part = part.sort_values(period)[[period, "events", "treatments"]]
             name = labels.get(str(uid), str(uid))
-            series.append(Series(what, name, part.rename(columns={period: "period"})))
+            series.append(Series(what, name, _as_series(part, period)))
     return series
+
+
+def _as_series(part: pd.DataFrame, period: str) -> pd.DataFrame:
+    """(period column named ``period``, events, treatments, ...) in period order ->
+    (period, events, treatments), renamed by position (a rename per series cost more
+    than its u-chart)."""
+    part = part[[period, "events", "treatments"]]
+    if not part[period].is_monotonic_increasing:
+        part = part.sort_values(period)
+    return part.set_axis(["period", "events", "treatments"], axis=1)
 
 
 def split_counts(

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 import duckdb
 import pandas as pd
 
-from dashboard.analysis.comparisons import NoDataError, compare_table, rate_model
+from dashboard.analysis.comparisons import compare_tables, factor_analyses
 from dashboard.analysis.explain import SignalStatement, events_noun
 from dashboard.analysis.methods import DEFAULT, Methods
-from dashboard.analysis.rates import affected_table, incidence_table
+from dashboard.analysis.rates import affected_rates, incidence_table, rate_table
 from dashboard.analysis.signals import (
     ChartedSeries,
     funnel_chart,
@@ -36,6 +36,7 @@ from dashboard.analysis.statements import (
 )
 from dashboard.stats.funnel import FunnelResult
 from dashboard.stats.gchart import GChart
+from dashboard.store.counts import rate_counts
 from dashboard.store.filters import Filters, parse_quarter, quarter_of, shift_quarter
 from dashboard.store.queries import Options, data_coverage, filter_options
 
@@ -70,12 +71,12 @@ class Overview:
 
 
 def _headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> Headline:
-    rates = incidence_table(con, (), filters)
-    if rates.empty:
+    counts = rate_counts(con, (), filters)  # one count for the rate and the share affected
+    if counts.empty:
         return Headline(0, 0, None, None, None, None, 0)
-    row = rates.iloc[0]
-    affected = affected_table(con, (), filters).iloc[0]
-    serious = incidence_table(con, (), replace(filters, severity="serious")).iloc[0]
+    row = rate_table(counts, ()).iloc[0]
+    affected = affected_rates(counts).iloc[0]
+    serious = rate_counts(con, (), replace(filters, severity="serious")).iloc[0]
     return Headline(
         treatments=int(row["treatments"]),
         events=int(row["events"]),
@@ -85,6 +86,10 @@ def _headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> Headline:
         affected_percent=float(affected["affected_percent"]),
         serious=int(serious["events"]),
     )
+
+
+#: The factors the Overview and the training page compare, adjusted for body region.
+FACTORS = ("ultrasound", "training_band", "experience_band")
 
 
 def previous_period(date_from: date, date_to: date) -> tuple[date, date, str]:
@@ -112,7 +117,7 @@ def overview(
         quarter = quarter_of(filters.date_from)
         if (filters.date_from, filters.date_to) == parse_quarter(quarter):
             first = parse_quarter(shift_quarter(quarter, -3))[0]
-            rest = _headline(con, replace(filters, date_from=first, date_to=end))
+            rest = rate_counts(con, (), replace(filters, date_from=first, date_to=end))
             rest_label = f"{shift_quarter(quarter, -3)} to {shift_quarter(quarter, -1)}"
     what = events_noun(filters.category, filters.severity)
     period = _period_name(filters, data_coverage(con))
@@ -122,7 +127,9 @@ def overview(
             what,
             Counts(period, current.events, current.treatments),
             Counts(label, previous.events, previous.treatments) if previous else None,
-            Counts(rest_label, rest.events, rest.treatments) if rest else None,
+            Counts(rest_label, int(rest["events"].sum()), int(rest["treatments"].sum()))
+            if rest is not None
+            else None,
         )
         said.append(change)
     charted = trend_signals(con, filters, "month", "clinic", methods)
@@ -131,10 +138,9 @@ def overview(
     if current.treatments:
         listing = serious_events(con, replace(filters, category=None, severity=None))
         said.extend(serious_statements(listing, {}, period))
-        for factor in ("ultrasound", "training_band", "experience_band"):
-            try:
-                table = compare_table(con, factor, filters, adjust="body_region", methods=methods)
-            except (NoDataError, ValueError):
+        tables = compare_tables(con, FACTORS, filters, "body_region", methods)
+        for factor, table in tables.items():
+            if isinstance(table, Exception):
                 continue
             if (made := factor_statement(factor, table)) is not None:
                 said.append(made)
@@ -211,14 +217,14 @@ def training_ultrasound(
     ratios against the configured references; the Poisson regression (log-treatments
     offset) with mutually adjusted rate ratios."""
     model, note = None, ""
-    try:
-        model = rate_model(con, filters, methods=methods)
-    except (NoDataError, ValueError) as exc:  # no events; a singular design in one clinic
-        note = f"No regression for this view: {exc}"
-    ratios = {
-        factor: compare_table(con, factor, filters, adjust="body_region", methods=methods)
-        for factor in ("ultrasound", "training_band", "experience_band")
-    }
+    fitted, ratios = factor_analyses(con, FACTORS, filters, "body_region", methods)
+    if isinstance(fitted, Exception):  # no events; a singular design in one clinic
+        note = f"No regression for this view: {fitted}"
+    else:
+        model = fitted
+    for table in ratios.values():
+        if isinstance(table, Exception):
+            raise table
     said = [factor_statement(factor, table) for factor, table in ratios.items()]
     return TrainingUltrasound(
         incidence_table(con, ("training_band",), filters),

@@ -16,8 +16,12 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.store.db import DASHBOARD_MEMORY_LIMIT, connect_readonly
+from dashboard.store.db import DASHBOARD_MEMORY_LIMIT, connect_readonly, keep_per_state
 from needlewatch import settings
+
+# a filter change reuses what does not depend on the filters (the serious-event rows, the
+# event levels stored), kept per database state (``dashboard.store.db.per_state``)
+keep_per_state()
 
 
 def db_path() -> Path:

@@ -273,15 +273,15 @@ def u_chart(
                     )
                     if not first_rule[keep[j]]:
                         first_rule[keep[j]] = rule
-    points = pd.DataFrame(cols)
-    points["signal"] = first_rule
+    cols["signal"] = first_rule
     concern = "high" if improvement == "decrease" else "low"
     kind = {}
     for s in signals:  # the first rule's direction names the point
         kind.setdefault(s.period, "concern" if s.direction == concern else "improvement")
-    points["point_type"] = [
+    cols["point_type"] = [
         f"special cause: {kind[p]}" if p in kind else "common cause" for p in names
     ]
+    points = pd.DataFrame(cols)  # built once: a column added after costs as much again
     return UChart(
         points=points,
         signals=tuple(signals),

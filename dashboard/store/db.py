@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -69,3 +73,67 @@ def duckdb_size(value: str) -> str:
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value.strip()):
         raise ValueError(f"not a memory size: {value!r} (write it like 128MB)")
     return value.strip()
+
+
+def database_state(con: duckdb.DuckDBPyConnection) -> tuple | None:
+    """What identifies the data a connection reads: the file's path, and the size and
+    modification time of the file and of its write-ahead log (every commit changes one);
+    None for an in-memory database. Read it *before* the data it keys: a commit landing
+    in between then changes the state, so nothing is kept under a key older than it."""
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if row is None or not row[0]:
+        return None
+    stamp: list[object] = [str(row[0])]
+    for name in (str(row[0]), f"{row[0]}.wal"):
+        try:
+            st = os.stat(name)
+        except FileNotFoundError:
+            stamp += [None, None]
+        else:
+            stamp += [st.st_size, st.st_mtime_ns]
+    return tuple(stamp)
+
+
+_T = TypeVar("_T")
+_KEEPING = [False]  # set by a long-lived process (the dashboard): ``keep_per_state``
+_HELD: dict[tuple, object] = {}
+_HELD_LOCK = threading.Lock()
+_HELD_MAX = 64  # answers kept in this process (a few databases, a few kinds each)
+
+
+def per_state(con: duckdb.DuckDBPyConnection, kind: tuple, compute: Callable[[], _T]) -> _T:
+    """``compute()``, kept in this process per database state (``database_state``) and
+    ``kind``: for answers that do not depend on the filters (the event levels stored, the
+    serious-event rows), so a filter change does not pay for them again. In-memory
+    databases, and every call in a process that did not ask to keep them
+    (``keep_per_state``: a command runs once), are computed every time."""
+    state = database_state(con) if _KEEPING[0] else None
+    if state is None:
+        return compute()
+    key = (state, kind)
+    if key in _HELD:
+        return _HELD[key]  # type: ignore[return-value]
+    value = compute()
+    with _HELD_LOCK:
+        while len(_HELD) >= _HELD_MAX:
+            _HELD.pop(next(iter(_HELD)))
+        _HELD[key] = value
+    return value
+
+
+def keep_per_state(keep: bool = True) -> None:
+    """Whether ``per_state`` keeps answers: on in the dashboard, whose filter changes
+    reuse them; off in a command, where a query narrowed to its filters is cheaper."""
+    _KEEPING[0] = keep
+
+
+def keeps_per_state() -> bool:
+    return _KEEPING[0]
+
+
+def forget_states() -> None:
+    """Drop every answer ``per_state`` keeps (a fresh process: benches, tests)."""
+    with _HELD_LOCK:
+        _HELD.clear()

@@ -2,8 +2,9 @@
 
 Joining the events to their treatments reads every treatment id: 0.7-1.2 s at 10 million
 treatments, for 13,644 significant and serious events. The join does not depend on the
-filters, so it runs once per database state and is kept in this process
-(``serious_rows``); each listing or g-chart is then a query over those few thousand rows,
+filters, so the dashboard runs it once per database state and keeps it
+(``serious_rows``, ``db.per_state``); each listing or g-chart is then a query over those
+few thousand rows,
 joined to the practitioner profiles (a few hundred rows) for the band and profession in
 force on the treatment's date:
 
@@ -13,21 +14,19 @@ force on the treatment's date:
         ultrasound_guided, technique
     serious rows x practitioner_profiles, filtered        -> listing / g-chart hits
 
-A database state is the file's and its write-ahead log's modification time and size,
-read *before* the join: a commit landing meanwhile changes the state, so the next call
-joins again rather than keeping rows older than their key. In-memory databases (tests)
-are joined every time.
+A database state is the file's and its write-ahead log's modification time and size
+(``db.database_state``): a commit changes it, and the next call joins again. A command
+(one query, then exit) and an in-memory database run the join inline instead, narrowed
+by DuckDB to the filters' treatments.
 """
 
 from __future__ import annotations
-
-import os
-import threading
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from dashboard.store.db import keeps_per_state, per_state
 from dashboard.store.filters import Filters
 from dashboard.store.sql_fragments import (
     ROW_WHERE,
@@ -47,49 +46,29 @@ _SERIOUS_ROWS_SQL = """
     WHERE list_contains($held, e.severity)
 """
 
-_HELD: dict[tuple, pa.Table] = {}
-_LOCK = threading.Lock()
-_KEEP = 4  # database states held (a few databases in one process: tests, benches)
-
-
-def _state(con: duckdb.DuckDBPyConnection) -> tuple | None:
-    """(path, size and mtime of the file and of its WAL), or None for an in-memory one."""
-    row = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchone()
-    if row is None or not row[0]:
-        return None
-    path = str(row[0])
-    stamp: list[object] = [path]
-    for name in (path, f"{path}.wal"):
-        try:
-            st = os.stat(name)
-        except FileNotFoundError:
-            stamp += [None, None]
-        else:
-            stamp += [st.st_size, st.st_mtime_ns]
-    return tuple(stamp)
-
 
 def serious_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """Every significant and serious event with its treatment's columns (module docstring),
-    joined once per database state."""
-    state = _state(con)
-    if state is not None and (held := _HELD.get(state)) is not None:
-        return held
-    rows = con.execute(_SERIOUS_ROWS_SQL, {"held": list(HELD_SEVERITIES)}).to_arrow_table()
-    if state is not None:
-        with _LOCK:
-            while len(_HELD) >= _KEEP:
-                _HELD.pop(next(iter(_HELD)))
-            _HELD[state] = rows
-    return rows
+    joined once per database state (``db.per_state``)."""
+    return per_state(
+        con,
+        ("serious_rows",),
+        lambda: con.execute(_SERIOUS_ROWS_SQL, {"held": list(HELD_SEVERITIES)}).to_arrow_table(),
+    )
 
 
 def _on_rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
-    """``sql`` over the held rows as ``serious_rows``, values bound."""
+    """``sql`` over the serious rows, ``{rows}`` in it naming them, values bound: the rows
+    held for this database state in the dashboard, else the join itself, which DuckDB
+    then narrows to the filters (a command asks once: holding every row would cost it
+    more than it saves)."""
+    if not keeps_per_state():
+        sql = sql.format(rows=f"({_SERIOUS_ROWS_SQL})")
+        params = {**params, "held": list(HELD_SEVERITIES)}
+        return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
     con.register("serious_rows", serious_rows(con))
     try:
+        sql = sql.format(rows="serious_rows")
         return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
     finally:
         con.unregister("serious_rows")
@@ -110,7 +89,7 @@ def serious_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
                CASE WHEN t.ultrasound_guided THEN 'yes' ELSE 'no' END AS ultrasound,
                coalesce(t.technique, 'unknown') AS technique, t.category, t.severity,
                t.event_type, t.outcome, t.narrative, t.event_id
-        FROM serious_rows t
+        FROM {{rows}} t
         {PROFILE_JOIN}
         WHERE {" AND ".join(TREATMENT_WHERE)}
           AND ($category IS NULL OR t.category = $category)
@@ -157,7 +136,7 @@ def serious_event_positions(
     sql = f"""
         WITH hit AS (
             SELECT t.treatment_id, t.treatment_date, count(*) AS events
-            FROM serious_rows t {PROFILE_JOIN}
+            FROM {{rows}} t {PROFILE_JOIN}
             WHERE t.severity = $severity AND ($category IS NULL OR t.category = $category)
               AND {where}
             GROUP BY ALL
