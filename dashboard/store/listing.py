@@ -127,6 +127,9 @@ def serious_event_positions(
     if severity not in HELD_SEVERITIES:
         held = ", ".join(HELD_SEVERITIES)
         raise ValueError(f"severity must be one of {held}, got {severity!r}")
+    params = {**filters.treatment_params(), "severity": severity, "category": filters.category}
+    if keeps_per_state() and severity == "serious" and not filters.professions:
+        return _positions_from_held(con, params)
     where = " AND ".join(TREATMENT_WHERE)
     # the treatment rows join the profiles only when a profession is chosen (every
     # treatment has a profile): 10 million rows less to join
@@ -164,5 +167,83 @@ def serious_event_positions(
         FROM hit h JOIN earlier d USING (treatment_date) JOIN same_day s USING (treatment_id)
         ORDER BY position
     """
-    params = {**filters.treatment_params(), "severity": severity, "category": filters.category}
     return _on_rows(con, sql, params)
+
+
+_DAY_COUNTS_SQL = """
+    SELECT treatment_date, clinic_id, body_region, technique, count(*) AS n
+    FROM treatments GROUP BY ALL
+"""
+_SAME_DAY_SQL = """
+    WITH h AS (
+        SELECT DISTINCT treatment_id, treatment_date FROM serious_rows WHERE severity = 'serious'
+    )
+    SELECT h.treatment_id, t.treatment_date, t.clinic_id, t.body_region, t.technique,
+           count(*) AS n
+    FROM h JOIN treatments t
+      ON t.treatment_date = h.treatment_date AND t.treatment_id < h.treatment_id
+    GROUP BY ALL
+"""
+
+
+def _positions_from_held(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
+    """``serious_event_positions`` for serious events, no profession chosen, from what the
+    dashboard keeps per database state instead of two scans of the treatment rows:
+
+        day_counts       (treatment_date, clinic_id, body_region, technique, n)
+                         every treatment, counted by day and the filters' row columns
+        same_day_counts  (treatment_id, treatment_date, clinic_id, body_region, technique, n)
+                         per treatment with a serious event, the treatments of its day
+                         with a smaller id, counted by the filters' row columns
+
+    The filters apply to these columns as to the rows (``ROW_WHERE``), so the sums are the
+    counts the scans give."""
+    rows = serious_rows(con)
+
+    def same_day() -> pa.Table:
+        con.register("serious_rows", rows)
+        try:
+            return con.execute(_SAME_DAY_SQL).to_arrow_table()
+        finally:
+            con.unregister("serious_rows")
+
+    days = per_state(con, ("day_counts",), lambda: con.execute(_DAY_COUNTS_SQL).to_arrow_table())
+    earlier_same_day = per_state(con, ("same_day_counts",), same_day)
+    rows_where = " AND ".join(ROW_WHERE)
+    sql = f"""
+        WITH hit AS (
+            SELECT t.treatment_id, t.treatment_date, count(*) AS events
+            FROM serious_rows t {PROFILE_JOIN}
+            WHERE t.severity = $severity AND ($category IS NULL OR t.category = $category)
+              AND {" AND ".join(TREATMENT_WHERE)}
+            GROUP BY ALL
+        ),
+        days AS (
+            SELECT t.treatment_date, sum(t.n) AS n FROM day_counts t
+            WHERE {rows_where} GROUP BY ALL
+        ),
+        earlier AS (
+            SELECT treatment_date, sum(n) OVER (ORDER BY treatment_date) - n AS before,
+                   sum(n) OVER () AS total
+            FROM days
+        ),
+        same_day AS (
+            SELECT h.treatment_id, coalesce(sum(t.n), 0) AS before
+            FROM hit h LEFT JOIN same_day_counts t
+              ON t.treatment_id = h.treatment_id AND {rows_where}
+            GROUP BY ALL
+        )
+        SELECT h.treatment_date AS event_date,
+               CAST(d.before + s.before + 1 AS BIGINT) AS position, h.events,
+               CAST(d.total AS BIGINT) AS total
+        FROM hit h JOIN earlier d USING (treatment_date) JOIN same_day s USING (treatment_id)
+        ORDER BY position
+    """
+    held = {"serious_rows": rows, "day_counts": days, "same_day_counts": earlier_same_day}
+    for name, table in held.items():
+        con.register(name, table)
+    try:
+        return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
+    finally:
+        for name in held:
+            con.unregister(name)
