@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from itertools import product
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from dashboard.store.db import per_state
@@ -99,6 +100,9 @@ def split_span(
                 edges.append((start, date_to))
             last = (last - timedelta(days=1)).replace(day=1)
     return first, last, edges
+
+
+_STR = pd.api.types.pandas_dtype("str")  # pandas' text dtype, as DuckDB's text columns
 
 
 def _relation(table: str, date_from: date | None, date_to: date | None) -> tuple[str, dict]:
@@ -241,7 +245,9 @@ def _combine(
         frame[col] = frame[col].fillna(0).astype("int64")
     frame = frame[[*dims, *COUNT_COLUMNS]]
     # as DuckDB returns them: text columns are str, or object when there are no rows
-    return frame.astype({d: object if frame.empty else "str" for d in dims})
+    target = object if frame.empty else _STR
+    cast = {d: target for d in dims if frame[d].dtype != target}
+    return frame.astype(cast) if cast else frame
 
 
 def sort_levels(
@@ -259,12 +265,13 @@ def sort_levels(
     }
     if not dims or frame.empty:
         return frame.reset_index(drop=True)
-    keys = {}
+    keys = []
     for d in dims:
-        if d in order:
-            keys[d] = frame[d].map({v: i for i, v in enumerate(order[d])})
-        else:
-            keys[d] = frame[d]
-    ordered = frame.assign(**{f"_k_{d}": k for d, k in keys.items()})
-    ordered = ordered.sort_values([f"_k_{d}" for d in dims], kind="stable")
-    return ordered.drop(columns=[f"_k_{d}" for d in dims]).reset_index(drop=True)
+        if d in order:  # rank in the natural order; values outside it after, as they come
+            rank = pd.Index(order[d]).get_indexer(frame[d])
+            keys.append(np.where(rank < 0, len(order[d]), rank))
+        else:  # by value, missing values last
+            codes = pd.factorize(frame[d], sort=True)[0]
+            keys.append(np.where(codes < 0, codes.max() + 1, codes))
+    # np.lexsort is stable and sorts by its last key first
+    return frame.take(np.lexsort(keys[::-1])).reset_index(drop=True)
