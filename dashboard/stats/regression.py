@@ -45,7 +45,6 @@ Decisions on impossible or degenerate input:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -53,11 +52,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.genmod.families import Poisson
-from statsmodels.genmod.generalized_linear_model import GLM
 
 from .blas import single_threaded_blas
 from .count_models import aliased_columns, cluster_covariance, fit_negbin
+from .poisson_glm import fit_poisson
 
 Method = Literal["auto", "poisson", "negbin", "cluster"]
 Estimator = Literal["poisson", "negbin", "cluster", "quasipoisson"]
@@ -242,11 +240,9 @@ def fit_rate_model(
             "merge levels or drop a factor"
         )
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pois = GLM(endog, exog, family=Poisson(), offset=offset).fit()
-    mu = np.asarray(pois.mu)
-    converged = bool(getattr(pois, "converged", True))
+    pois = fit_poisson(endog, exog, offset)
+    mu = pois.mu
+    converged = pois.converged
     dispersion = _pearson(endog, mu, len(endog) - exog.shape[1])
 
     estimator: Estimator = "poisson"
@@ -263,8 +259,7 @@ def fit_rate_model(
         )
     base = f"Poisson GLM, log({exposure}) offset; {disp_text}"
 
-    params = np.asarray(pois.params)
-    cov = np.asarray(pois.cov_params())
+    params, cov = pois.params, pois.cov
     text = f"{base}; model-based standard errors"
     alpha: float | None = None
     if estimator == "cluster":
