@@ -29,6 +29,8 @@ import pyarrow as pa
 from dashboard.store.db import keeps_per_state, per_state
 from dashboard.store.filters import Filters
 from dashboard.store.sql_fragments import (
+    DATE_WHERE,
+    PLACE_WHERE,
     ROW_WHERE,
     TRAINING_CASE,
     TREATMENT_WHERE,
@@ -170,9 +172,9 @@ def serious_event_positions(
     return _on_rows(con, sql, params)
 
 
-_DAY_COUNTS_SQL = """
-    SELECT treatment_date, clinic_id, body_region, technique, count(*) AS n
-    FROM treatments GROUP BY ALL
+_DAY_COUNTS_SQL = f"""
+    SELECT t.treatment_date, count(*) AS n FROM treatments t
+    WHERE {" AND ".join(PLACE_WHERE)} GROUP BY ALL
 """
 _SAME_DAY_SQL = """
     WITH h AS (
@@ -190,8 +192,9 @@ def _positions_from_held(con: duckdb.DuckDBPyConnection, params: dict) -> pd.Dat
     """``serious_event_positions`` for serious events, no profession chosen, from what the
     dashboard keeps per database state instead of two scans of the treatment rows:
 
-        day_counts       (treatment_date, clinic_id, body_region, technique, n)
-                         every treatment, counted by day and the filters' row columns
+        day_counts       (treatment_date, n) the treatments of the chosen clinics, regions
+                         and techniques, counted by day: kept per choice, so a new period
+                         reuses it (a scan of dates alone, 0.1 s at 10 million, per choice)
         same_day_counts  (treatment_id, treatment_date, clinic_id, body_region, technique, n)
                          per treatment with a serious event, the treatments of its day
                          with a smaller id, counted by the filters' row columns
@@ -207,7 +210,12 @@ def _positions_from_held(con: duckdb.DuckDBPyConnection, params: dict) -> pd.Dat
         finally:
             con.unregister("serious_rows")
 
-    days = per_state(con, ("day_counts",), lambda: con.execute(_DAY_COUNTS_SQL).to_arrow_table())
+    place = {k: params[k] for k in ("clinics", "regions", "techniques")}
+    days = per_state(
+        con,
+        ("day_counts", *(tuple(sorted(v)) for v in place.values())),
+        lambda: con.execute(_DAY_COUNTS_SQL, place).to_arrow_table(),
+    )
     earlier_same_day = per_state(con, ("same_day_counts",), same_day)
     rows_where = " AND ".join(ROW_WHERE)
     sql = f"""
@@ -219,8 +227,7 @@ def _positions_from_held(con: duckdb.DuckDBPyConnection, params: dict) -> pd.Dat
             GROUP BY ALL
         ),
         days AS (
-            SELECT t.treatment_date, sum(t.n) AS n FROM day_counts t
-            WHERE {rows_where} GROUP BY ALL
+            SELECT t.treatment_date, t.n FROM day_counts t WHERE {" AND ".join(DATE_WHERE)}
         ),
         earlier AS (
             SELECT treatment_date, sum(n) OVER (ORDER BY treatment_date) - n AS before,

@@ -10,14 +10,18 @@ counts store's too).
 
 #: The treatment filters as SQL over ``treatments t`` joined to ``p``, the practitioner
 #: profile in force on the treatment's date (``ingest.history.PROFILE_JOIN``).
-#: ``ROW_WHERE``: those that read the treatment row alone; ``PROFESSION_WHERE``: the profile's.
-ROW_WHERE = (
+#: ``ROW_WHERE``: those that read the treatment row alone, its dates (``DATE_WHERE``) and
+#: where and how it was done (``PLACE_WHERE``); ``PROFESSION_WHERE``: the profile's.
+DATE_WHERE = (
     "($date_from IS NULL OR t.treatment_date >= $date_from)",
     "($date_to IS NULL OR t.treatment_date <= $date_to)",
+)
+PLACE_WHERE = (
     "(len($clinics) = 0 OR list_contains($clinics, t.clinic_id))",
     "(len($regions) = 0 OR list_contains($regions, t.body_region))",
     "(len($techniques) = 0 OR list_contains($techniques, coalesce(t.technique, 'unknown')))",
 )
+ROW_WHERE = (*DATE_WHERE, *PLACE_WHERE)
 PROFESSION_WHERE = (
     "(len($professions) = 0 OR list_contains($professions, coalesce(p.profession, 'unknown')))"
 )
