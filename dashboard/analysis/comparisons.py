@@ -180,7 +180,7 @@ def _clustered(
     cells: pd.DataFrame, factor: str, adjust: str | None, reference: str, methods: Methods
 ) -> RateModel | str:
     """The Poisson fit behind a clustered row, or why there is none."""
-    from dashboard.stats.regression import fit_rate_model  # statsmodels: ~2 s to import, only here
+    from dashboard.stats.regression import fit_rate_model
 
     factors = (factor,) if adjust is None else (factor, adjust)
     method = "cluster" if methods.ratio_intervals == "clustered" else "auto"
@@ -307,7 +307,7 @@ def rate_model(
 
 def model_on_cells(cells: pd.DataFrame, method: str, methods: Methods = DEFAULT) -> RateModel:
     """``rate_model`` on its cells, (MODEL_FACTORS, practitioner, events, treatments)."""
-    from dashboard.stats.regression import fit_rate_model  # statsmodels: ~2 s to import, only here
+    from dashboard.stats.regression import fit_rate_model
 
     if cells["events"].sum() == 0:
         raise NoDataError("no events match these filters: there is nothing to model")

@@ -42,7 +42,7 @@ from dashboard.store.queries import Options, data_coverage, filter_options
 
 if TYPE_CHECKING:
     from dashboard.stats.regression import (
-        RateModel,  # statsmodels: 1 s to import, only when fitting
+        RateModel,
     )
 
 

@@ -1,5 +1,5 @@
 """Estimators behind ``regression.fit_rate_model``: cluster-robust covariance of Poisson
-estimates, the NB2 fit, and the columns of a singular design (pure numpy/statsmodels)."""
+estimates, the NB2 fit, and the columns of a singular design (numpy; statsmodels for NB2 only)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from statsmodels.discrete.discrete_model import NegativeBinomial
 
 
 def cluster_covariance(
@@ -30,7 +29,11 @@ def fit_negbin(
     """NB2 by maximum likelihood: (beta, cov(beta), alpha, converged).
 
     Newton steps from the Poisson fit (as Stata's ``nbreg``), then BFGS on log(alpha) if
-    Newton fails, e.g. when the maximum is at the alpha = 0 boundary."""
+    Newton fails, e.g. when the maximum is at the alpha = 0 boundary. statsmodels (a
+    second to import, 60 MB) is imported here, the only place that needs it: the
+    clustered fits of the dashboard and the reports never do."""
+    from statsmodels.discrete.discrete_model import NegativeBinomial
+
     model = NegativeBinomial(endog, exog, loglike_method="nb2", offset=offset)
     k = exog.shape[1]
     with warnings.catch_warnings():
