@@ -149,10 +149,16 @@ def _as_series(part: pd.DataFrame, period: str) -> pd.DataFrame:
     """(period column named ``period``, events, treatments, ...) in period order ->
     (period, events, treatments), renamed by position (a rename per series cost more
     than its u-chart)."""
-    part = part[[period, "events", "treatments"]]
     if not part[period].is_monotonic_increasing:
         part = part.sort_values(period)
-    return part.set_axis(["period", "events", "treatments"], axis=1)
+    return pd.DataFrame(
+        {
+            "period": part[period].array,
+            "events": part["events"].to_numpy(),
+            "treatments": part["treatments"].to_numpy(),
+        },
+        index=part.index,
+    )
 
 
 def split_counts(
