@@ -33,12 +33,10 @@ from dashboard_speed import build_database  # noqa: E402
 
 from dashboard.report.content import build_report  # noqa: E402
 from dashboard.report.figures import report_figures  # noqa: E402
-from dashboard.report.html import render_html  # noqa: E402
 from dashboard.report.images import ChartRenderer, img_tag  # noqa: E402
 from dashboard.report.model import ReportRequest  # noqa: E402
 from dashboard.report.pdf import html_to_pdf  # noqa: E402
-from dashboard.report.render import PDF_HEIGHT, PDF_WIDTH  # noqa: E402
-from needlewatch import settings  # noqa: E402
+from dashboard.report.render import PDF_HEIGHT, PDF_WIDTH, pdf_html  # noqa: E402
 
 TARGET_S = 5.0
 
@@ -75,7 +73,7 @@ def parts(db: Path, request: ReportRequest) -> dict[str, float]:
         t3 = time.perf_counter()
     tags = {k: img_tag(i, width=PDF_WIDTH) for k, i in zip(figures, images, strict=True)}
     t4 = time.perf_counter()
-    html_to_pdf(render_html(report, tags, listing_limit=settings.PDF_LISTING_ROWS))
+    html_to_pdf(pdf_html(report, tags))
     t5 = time.perf_counter()
     import kaleido
 

@@ -48,8 +48,12 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
         "'public' (keyed clinic codes, no narratives or identifiers, counts from 1 to "
         "--threshold suppressed with secondary suppression checked over this and every "
         "earlier quarter's public edition, optionally --rounding). The format follows the "
-        "extension of --out: .pdf (A4, static charts; needs Chromium and Pango), .html (one "
-        "self-contained file, interactive charts), .xlsx (a sheet per table, native charts) "
+        "extension of --out: .pdf (A4, static charts; needs Chromium and Pango; prints the "
+        f"first {settings.PDF_SERIOUS_ROWS} serious events of the quarter and every never "
+        f"event on page 1 and the first {settings.PDF_LISTING_ROWS} rows of the listing, and "
+        "counts the rest), .html (one "
+        "self-contained file, interactive charts, every event listed), .xlsx (a sheet per "
+        "table, native charts, every event in the sheet 'Serious events') "
         "or .csv (one tidy long table). Exit status 0 only when the file was written.",
     )
     p.add_argument("--quarter", required=True, type=_quarter, help="calendar quarter, e.g. 2026Q3")

@@ -69,9 +69,14 @@ REFERENCE_LEVELS: dict[str, str] = {
 #: average; rarer events (pneumothorax) are watched on the g-chart instead.
 TREND_MIN_EVENTS_PER_PERIOD = 1.0
 
-#: Most rows of the serious-event listing printed in a PDF report (serious events first);
-#: the HTML and XLSX editions list every event.
-PDF_LISTING_ROWS = 150
+#: Most rows of the significant and serious event listing printed in a PDF report
+#: (serious and never events first, newest first): WeasyPrint lays out a listing row, its
+#: narrative wrapped, in about 40 ms, and the PDF is for a governance meeting. A note
+#: counts the rest by severity and category; the HTML and XLSX editions list every event.
+PDF_LISTING_ROWS = 40
+#: Most serious events (never events aside: all are printed) in the PDF's page-1 table,
+#: the first by date; a note counts the rest. The HTML and XLSX editions list every one.
+PDF_SERIOUS_ROWS = 10
 
 #: DuckDB limits for the ingest process: the 2 GB peak-memory target with headroom.
 INGEST_MEMORY_LIMIT = "1200MB"

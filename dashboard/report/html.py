@@ -14,6 +14,8 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from dashboard.analysis.labels import label
+from dashboard.analysis.statements import NEVER_EVENTS
 from dashboard.figures.control_charts import MDC_CAPTION
 
 from .html_tables import (
@@ -56,6 +58,7 @@ table.facts td { border: none; background: none !important; }
 ul.signals li { margin-bottom: 1.5mm; }
 p.intro, h3 + ul.signals { break-after: avoid; }
 p.notice { border-left: 3px solid #E69F00; padding: 1mm 0 1mm 3mm; margin: 2mm 0; }
+p.capped { border-left: 3px solid #777; padding: 1mm 0 1mm 3mm; color: #1b1b1b; }
 ul.statements { list-style: none; padding-left: 0; margin: 1mm 0; }
 ul.statements li { margin: 0 0 1.6mm; padding-left: 6mm; text-indent: -6mm; }
 ul.statements .mark { display: inline-block; width: 3mm; height: 3mm; border-radius: 50%;
@@ -123,29 +126,57 @@ def _headline(report: Report) -> list[dict[str, str]]:
     return out
 
 
+def _not_printed(left: pd.DataFrame, shown: int, total: int) -> str:
+    """The note under a capped listing: how many rows are printed, what is left out (by
+    severity and category, most first) and which editions list every event."""
+    parts = []
+    for tier in ("serious", "significant"):
+        tier_rows = left[left["severity"] == tier]
+        if len(tier_rows):
+            kinds = tier_rows["category"].value_counts(sort=True)
+            parts.append(
+                f"{len(tier_rows):,} {tier} ("
+                + ", ".join(f"{label('category', k)} {n:,}" for k, n in kinds.items())
+                + ")"
+            )
+    return (
+        f"Printed here: the first {shown:,} of the quarter's {total:,} events. Not printed: "
+        + " and ".join(parts)
+        + '. The XLSX edition of this report (sheet "Serious events": needlewatch report '
+        f"--out FILE.xlsx) and the HTML edition list all {total:,}."
+    )
+
+
 def _listing_block(listing: pd.DataFrame, limit: int | None) -> Block:
-    """The line listing: serious events first, then significant ones, newest first; past
-    ``limit`` rows (the PDF) the rest is counted and left to the HTML and XLSX editions."""
-    ordered = listing.assign(_serious=listing["severity"] != "serious").sort_values(
+    """The line listing: serious and never events first, then the other significant ones,
+    newest first; past ``limit`` rows (the PDF) the rest is counted by severity and
+    category and left to the HTML and XLSX editions."""
+    first = (listing["severity"] == "serious") | listing["category"].isin(NEVER_EVENTS)
+    ordered = listing.assign(_serious=~first).sort_values(
         ["_serious", "event_date"], ascending=[True, False], kind="stable"
     )
     shown = ordered if limit is None else ordered.head(limit)
+    capped = len(shown) < len(listing)
     note = "" if len(listing) else "No significant or serious event this quarter."
-    if len(shown) < len(listing):
-        note = (
-            f"The {len(listing) - len(shown):,} earliest significant events are not printed here: "
-            "the HTML and XLSX editions of this report list all "
-            f"{len(listing):,} (needlewatch report --out FILE.xlsx)."
-        )
+    if capped:
+        note = _not_printed(ordered.iloc[len(shown) :], len(shown), len(listing))
     return Block(
         "listing",
         f"Significant and serious events ({len(listing):,})",
         listing_table(shown.drop(columns="_serious")) if len(shown) else None,
-        intro="Every significant or serious event of the quarter with its treatment context, "
-        "serious first. Practitioners by pseudonymous code. Confidential: clinic edition only.",
+        intro="The quarter's significant and serious events with their treatment context: "
+        "serious and never events first, newest first. Practitioners by pseudonymous code. "
+        "Confidential: clinic edition only."
+        + (
+            f" This PDF prints the first {len(shown):,} of {len(listing):,}; the note after "
+            "the table counts the rest, which the XLSX and HTML editions list."
+            if capped
+            else ""
+        ),
         note=note,
         css="listing",
         new_page=True,
+        capped=capped,
     )
 
 
@@ -252,14 +283,21 @@ def _environment() -> jinja2.Environment:
 
 
 def render_html(
-    report: Report, figures: dict[str, str], plotly_js: str = "", listing_limit: int | None = None
+    report: Report,
+    figures: dict[str, str],
+    plotly_js: str = "",
+    listing_limit: int | None = None,
+    serious_limit: int | None = None,
 ) -> str:
     """The whole document. ``figures``: section key -> HTML of its chart (a Plotly div or
     an <img>), inserted unescaped; ``plotly_js``: the library, inlined once (HTML edition);
-    ``listing_limit``: most listing rows printed (the PDF: WeasyPrint lays out about 40
-    table rows a second, so a national quarter's 1,300 events would take half a minute)."""
+    ``listing_limit``: most listing rows printed, ``serious_limit``: most serious events
+    (besides never events) in page 1's table (the PDF: WeasyPrint lays out about 40 table
+    rows a second, so a national quarter's 1,300 events would take half a minute); the
+    rest are counted in a note that says which editions list them."""
     public = report.request.edition == "public"
     start, end = report.request.period
+    serious, serious_note = _serious_table(report, serious_limit)
     context = {
         "r": report,
         "css": PRINT_CSS + SCREEN_CSS,
@@ -274,7 +312,8 @@ def render_html(
         ),
         "headline": _headline(report),
         "statements": report.statements,
-        "serious": _serious_table(report),
+        "serious": serious,
+        "serious_note": serious_note,
         "blocks": blocks(report, figures, listing_limit),
     }
     return _environment().get_template("report.html.j2").render(**context)

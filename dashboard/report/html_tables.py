@@ -66,6 +66,7 @@ class Block:
     css: str = ""
     new_page: bool = False
     bullets: tuple[str, ...] = ()
+    capped: bool = False  # the table prints only part of its rows: the note says so
 
 
 def _level(value: object, dim: str = "") -> str:
@@ -211,14 +212,37 @@ def summary_table(section: Section) -> tuple[TableView, str]:
     return TableView(headers, tuple(charted)), note
 
 
-def _serious_table(report: Report) -> TableView | None:
+def _serious_table(report: Report, limit: int | None = None) -> tuple[TableView | None, str]:
     """Page 1's serious events and never events (clinic edition; the public edition counts
-    them in its statements)."""
+    them in its statements), by date, and the note under it.
+
+    ``limit`` (the PDF): every never event but only the first ``limit`` other serious
+    events are printed; the note counts the rest and says where every one is listed (the
+    XLSX edition's sheet "Serious events" and the HTML edition). A national quarter has
+    over a thousand serious events: a governance meeting reads the first page, and
+    WeasyPrint would spend seconds laying the whole list out."""
     if report.listing is None:
-        return None
-    frame = report.listing[
-        (report.listing["severity"] == "serious") | report.listing["category"].isin(NEVER_EVENTS)
-    ].sort_values("event_date")
+        return None, ""
+    listing = report.listing
+    never = listing["category"].isin(NEVER_EVENTS)
+    frame = listing[(listing["severity"] == "serious") | never].sort_values(
+        "event_date", kind="stable"
+    )
+    note = ""
+    if limit is not None:
+        others = frame[~frame["category"].isin(NEVER_EVENTS)]
+        if len(others) > limit:
+            serious = int((frame["severity"] == "serious").sum())
+            frame = frame[~frame.index.isin(others.index[limit:])]
+            note = (
+                f"The first {limit} serious events of the quarter by date"
+                + (" and every never event" if never.any() else "")
+                + f" are printed here; the other {len(others) - limit:,} of its {serious:,} "
+                "serious events are not. The listing of significant and serious events "
+                "below prints serious and never events first; the XLSX edition of this "
+                'report (sheet "Serious events": needlewatch report --out FILE.xlsx) and '
+                "the HTML edition list every one."
+            )
     head = ("Date", "Clinic", "Event", "Severity", "Body region", "Ultrasound", "Outcome")
     rows = tuple(
         (
@@ -229,4 +253,4 @@ def _serious_table(report: Report) -> TableView | None:
         )
         for r in frame.to_dict("records")
     )  # fmt: skip
-    return TableView(tuple(Header(h) for h in head), rows)
+    return TableView(tuple(Header(h) for h in head), rows), note

@@ -91,8 +91,22 @@ def render(report: Report, fmt: str, renderer=None) -> bytes:
             k: img_tag(images[k], width=PDF_WIDTH, alt=figures[k].layout.title.text or k)
             for k in figures
         }
-        return html_to_pdf(render_html(report, tags, listing_limit=settings.PDF_LISTING_ROWS))
+        return html_to_pdf(pdf_html(report, tags))
     raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def pdf_html(report: Report, tags: dict[str, str]) -> str:
+    """The PDF's HTML: charts as ``tags`` (<img>), the serious events of page 1 and the
+    listing capped (``settings.PDF_SERIOUS_ROWS``, ``PDF_LISTING_ROWS``), the rest counted
+    in notes that point to the XLSX and HTML editions."""
+    from .html import render_html
+
+    return render_html(
+        report,
+        tags,
+        listing_limit=settings.PDF_LISTING_ROWS,
+        serious_limit=settings.PDF_SERIOUS_ROWS,
+    )
 
 
 def prepare(fmt: str):
