@@ -181,12 +181,19 @@ def note_touched(con: duckdb.DuckDBPyConnection, kind: str, run_id: int, today: 
         if con.execute("SELECT count(*) FROM (SELECT 1 FROM old LIMIT 1)").fetchone()[0]:
             _count(con, -1, "old")
     elif kind == "adverse_events":
+        # the run's events name known_treatments (ingest.validate); an event it replaced
+        # may name another treatment, looked up only if there is one
+        ids = "SELECT treatment_id FROM adverse_events WHERE run_id = $r UNION SELECT treatment_id FROM old"
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE touched_rows AS SELECT * FROM treatments "
-            "WHERE treatment_id IN (SELECT treatment_id FROM adverse_events WHERE run_id = $r "
-            "UNION ALL SELECT treatment_id FROM old)",
+            "CREATE OR REPLACE TEMP TABLE touched_rows AS SELECT * FROM known_treatments "
+            f"WHERE treatment_id IN ({ids})",
             r,
         )
+        other = "SELECT treatment_id FROM old EXCEPT SELECT treatment_id FROM known_treatments"
+        if con.execute(f"SELECT count(*) FROM ({other})").fetchone()[0]:
+            con.execute(
+                f"INSERT INTO touched_rows SELECT * FROM treatments WHERE treatment_id IN ({other})"
+            )
         _count(con, -1, "touched_rows", events=_EVENTS_BEFORE, treatments=False, params=r)
         _count(con, 1, "touched_rows", treatments=False)
     elif kind == "practitioners":
@@ -267,14 +274,18 @@ def _apply(con: duckdb.DuckDBPyConnection, table: str) -> None:
     con.execute(f"DELETE FROM {delta}")
     if not con.execute("SELECT count(*) FROM (SELECT 1 FROM count_sum LIMIT 1)").fetchone()[0]:
         return
+    # the store's rows between the first and last month changed (bound dates: the row
+    # groups of other months are skipped)
+    lo, hi = con.execute("SELECT min(month), max(month) FROM count_sum").fetchone()
+    s = {"s": ROWS_SOURCE, "lo": lo, "hi": hi}
+    stored = f"SELECT * FROM {table} WHERE source = $s AND month BETWEEN $lo AND $hi"
     same = " AND ".join(f"c.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
-    s = {"s": ROWS_SOURCE}
     con.execute(
         "CREATE OR REPLACE TEMP TABLE count_new AS SELECT "
         + ", ".join(f"d.{k}" for k in keys)
         + ", "
         + ", ".join(f"coalesce(c.{n}, 0) + d.{n} AS {n}" for n in counts)
-        + f" FROM count_sum d LEFT JOIN (SELECT * FROM {table} WHERE source = $s) c ON {same}",
+        + f" FROM count_sum d LEFT JOIN ({stored}) c ON {same}",
         s,
     )
     negative = con.execute(
@@ -285,9 +296,13 @@ def _apply(con: duckdb.DuckDBPyConnection, table: str) -> None:
             f"{table}: {negative} count(s) would fall below zero; nothing was written, "
             "please report this as a bug"
         )
-    con.execute(f"DELETE FROM {table} c USING count_sum d WHERE c.source = $s AND {same}", s)
+    con.execute(
+        f"DELETE FROM {table} c USING count_sum d WHERE c.source = $s "
+        f"AND c.month BETWEEN $lo AND $hi AND {same}",
+        s,
+    )
     con.execute(
         f"INSERT INTO {table} SELECT $s, * FROM count_new WHERE {counts[0]} > 0 "
         f"ORDER BY {_order(table)}",
-        s,
+        {"s": ROWS_SOURCE},
     )
