@@ -137,24 +137,27 @@ def _count(
     sign: int,
     rows: str,
     *,
-    events: str = EVENTS,
+    events: str | None = EVENTS,
     treatments: bool = True,
     params: dict[str, object] | None = None,
 ) -> None:
     """Add the counts of the treatment rows ``rows`` (and their ``events``) times ``sign``
     (+1: counted in, -1: counted out) to the delta tables; ``treatments=False``: their
-    events only (the treatment rows did not change).
+    events only (the treatment rows did not change); ``events=None``: the treatments only
+    (they have no events).
 
         rows (one per treatment) --counts_sql--> (keys, counts) * sign --> count_delta_*
     """
     _delta_tables(con)
     for table, (_keys, counts, delta) in _TABLES.items():
-        if table == "counts_treatments" and not treatments:
+        if (table == "counts_treatments" and not treatments) or (
+            table == "counts_events" and events is None
+        ):
             continue
         sql = (
             f"INSERT INTO {delta} SELECT * EXCLUDE ({', '.join(counts)}), "
             + ", ".join(f"$sign * {c}" for c in counts)
-            + f" FROM ({counts_sql(table, 'true', rows=rows, events=events)})"
+            + f" FROM ({counts_sql(table, 'true', rows=rows, events=events or EVENTS)})"
         )
         con.execute(
             sql, {"sign": sign, **{k: v for k, v in (params or {}).items() if f"${k}" in sql}}
@@ -166,9 +169,9 @@ def note_touched(con: duckdb.DuckDBPyConnection, kind: str, run_id: int, today: 
     for ``refresh_counts``.
 
     Needs ``old`` (the stored versions this run replaced, ``ingest.load``). Treatments:
-    the run's rows in, the replaced ones out (each with the events it has). Events: the
-    treatments of the run's events and of the ones they replaced, with their events before
-    the run out and now in. Practitioners: a profile that differs from the one in force
+    the run's rows in, the replaced ones out, each with the events it has (a new id has
+    none). Events: the treatments of the run's events and of the ones they replaced, with
+    their events before the run out and now in. Practitioners: a profile that differs from the one in force
     becomes a new profile from its effective_from or ``today``
     (``ingest.history.stage_profiles``); that practitioner's treatments from then on are
     counted out before it lands and in after (none: the checks reject a change dated on or
@@ -177,9 +180,17 @@ def note_touched(con: duckdb.DuckDBPyConnection, kind: str, run_id: int, today: 
     """
     r = {"r": run_id}
     if kind == "treatments":
-        _count(con, 1, "(SELECT * FROM treatments WHERE run_id = $r)", params=r)
+        # a new id has no events (an event needs a stored treatment, ingest.validate):
+        # only the replaced treatments take events with them, out of the old keys and
+        # into the new ones (a bulk load into empty months: the plain aggregate of its rows)
+        _count(con, 1, "(SELECT * FROM treatments WHERE run_id = $r)", events=None, params=r)
         if con.execute("SELECT count(*) FROM (SELECT 1 FROM old LIMIT 1)").fetchone()[0]:
             _count(con, -1, "old")
+            replaced = (
+                "(SELECT * FROM treatments WHERE run_id = $r "
+                "AND treatment_id IN (SELECT treatment_id FROM old))"
+            )
+            _count(con, 1, replaced, treatments=False, params=r)
     elif kind == "adverse_events":
         # the run's events name known_treatments (ingest.validate); an event it replaced
         # may name another treatment, looked up only if there is one
