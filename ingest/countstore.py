@@ -222,7 +222,7 @@ def note_touched(con: duckdb.DuckDBPyConnection, kind: str, run_id: int, today: 
             _count(con, 1, "touched_rows")
 
 
-def note_months(con: duckdb.DuckDBPyConnection, treatment_ids_sql: str) -> None:
+def count_out_events(con: duckdb.DuckDBPyConnection, treatment_ids_sql: str) -> None:
     """Count out the events of the treatments ``treatment_ids_sql`` selects (a fixed query
     of the caller's, e.g. the treatments of events about to be recategorised), as they are
     now; ``refresh_counts`` counts them back in as they are then."""
@@ -234,13 +234,13 @@ def note_months(con: duckdb.DuckDBPyConnection, treatment_ids_sql: str) -> None:
 
 
 def refresh_counts(con: duckdb.DuckDBPyConnection, *, everything: bool = False) -> None:
-    """Apply the counts gathered since the last call (``note_touched``, ``note_months``)
+    """Apply the counts gathered since the last call (``note_touched``, ``count_out_events``)
     to the store; ``everything``: recount the whole store from the rows instead.
 
     Per table: the signed counts summed per key, added to the store's rows of those keys;
     those rows deleted and inserted again, in store order, a key left without treatments
-    (or events) dropped. Costs what the ingest changed plus one scan of the store's
-    ``source`` column to find its rows of those keys.
+    (or events) dropped. Costs what the ingest changed plus a scan of the store's rows
+    between the first and the last month it changed.
     """
     if everything:
         for table in _TABLES:
