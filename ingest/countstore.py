@@ -242,8 +242,11 @@ def refresh_counts(con: duckdb.DuckDBPyConnection, *, everything: bool = False) 
     (or events) dropped. Costs what the ingest changed plus a scan of the store's rows
     between the first and the last month it changed.
     """
-    if everything:
-        for table in _TABLES:
+    if everything:  # whatever was gathered is in the recount: dropped
+        con.execute("DROP TABLE IF EXISTS recount_rows")
+        _delta_tables(con)
+        for table, (_keys, _counts, delta) in _TABLES.items():
+            con.execute(f"DELETE FROM {delta}")
             con.execute(f"DELETE FROM {table} WHERE source = $s", {"s": ROWS_SOURCE})
             con.execute(
                 f"INSERT INTO {table} SELECT $s, * FROM ({counts_sql(table, 'true')}) "
