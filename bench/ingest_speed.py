@@ -19,6 +19,9 @@ alone. The cached database is never written: build it with bench/dashboard_speed
 
     uv run python bench/ingest_speed.py [--db bench/out/dashboard-10000000-seed20261121-schema2.duckdb]
                                         [--rows 5000000] [--repeat 3]
+                                        [--only one,thousand,bulk] [--keep-files DIR]
+
+``--keep-files DIR`` makes the CSV files there once and reuses them (same --db and --rows).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from ingest.schema import SCHEMA_VERSION  # noqa: E402
 #: Built (and kept) by bench/dashboard_speed.py; never written here.
 CACHED = ROOT / "bench" / "out" / f"dashboard-10000000-seed20261121-schema{SCHEMA_VERSION}.duckdb"
 FOLLOW_UP_EVENTS = 1000
+#: The three cases, in order, as ``--only`` names them.
+CASE_NAMES = ("one", "thousand", "bulk")
 
 BARE = """
 import duckdb, sys
@@ -145,8 +150,19 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=CACHED, help="the 10M-treatment database")
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--only",
+        default="one,thousand,bulk",
+        help="comma-separated cases to run: one, thousand, bulk (default: all three)",
+    )
+    parser.add_argument(
+        "--keep-files", type=Path, help="write the CSV files here and reuse them if present"
+    )
     parser.add_argument("--make-files", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    if only - set(CASE_NAMES):
+        parser.error(f"--only: use some of {', '.join(CASE_NAMES)}")
     if args.make_files:  # in a child: a child's peak RSS counts its parent's at the fork
         make_files(args.db, args.make_files, args.rows)
         return
@@ -155,20 +171,11 @@ def main() -> None:
     cli = [sys.executable, "-m", "needlewatch.cli"]
     with tempfile.TemporaryDirectory(prefix="ingest-speed-") as tmp:
         work = Path(tmp)
-        subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--db",
-                str(args.db),
-                "--rows",
-                str(args.rows),
-                "--make-files",
-                str(work),
-            ],
-            check=True,
-        )
-        files = {p.stem: p for p in work.glob("*.csv")}
+        made = args.keep_files or work
+        made.mkdir(parents=True, exist_ok=True)
+        if not (made / "treatments.csv").exists():
+            _make_files(args, made)
+        files = {p.stem: p for p in made.glob("*.csv")}
         with duckdb.connect(str(args.db), read_only=True) as con:
             n_big = con.execute("SELECT count(*) FROM treatments").fetchone()[0]
         # The near-empty databases, built once through the normal ingest (not timed).
@@ -186,6 +193,7 @@ def main() -> None:
             (f"{FOLLOW_UP_EVENTS:,} events (follow-up)", "events_1000", "events", 1000, ""),
             (f"{args.rows:,} treatments", "treatments", "treatments", args.rows, "<= 3x bare"),
         ]
+        cases = [c for c, name in zip(cases, CASE_NAMES, strict=True) if name in only]
         print(
             f"databases: {n_big:,} treatments ({args.db.stat().st_size / 1e6:,.0f} MB, "
             f"{args.db.name}) and near-empty; median of {args.repeat} runs, each on a fresh "
@@ -223,6 +231,23 @@ def main() -> None:
         for label, file_key, _, _, _ in cases:
             ratio = results[(file_key, "10M")] / results[(file_key, "near-empty")]
             print(f"{label}: 10M / near-empty = {ratio:.2f}")
+
+
+def _make_files(args: argparse.Namespace, folder: Path) -> None:
+    """The CSV files, made in a child process (see ``--make-files``)."""
+    subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--db",
+            str(args.db),
+            "--rows",
+            str(args.rows),
+            "--make-files",
+            str(folder),
+        ],
+        check=True,
+    )
 
 
 def fresh_copy_empty(work: Path, i: int) -> Path:

@@ -158,7 +158,7 @@ def _ingest_batch(
             )
         report = IngestReport(Path(db_path), batch_id, tuple(runs))
         if progress is not None:
-            progress("counting by month", None)
+            progress("updating the counts", None)
         refresh_counts(con)
         if progress is not None:
             progress("saving the database file", None)

@@ -19,11 +19,21 @@ four ways (overall, by category, by severity, by both), because the treatments a
 by *any* event are not the sum of those affected by each kind (a treatment with a bruise
 and a faint is one treatment affected, not two).
 
-An ingest notes the months it touched (``note_touched``: the months of the rows it added,
-of the rows it replaced, and of the treatments a changed profile re-bands) and, in the
-same transaction, recounts only those months (``refresh_counts``). The same SQL
+An ingest keeps the store by difference, at a cost that follows what it changed. Each
+load (``note_touched``) counts the treatments it changed twice, out as they were and back
+in as they are now, into two temp tables of signed counts with the store's columns:
+
+    rows a run added, replaced or re-banded (+ their events)
+      --counted as before, sign -1; as now, sign +1--> count_delta_t, count_delta_e
+      --summed per key, ``refresh_counts``--> + the store's rows of those keys
+      --> those rows deleted and inserted again (a key left with none: dropped)
+
+Every count is a sum over treatments (``treatments_affected`` too: each treatment adds 1
+to each (key, category, severity) it has events of), so the difference is exact. A bulk
+load into empty months is the plain aggregate of its rows. The same SQL
 (``counts_sql``) counts a few days straight from the rows, which is how the read side
-answers a period that starts or ends inside a month.
+answers a period that starts or ends inside a month, and recounts everything
+(``refresh_counts(everything=True)``: the upgrade to schema 2).
 """
 
 from __future__ import annotations
@@ -32,7 +42,8 @@ from datetime import date
 
 import duckdb
 
-from .history import PROFILE_JOIN, sync_history
+from .errors import IngestBookkeepingError
+from .history import PROFILE_JOIN, commit_profiles, stage_profiles
 
 #: Where counts come from. Rows loaded into this database; clinic submissions will add
 #: their own sources (one per submitting clinic and quarter).
@@ -55,24 +66,38 @@ EVENT_KEYS = ("category", "severity")
 
 _KEY_LIST = ", ".join(KEYS)
 
+#: Per counts table: its keys (after ``source``), its counts, and the temp table of
+#: signed counts an ingest gathers for it.
+_TABLES = {
+    "counts_treatments": (KEYS, ("treatments", "insertions"), "count_delta_t"),
+    "counts_events": ((*KEYS, *EVENT_KEYS), ("events", "treatments_affected"), "count_delta_e"),
+}
 
-def treatment_keys_sql(where: str) -> str:
-    """Each treatment matching ``where`` (SQL over ``treatments t``, values bound by the
-    caller) with its store keys and needle count; banded by the profile in force."""
+#: The events a count reads (``counts_sql``): the stored ones, or, for an events run
+#: ``$r`` (``note_touched``), the ones stored before it (its rows out, those it replaced in).
+EVENTS = "adverse_events"
+_EVENTS_BEFORE = "(SELECT * FROM adverse_events WHERE run_id <> $r UNION ALL SELECT * FROM old)"
+
+
+def treatment_keys_sql(where: str, rows: str = "treatments") -> str:
+    """Each treatment of ``rows`` (a table, or a fixed subquery in parentheses) matching
+    ``where`` (SQL over ``t``, values bound by the caller) with its store keys and needle
+    count; banded by the profile in force."""
     return f"""
         SELECT t.treatment_id, CAST(date_trunc('month', t.treatment_date) AS DATE) AS month,
                t.clinic_id, t.practitioner_id, p.profession, p.dn_training_hours,
                p.years_dn_experience, t.body_region, t.ultrasound_guided, t.technique,
                t.needle_insertions IS NOT NULL AS insertions_recorded, t.needle_insertions
-        FROM treatments t {PROFILE_JOIN}
+        FROM {rows} t {PROFILE_JOIN}
         WHERE {where}
     """
 
 
-def counts_sql(table: str, where: str) -> str:
-    """SELECT of ``table``'s rows (without ``source``) counted from the treatment and
-    event rows whose treatment matches ``where``."""
-    keys = treatment_keys_sql(where)
+def counts_sql(table: str, where: str, *, rows: str = "treatments", events: str = EVENTS) -> str:
+    """SELECT of ``table``'s rows (without ``source``) counted from the treatment rows of
+    ``rows`` that match ``where`` and their events in ``events`` (both fixed SQL:
+    ``treatment_keys_sql``)."""
+    keys = treatment_keys_sql(where, rows)
     if table == "counts_treatments":
         return f"""
             SELECT {_KEY_LIST}, CAST(count(*) AS BIGINT) AS treatments,
@@ -84,7 +109,7 @@ def counts_sql(table: str, where: str) -> str:
             WITH tk AS ({keys}),
             pe AS (
                 SELECT e.treatment_id, e.category, e.severity, count(*) AS n
-                FROM adverse_events e
+                FROM {events} e
                 WHERE e.treatment_id IN (SELECT treatment_id FROM tk)
                 GROUP BY GROUPING SETS ((e.treatment_id), (e.treatment_id, e.category),
                                         (e.treatment_id, e.severity),
@@ -98,96 +123,200 @@ def counts_sql(table: str, where: str) -> str:
     raise ValueError(f"not a counts table: {table}")
 
 
-def _touched_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE TEMP TABLE IF NOT EXISTS touched_months (month DATE)")
+def _delta_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """count_delta_t, count_delta_e: the store's columns (without ``source``), empty."""
+    for table, (_keys, _counts, delta) in _TABLES.items():
+        con.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {delta} AS "
+            f"SELECT * EXCLUDE (source) FROM {table} LIMIT 0"
+        )
+
+
+def _count(
+    con: duckdb.DuckDBPyConnection,
+    sign: int,
+    rows: str,
+    *,
+    events: str | None = EVENTS,
+    treatments: bool = True,
+    params: dict[str, object] | None = None,
+) -> None:
+    """Add the counts of the treatment rows ``rows`` (and their ``events``) times ``sign``
+    (+1: counted in, -1: counted out) to the delta tables; ``treatments=False``: their
+    events only (the treatment rows did not change); ``events=None``: the treatments only
+    (they have no events).
+
+        rows (one per treatment) --counts_sql--> (keys, counts) * sign --> count_delta_*
+    """
+    _delta_tables(con)
+    for table, (_keys, counts, delta) in _TABLES.items():
+        if (table == "counts_treatments" and not treatments) or (
+            table == "counts_events" and events is None
+        ):
+            continue
+        sql = (
+            f"INSERT INTO {delta} SELECT * EXCLUDE ({', '.join(counts)}), "
+            + ", ".join(f"$sign * {c}" for c in counts)
+            + f" FROM ({counts_sql(table, 'true', rows=rows, events=events or EVENTS)})"
+        )
+        con.execute(
+            sql, {"sign": sign, **{k: v for k, v in (params or {}).items() if f"${k}" in sql}}
+        )
 
 
 def note_touched(con: duckdb.DuckDBPyConnection, kind: str, run_id: int, today: date) -> None:
-    """Remember the months run ``run_id`` changed, for ``refresh_counts``.
+    """Count the treatments run ``run_id`` changed out as they were and in as they are,
+    for ``refresh_counts``.
 
-    Needs ``old`` (the stored versions this run replaced, ``ingest.load``). Treatments: the
-    months of the new and the replaced rows. Events: the months of their treatments, new
-    and replaced. Practitioners: a profile that differs from the one in force becomes a
-    new profile from its effective_from or ``today`` (``ingest.history.sync_history``);
-    the months of that practitioner's treatments from then on (none: the checks reject a
-    change dated on or before a stored treatment; kept so the store can never go stale).
+    Needs ``old`` (the stored versions this run replaced, ``ingest.load``). Treatments:
+    the run's rows in, the replaced ones out, each with the events it has (a new id has
+    none). Events: the treatments of the run's events and of the ones they replaced, with
+    their events before the run out and now in. Practitioners: a profile that differs from the one in force
+    becomes a new profile from its effective_from or ``today``
+    (``ingest.history.stage_profiles``); that practitioner's treatments from then on are
+    counted out before it lands and in after (none: the checks reject a change dated on or
+    before a stored treatment; kept so the store can never go stale), and so are the
+    treatments of a new practitioner (unbanded before: counted out as nothing).
     """
-    _touched_table(con)
-    month = "CAST(date_trunc('month', treatment_date) AS DATE)"
+    r = {"r": run_id}
     if kind == "treatments":
-        con.execute(
-            f"INSERT INTO touched_months SELECT DISTINCT {month} FROM ("
-            "SELECT treatment_date FROM treatments WHERE run_id = $r "
-            "UNION ALL SELECT treatment_date FROM old)",
-            {"r": run_id},
-        )
-    elif kind == "adverse_events":
-        con.execute(
-            f"INSERT INTO touched_months SELECT DISTINCT {month} FROM treatments "
-            "WHERE treatment_id IN (SELECT treatment_id FROM adverse_events WHERE run_id = $r "
-            "UNION ALL SELECT treatment_id FROM old)",
-            {"r": run_id},
-        )
-    elif kind == "practitioners":
-        changed = sync_history(con, run_id, today)
-        if changed:
-            con.execute(
-                f"INSERT INTO touched_months SELECT DISTINCT {month} FROM treatments t "
-                "JOIN practitioner_history h ON h.practitioner_id = t.practitioner_id "
-                "AND h.run_id = $r AND t.treatment_date >= h.effective_from",
-                {"r": run_id},
+        # a new id has no events (an event needs a stored treatment, ingest.validate):
+        # only the replaced treatments take events with them, out of the old keys and
+        # into the new ones (a bulk load into empty months: the plain aggregate of its rows)
+        _count(con, 1, "(SELECT * FROM treatments WHERE run_id = $r)", events=None, params=r)
+        if con.execute("SELECT count(*) FROM (SELECT 1 FROM old LIMIT 1)").fetchone()[0]:
+            _count(con, -1, "old")
+            replaced = (
+                "(SELECT * FROM treatments WHERE run_id = $r "
+                "AND treatment_id IN (SELECT treatment_id FROM old))"
             )
+            _count(con, 1, replaced, treatments=False, params=r)
+    elif kind == "adverse_events":
+        # the run's events name known_treatments (ingest.validate); an event it replaced
+        # may name another treatment, looked up only if there is one
+        ids = "SELECT treatment_id FROM adverse_events WHERE run_id = $r UNION SELECT treatment_id FROM old"
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE touched_rows AS SELECT * FROM known_treatments "
+            f"WHERE treatment_id IN ({ids})",
+            r,
+        )
+        other = "SELECT treatment_id FROM old EXCEPT SELECT treatment_id FROM known_treatments"
+        if con.execute(f"SELECT count(*) FROM ({other})").fetchone()[0]:
+            con.execute(
+                f"INSERT INTO touched_rows SELECT * FROM treatments WHERE treatment_id IN ({other})"
+            )
+        _count(con, -1, "touched_rows", events=_EVENTS_BEFORE, treatments=False, params=r)
+        _count(con, 1, "touched_rows", treatments=False)
+    elif kind == "practitioners":
+        stage_profiles(con, run_id, today)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE touched_rows AS SELECT t.* FROM treatments t "
+            "JOIN new_profiles h ON h.practitioner_id = t.practitioner_id "
+            "AND (NOT h.is_change OR t.treatment_date >= h.effective_from)"
+        )
+        rebanded = con.execute("SELECT count(*) FROM touched_rows").fetchone()[0]
+        if rebanded:
+            _count(con, -1, "touched_rows")
+        commit_profiles(con, run_id)
+        if rebanded:
+            _count(con, 1, "touched_rows")
 
 
-def note_months(con: duckdb.DuckDBPyConnection, treatment_ids_sql: str) -> None:
-    """Remember the months of the treatments ``treatment_ids_sql`` selects (a fixed query
-    of the caller's, e.g. the treatments of events about to be recategorised)."""
-    _touched_table(con)
+def count_out_events(con: duckdb.DuckDBPyConnection, treatment_ids_sql: str) -> None:
+    """Count out the events of the treatments ``treatment_ids_sql`` selects (a fixed query
+    of the caller's, e.g. the treatments of events about to be recategorised), as they are
+    now; ``refresh_counts`` counts them back in as they are then."""
     con.execute(
-        "INSERT INTO touched_months SELECT DISTINCT CAST(date_trunc('month', treatment_date) "
-        f"AS DATE) FROM treatments WHERE treatment_id IN ({treatment_ids_sql})"
+        "CREATE OR REPLACE TEMP TABLE recount_rows AS SELECT * FROM treatments "
+        f"WHERE treatment_id IN ({treatment_ids_sql})"
     )
+    _count(con, -1, "recount_rows", treatments=False)
 
 
 def refresh_counts(con: duckdb.DuckDBPyConnection, *, everything: bool = False) -> None:
-    """Recount the months noted in ``touched_months`` (``everything``: every month).
+    """Apply the counts gathered since the last call (``note_touched``, ``count_out_events``)
+    to the store; ``everything``: recount the whole store from the rows instead.
 
-    Deletes this database's counts for those months and inserts them again from the
-    rows, in month order (so a read of a few months skips the rest of the table).
-    Recounting a month costs its rows: the treatments are read between the first and the
-    last touched month only (bound dates, so DuckDB skips the row groups outside them),
-    and a one-event follow-up recounts one month.
+    Per table: the signed counts summed per key, added to the store's rows of those keys;
+    those rows deleted and inserted again, in store order, a key left without treatments
+    (or events) dropped. Costs what the ingest changed plus a scan of the store's rows
+    between the first and the last month it changed.
     """
-    params: dict[str, object] = {"s": ROWS_SOURCE}
-    if not everything:
-        _touched_table(con)
-        lo, hi = con.execute("SELECT min(month), max(month) FROM touched_months").fetchone()
-        if lo is None:
-            return
-        params.update(lo=lo, hi=hi)
-    for table in ("counts_treatments", "counts_events"):
-        # event rows grouped by how they are split, then by month: a read of one split
-        # (all events, by category ...) skips the row groups of the others
-        order = (
-            "category IS NOT NULL, severity IS NOT NULL, month"
-            if table == "counts_events"
-            else "month"
-        )
-        if everything:
+    if everything:  # whatever was gathered is in the recount: dropped
+        con.execute("DROP TABLE IF EXISTS recount_rows")
+        _delta_tables(con)
+        for table, (_keys, _counts, delta) in _TABLES.items():
+            con.execute(f"DELETE FROM {delta}")
             con.execute(f"DELETE FROM {table} WHERE source = $s", {"s": ROWS_SOURCE})
-            where = "true"
-        else:
             con.execute(
-                f"DELETE FROM {table} WHERE source = $s "
-                "AND month IN (SELECT month FROM touched_months)",
+                f"INSERT INTO {table} SELECT $s, * FROM ({counts_sql(table, 'true')}) "
+                f"ORDER BY {_order(table)}",
                 {"s": ROWS_SOURCE},
             )
-            where = (
-                "t.treatment_date >= $lo AND t.treatment_date < $hi + INTERVAL 1 MONTH "
-                "AND CAST(date_trunc('month', t.treatment_date) AS DATE) "
-                "IN (SELECT month FROM touched_months)"
-            )
-        sql = f"INSERT INTO {table} SELECT $s, * FROM ({counts_sql(table, where)}) ORDER BY {order}"
-        con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
-    if not everything:
-        con.execute("DELETE FROM touched_months")
+        return
+    if con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'recount_rows'"
+    ).fetchone()[0]:
+        _count(con, 1, "recount_rows", treatments=False)
+        con.execute("DROP TABLE recount_rows")
+    _delta_tables(con)
+    for table in _TABLES:
+        _apply(con, table)
+
+
+def _order(table: str) -> str:
+    """The store's row order: by month; event rows grouped by how they are split first (a
+    read of one split, all events or by category ..., skips the row groups of the others)."""
+    if table == "counts_events":
+        return "category IS NOT NULL, severity IS NOT NULL, month"
+    return "month"
+
+
+def _apply(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Add ``table``'s delta to the store and empty the delta.
+
+    count_delta_* (signed, many rows per key) --sum per key--> count_sum
+      + store rows of those keys (NULL keys match NULL) --> rows deleted, re-inserted
+    """
+    keys, counts, delta = _TABLES[table]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE count_sum AS SELECT {', '.join(keys)}, "
+        + ", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in counts)
+        + f" FROM {delta} GROUP BY ALL HAVING "
+        + " OR ".join(f"sum({c}) <> 0" for c in counts)
+    )
+    con.execute(f"DELETE FROM {delta}")
+    if not con.execute("SELECT count(*) FROM (SELECT 1 FROM count_sum LIMIT 1)").fetchone()[0]:
+        return
+    # the store's rows between the first and last month changed (bound dates: the row
+    # groups of other months are skipped)
+    lo, hi = con.execute("SELECT min(month), max(month) FROM count_sum").fetchone()
+    s = {"s": ROWS_SOURCE, "lo": lo, "hi": hi}
+    stored = f"SELECT * FROM {table} WHERE source = $s AND month BETWEEN $lo AND $hi"
+    same = " AND ".join(f"c.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE count_new AS SELECT "
+        + ", ".join(f"d.{k}" for k in keys)
+        + ", "
+        + ", ".join(f"coalesce(c.{n}, 0) + d.{n} AS {n}" for n in counts)
+        + f" FROM count_sum d LEFT JOIN ({stored}) c ON {same}",
+        s,
+    )
+    negative = con.execute(
+        "SELECT count(*) FROM count_new WHERE " + " OR ".join(f"{n} < 0" for n in counts)
+    ).fetchone()[0]
+    if negative:
+        raise IngestBookkeepingError(
+            f"{table}: {negative} count(s) would fall below zero; nothing was written, "
+            "please report this as a bug"
+        )
+    con.execute(
+        f"DELETE FROM {table} c USING count_sum d WHERE c.source = $s "
+        f"AND c.month BETWEEN $lo AND $hi AND {same}",
+        s,
+    )
+    con.execute(
+        f"INSERT INTO {table} SELECT $s, * FROM count_new WHERE {counts[0]} > 0 "
+        f"ORDER BY {_order(table)}",
+        {"s": ROWS_SOURCE},
+    )

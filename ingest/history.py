@@ -163,10 +163,10 @@ def prepare_profile_refs(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def sync_history(con: duckdb.DuckDBPyConnection, run_id: int, today: date) -> int:
-    """Add the profiles run ``run_id`` brought to ``practitioner_history`` and date the
-    run's ``practitioners`` rows by the profile in force; returns how many practitioners
-    got a changed profile.
+def stage_profiles(con: duckdb.DuckDBPyConnection, run_id: int, today: date) -> int:
+    """new_profiles: the profiles run ``run_id`` brings (one row per new or changed
+    practitioner, ``is_change`` for a change), not yet in ``practitioner_history``;
+    returns how many practitioners got a changed profile.
 
     New practitioner: a first profile dated by its effective_from (NULL if blank). Change:
     a profile from its effective_from, or ``today``. Unchanged: nothing (its
@@ -196,6 +196,12 @@ def sync_history(con: duckdb.DuckDBPyConnection, run_id: int, today: date) -> in
             f"{overlapping} changed practitioner profile(s) dated on or before the profile "
             "they follow passed the checks; nothing was written, please report this as a bug"
         )
+    return int(changed)
+
+
+def commit_profiles(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    """Add ``new_profiles`` (``stage_profiles``) to ``practitioner_history`` and date run
+    ``run_id``'s ``practitioners`` rows by the profile now in force."""
     con.execute(
         "INSERT INTO practitioner_history "
         "SELECT * EXCLUDE (is_change, replaces_from) FROM new_profiles"
@@ -206,4 +212,3 @@ def sync_history(con: duckdb.DuckDBPyConnection, run_id: int, today: date) -> in
         "AND p.effective_from IS DISTINCT FROM h.effective_from",
         {"r": run_id},
     )
-    return int(changed)

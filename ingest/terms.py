@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from .countstore import note_months, refresh_counts
+from .countstore import count_out_events, refresh_counts
 from .errors import BadHeaderError, FileUnreadableError, MissingColumnsError
 from .kinds import normalise_header
 from .vocab import (
@@ -122,7 +122,7 @@ def add_mappings(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]]) -
         {"raw": raw, "category": categorise(raw, term_lookup(con))}, dtype="string"
     )
     con.register("remap", remap)
-    note_months(
+    count_out_events(
         con,
         "SELECT e.treatment_id FROM adverse_events e JOIN remap r ON e.event_type = r.raw "
         "AND e.category <> r.category",

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
 from dashboard.store.db import connect_readonly
 from ingest.api import IngestOptions, add_term_mappings, ingest_files
 from ingest.errors import NeedleWatchError
+from ingest.readers import XLSX_SUFFIXES
 from needlewatch import settings
 
 from .output import ProgressBar, write_frame, write_ingest_summary
@@ -24,11 +27,34 @@ def cmd_ingest(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     )
     bar = ProgressBar(sys.stderr)
     try:
-        report = ingest_files(db_path, list(args.files), options, progress=bar)
+        with _duckdb_without_pandas(list(args.files)):
+            report = ingest_files(db_path, list(args.files), options, progress=bar)
     finally:
         bar.close()
     write_ingest_summary(report, out)
     return 3 if report.rows_rejected else 0
+
+
+@contextmanager
+def _duckdb_without_pandas(files: list[Path]) -> Iterator[None]:
+    """Hide pandas from DuckDB while the command line ingests CSV or Parquet files.
+
+    DuckDB's Python client imports pandas, when installed, at the first statement with a
+    bound parameter (to recognise pandas values among them): 1.5 s of a one-event
+    follow-up that never uses pandas. While ``sys.modules["pandas"]`` is None that import
+    fails and DuckDB binds the plain Python values as usual; afterwards pandas imports
+    normally. Workbooks are read through pandas (``ingest.readers``), so an ingest with
+    one, or a process that already imported pandas, is left as it is.
+    """
+    if "pandas" in sys.modules or any(Path(f).suffix.lower() in XLSX_SUFFIXES for f in files):
+        yield
+        return
+    sys.modules["pandas"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if sys.modules.get("pandas", False) is None:
+            del sys.modules["pandas"]
 
 
 def _demo_only(db_path: Path, demo_dir: Path) -> None:

@@ -329,6 +329,82 @@ def test_follow_up_ingests_keep_the_store_equal_to_a_full_recount(
     assert june.set_index("category")["events"].to_dict() == {"bruising": 1}
 
 
+def _assert_store_is_a_recount(db: Path, tmp_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    got = _store(db)
+    for frame, again in zip(got, _recounted(db, tmp_path), strict=True):
+        pd.testing.assert_frame_equal(frame, again)
+    return got
+
+
+def test_follow_ups_that_move_treatments_between_keys_keep_the_store_exact(
+    base_db: Path, tmp_path: Path
+) -> None:
+    """The store is kept by difference (each follow-up counts the treatments it changed
+    out as they were, in as they are): after each of these it equals a recount. A second
+    event of a category a treatment already has (one more event, no more treatments
+    affected); a treatment with events re-sent under another clinic, then another month;
+    a profile change, then a treatment moved past its date (re-banded) and a new one
+    after it; an event moved to another treatment."""
+    from ingest.api import IngestOptions, ingest_files
+
+    from .conftest import TODAY
+
+    t_head = (
+        "treatment_id,treatment_date,practitioner_id,clinic_id,patient_id,body_region,"
+        "ultrasound_guided,needle_insertions,technique,retention_minutes,"
+        "electrical_stimulation,contraindications\n"
+    )
+    e_head = "event_id,treatment_id,event_type,severity,onset,onset_date,outcome,hospitalised\n"
+    p_head = (
+        "practitioner_id,clinic_id,profession,dn_training_hours,years_dn_experience,"
+        "effective_from\n"
+    )
+
+    def ingest(name: str, text: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        path = tmp_path / name
+        path.write_text(text)
+        assert ingest_files(base_db, [path], IngestOptions(today=TODAY)).rows_rejected == 0
+        return _assert_store_is_a_recount(base_db, tmp_path)
+
+    def bruising(events: pd.DataFrame, clinic: str) -> list[list[object]]:
+        rows = events[(events["category"] == "bruising") & events["severity"].isna()]
+        rows = rows[rows["clinic_id"] == clinic]
+        return rows[["month", "events", "treatments_affected"]].values.tolist()
+
+    march = pd.Timestamp("2025-03-01")
+    _, events = ingest("e_same.csv", e_head + "E4,T1,bruise,mild,during,,resolved,no\n")
+    assert bruising(events, "C01") == [[march, 2, 1]]  # E1 and E4, both on T1
+    treatments, events = ingest(
+        "t_clinic.csv", t_head + "T3,2025-04-10,P3,C02,PAT-1,upper_trapezius,N,6,electrical,,no,\n"
+    )
+    april = treatments[treatments["month"] == pd.Timestamp("2025-04-01")]
+    assert april[["clinic_id", "treatments"]].values.tolist() == [["C02", 1]]
+    moved = events[events["month"] == pd.Timestamp("2025-04-01")]
+    moved = moved[moved["category"].isna() & moved["severity"].isna()]  # all events
+    assert moved[["clinic_id", "events", "treatments_affected"]].values.tolist() == [
+        ["C02", 1, 1]
+    ]  # E3 followed T3 to C02
+    treatments, events = ingest(
+        "t_month.csv", t_head + "T1,2025-04-15,P1,,PAT-1,upper_trapezius,yes,8,in_and_out,,no,\n"
+    )
+    assert bruising(events, "C01") == [[pd.Timestamp("2025-04-01"), 2, 1]]
+    assert int(treatments["treatments"].sum()) == 5
+    ingest("p_change.csv", p_head + "P1,C01,physician,300,5,2025-07-01\n")
+    treatments, _ = ingest(
+        "t_after.csv",
+        t_head + "T5,2025-07-02,P1,,,gluteals,no,,in_and_out,,,\n"
+        "T92,2025-07-10,P1,,PAT-7,gluteals,no,3,static,,no,\n",
+    )
+    july = treatments[treatments["month"] == pd.Timestamp("2025-07-01")]
+    assert sorted(
+        july[["profession", "dn_training_hours", "treatments", "insertions"]].values.tolist()
+    ) == [["physician", 300.0, 1, 0], ["physician", 300.0, 1, 3]]  # T5 re-banded, T92 new
+    assert treatments[treatments["month"] == pd.Timestamp("2025-06-01")].empty
+    _, events = ingest("e_moved.csv", e_head + "E4,T2,bruise,mild,during,,resolved,no\n")
+    assert bruising(events, "C01") == [[pd.Timestamp("2025-04-01"), 1, 1]]
+    assert bruising(events, "C02") == [[march, 1, 1]]
+
+
 def test_an_older_database_asks_for_upgrade_then_counts_its_rows(tmp_path: Path, capsys) -> None:
     """A schema-1 database (before the store): readers say what to run, one line; the
     upgrade counts the rows already stored; a second upgrade does nothing."""

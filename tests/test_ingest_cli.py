@@ -123,3 +123,23 @@ def test_help_lists_every_command(capsys) -> None:
     out = capsys.readouterr().out
     for command in ("ingest", "demo", "rates", "terms", "rejects"):
         assert command in out
+
+
+def test_a_csv_ingest_never_imports_pandas(base_db: Path) -> None:
+    """DuckDB would import pandas (1.5 s) at the first bound parameter; the command line
+    hides it while ingesting CSV files, and pandas imports normally afterwards."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from needlewatch.cli import main\n"
+        f"status = main(['ingest', '--db', {str(base_db)!r}, {str(DATA / 'events.csv')!r}])\n"
+        "loaded = 'pandas' in sys.modules\n"
+        "import pandas\n"
+        "print(status, loaded, pandas.DataFrame({'a': [1]}).shape)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path.cwd()
+    )
+    assert done.stdout.splitlines()[-1] == "0 False (1, 1)"
