@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from statsmodels.discrete.discrete_model import NegativeBinomial
 
 
 def cluster_covariance(
@@ -31,6 +30,9 @@ def fit_negbin(
 
     Newton steps from the Poisson fit (as Stata's ``nbreg``), then BFGS on log(alpha) if
     Newton fails, e.g. when the maximum is at the alpha = 0 boundary."""
+    # statsmodels takes ~2 s to import: only the NB2 fit (never a clustered model) needs it
+    from statsmodels.discrete.discrete_model import NegativeBinomial
+
     model = NegativeBinomial(endog, exog, loglike_method="nb2", offset=offset)
     k = exog.shape[1]
     with warnings.catch_warnings():
