@@ -12,8 +12,6 @@ import os
 import sys
 from pathlib import Path
 
-import duckdb
-
 from ingest.errors import NeedleWatchError, StrictModeAbort
 from ingest.kinds import KINDS
 from needlewatch import __version__, settings
@@ -129,6 +127,13 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
+def _duckdb_errors() -> tuple[type[BaseException], ...]:
+    """``duckdb.Error`` once DuckDB is imported (only then can one be raised), else nothing:
+    ``--version``, ``--help`` and usage errors never pay for importing it (~0.2 s)."""
+    duckdb = sys.modules.get("duckdb")
+    return (duckdb.Error,) if duckdb is not None else ()
+
+
 def _handler(command: str):
     if command in commands.HANDLERS:
         return commands.HANDLERS[command]
@@ -158,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"needlewatch: {exc}", file=sys.stderr)
         return 2
-    except duckdb.Error as exc:
+    except _duckdb_errors() as exc:
         first = str(exc).splitlines()[0]
         print(f"needlewatch: {db_path}: cannot use this database ({first})", file=sys.stderr)
         return 2

@@ -12,16 +12,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from dashboard.store.db import connect_readonly
-from ingest.api import IngestOptions, add_term_mappings, ingest_files
 from ingest.errors import NeedleWatchError
 from ingest.readers import XLSX_SUFFIXES
 from needlewatch import settings
 
 from .output import ProgressBar, write_frame, write_ingest_summary
 
+# DuckDB and the ingest library are imported by the commands that use them, so that
+# building the parser (``--version``, ``--help``) imports neither.
+
 
 def cmd_ingest(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    from ingest.api import IngestOptions, ingest_files
+
     options = IngestOptions(
         kind=args.kind, encoding=args.encoding, date_format=args.date_format, strict=args.strict
     )
@@ -61,6 +64,7 @@ def _demo_only(db_path: Path, demo_dir: Path) -> None:
     """Refuse to replace a database that holds anything but demo data."""
     if not db_path.exists():
         return
+    from dashboard.store.db import connect_readonly
     from dashboard.store.quality import loaded_files
 
     con = connect_readonly(db_path)
@@ -78,6 +82,7 @@ def _demo_only(db_path: Path, demo_dir: Path) -> None:
 
 
 def cmd_demo(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    from ingest.api import IngestOptions, ingest_files
     from ingest.demo import generate_demo
 
     _demo_only(db_path, args.out)
@@ -89,7 +94,9 @@ def cmd_demo(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
 
 
 def cmd_terms(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    from dashboard.store.db import connect_readonly
     from dashboard.store.quality import term_counts
+    from ingest.api import add_term_mappings
 
     if args.add:
         changed = add_term_mappings(db_path, args.add)
@@ -107,6 +114,7 @@ def cmd_terms(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
 
 
 def cmd_rejects(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    from dashboard.store.db import connect_readonly
     from dashboard.store.quality import reject_rows
 
     con = connect_readonly(db_path)

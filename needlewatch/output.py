@@ -10,10 +10,11 @@ import re
 from typing import TYPE_CHECKING, TextIO
 
 from dashboard.analysis.labels import CATEGORY, SEVERITY, TECHNIQUE, ULTRASOUND, headings, label
-from ingest.api import IngestReport
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ingest.api import IngestReport
 
 FORMATS = ("table", "csv", "json")
 #: Columns the table format prints to 3 decimals, and the p-value columns, when they hold

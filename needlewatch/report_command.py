@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from dashboard.store.db import connect_readonly
 from dashboard.store.filters import parse_quarter, quarter_of
 from needlewatch import settings
 
@@ -84,6 +83,7 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_report(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     from dashboard.report.model import ReportRequest
     from dashboard.report.render import format_of, write_report
+    from dashboard.store.db import connect_readonly  # DuckDB: not for building the parser
     from dashboard.store.queries import clinic_exists
 
     format_of(args.out)  # a wrong extension fails before any work

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from dashboard.stats.spc import ORDER as SPC_RULES
+from dashboard.stats.rules import ORDER as SPC_RULES
 from needlewatch import settings
 
 FUNNEL_ADJUSTMENTS = ("additive", "multiplicative", "none")

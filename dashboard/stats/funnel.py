@@ -51,7 +51,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm, poisson
+
+from .distributions import chi2_ppf, norm_ppf, poisson_cdf, poisson_pmf, poisson_ppf
 
 METHOD = "Spiegelhalter (2005) funnel: exact Poisson limits with interpolation for discreteness"
 METHOD_OD = {
@@ -109,10 +110,10 @@ def _positive(value: object, what: str) -> float:
 
 def _interp_limit(mu: np.ndarray, tail: float, side: str) -> np.ndarray:
     if side == "lower":
-        r = poisson.ppf(tail, mu)
-        return np.maximum(0.0, r - (poisson.cdf(r, mu) - tail) / poisson.pmf(r, mu))
-    r = poisson.ppf(1 - tail, mu)
-    return r + 1 - (poisson.cdf(r, mu) - (1 - tail)) / poisson.pmf(r, mu)
+        r = poisson_ppf(tail, mu)
+        return np.maximum(0.0, r - (poisson_cdf(r, mu) - tail) / poisson_pmf(r, mu))
+    r = poisson_ppf(1 - tail, mu)
+    return r + 1 - (poisson_cdf(r, mu) - (1 - tail)) / poisson_pmf(r, mu)
 
 
 def poisson_limit(mu: float, tail: float, side: str) -> float:
@@ -146,7 +147,7 @@ def _od_limits(exposure: np.ndarray, theta: float, phi: float, per: float) -> di
     mu = theta * exposure
     out = {}
     for name, tail in LEVELS.items():
-        half = norm.ppf(1 - tail) * np.sqrt(phi * mu)
+        half = norm_ppf(1 - tail) * np.sqrt(phi * mu)
         out[f"lo{name}"] = np.maximum(mu - half, 0.0) / exposure * per
         out[f"hi{name}"] = (mu + half) / exposure * per
     return out
@@ -160,7 +161,7 @@ def _re_limits(
     spread = np.sqrt(1.0 / (4.0 * theta * exposure) + tau2)
     out = {}
     for name, tail in LEVELS.items():
-        z = norm.ppf(1 - tail)
+        z = norm_ppf(1 - tail)
         out[f"lo{name}"] = theta * np.maximum(1.0 - z * spread, 0.0) ** 2 * per
         out[f"hi{name}"] = theta * (1.0 + z * spread) ** 2 * per
     return out
@@ -241,7 +242,7 @@ def funnel(
     count = len(z)
     phi = winsorised_phi(z)
     df = count - 1 if source == "overall" else count
-    threshold = float(chi2.ppf(0.95, df) / count) if df > 0 else math.inf
+    threshold = float(chi2_ppf(0.95, df) / count) if df > 0 else math.inf
     tau2 = dl_tau2(winsorised_phi(root), 4.0 * mu)  # weights 1 / s^2 = 4 E
     applied = overdispersion != "none" and phi > threshold
 

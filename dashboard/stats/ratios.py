@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom, chi2, norm
 
+from .distributions import binom_cdf, binom_pmf, binom_sf, chi2_sf, norm_ppf
 from .proportions import _as_count, _as_exposure, _check_confidence, clopper_pearson
 
 METHOD_EXACT_RR = "exact conditional (binomial, Clopper-Pearson), as R poisson.test"
@@ -114,17 +114,17 @@ def _count_small(n: int, p: float, lo: int, hi: int, threshold: float, falling: 
     tail of a million terms (rate ratios of millions of events) costs a few dozen.
     """
     if hi - lo < VECTOR_TAIL:
-        return int(np.sum(binom.pmf(np.arange(lo, hi + 1), n, p) <= threshold))
+        return int(np.sum(binom_pmf(np.arange(lo, hi + 1), n, p) <= threshold))
     low, high = lo, hi + 1  # first index where "pmf <= threshold" flips
     while low < high:
         mid = (low + high) // 2
-        small = float(binom.pmf(mid, n, p)) <= threshold
+        small = float(binom_pmf(mid, n, p)) <= threshold
         if small == falling:
             high = mid
         else:
             low = mid + 1
     start, stop = max(lo, low - BOUNDARY_CHECK), min(hi, low + BOUNDARY_CHECK)
-    near = int(np.sum(binom.pmf(np.arange(start, stop + 1), n, p) <= threshold))
+    near = int(np.sum(binom_pmf(np.arange(start, stop + 1), n, p) <= threshold))
     return near + (hi - stop if falling else start - lo)
 
 
@@ -135,17 +135,17 @@ def _binom_two_sided_p(x: int, n: int, p: float) -> float:
     one; the binomial pmf falls monotonically away from its mode, so they form one run
     (see ``_count_small``).
     """
-    d = float(binom.pmf(x, n, p))
+    d = float(binom_pmf(x, n, p))
     m = n * p
     if x == m:
         return 1.0
     threshold = d * R_RELATIVE_TOLERANCE
     if x < m:
         y = _count_small(n, p, math.ceil(m), n, threshold, falling=True)
-        value = float(binom.cdf(x, n, p) + binom.sf(n - y, n, p))
+        value = float(binom_cdf(x, n, p) + binom_sf(n - y, n, p))
     else:
         y = _count_small(n, p, 0, math.floor(m), threshold, falling=False)
-        value = float(binom.cdf(y - 1, n, p) + binom.sf(x - 1, n, p))
+        value = float(binom_cdf(y - 1, n, p) + binom_sf(x - 1, n, p))
     return min(1.0, value)
 
 
@@ -288,7 +288,7 @@ def mantel_haenszel_rate_ratio(
         notes.append(f"no events in {group} in any stratum: interval undefined")
     else:
         ratio = r / s
-        half_width = float(norm.ppf(1 - (1 - conf) / 2)) * math.sqrt(
+        half_width = float(norm_ppf(1 - (1 - conf) / 2)) * math.sqrt(
             float(np.sum((a + b) * t1 * t0 / t**2)) / (r * s)
         )
         low, high = ratio * math.exp(-half_width), ratio * math.exp(half_width)
@@ -322,7 +322,7 @@ def _homogeneity(
     variance = expected * (m - expected) / m
     statistic = float(np.sum((a - expected) ** 2 / variance))
     df = int(np.sum(keep)) - 1
-    return statistic, df, float(chi2.sf(statistic, df))
+    return statistic, df, float(chi2_sf(statistic, df))
 
 
 # --- comparing the levels of a factor -------------------------------------------------

@@ -40,12 +40,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-RULE_BEYOND = "beyond 3-sigma limit"
-RULE_RUN_ABOVE = "run of 7 above centre"
-RULE_RUN_BELOW = "run of 7 below centre"
-RULE_TREND_UP = "trend of 7 rising"
-RULE_TREND_DOWN = "trend of 7 falling"
-RULE_TWO_OF_THREE = "2 of 3 beyond 2-sigma"
+from .rules import (
+    ORDER,
+    RULE_BEYOND,
+    RULE_RUN_ABOVE,
+    RULE_RUN_BELOW,
+    RULE_TREND_DOWN,
+    RULE_TREND_UP,
+    RULE_TWO_OF_THREE,
+)
+
 RULE_G_LOW = "gap below probability LCL"
 RULE_G_HIGH = "gap above probability UCL"
 RULE_CUSUM = "Bernoulli CUSUM above h"
@@ -54,8 +58,6 @@ METHOD_U = "u-chart (Poisson 1/2/3-sigma limits per period), NHS MDC rules (NHSR
 METHOD_G = "g-chart (Benneyan 2001), geometric probability limits at 0.135%/99.865%"
 METHOD_CUSUM = "Bernoulli CUSUM (Reynolds & Stoumbos 1999), odds-ratio form"
 RUN = 7
-ORDER = (RULE_BEYOND, RULE_TREND_UP, RULE_TREND_DOWN, RULE_TWO_OF_THREE)
-ORDER += (RULE_RUN_ABOVE, RULE_RUN_BELOW)
 
 
 @dataclass(frozen=True)
