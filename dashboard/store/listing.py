@@ -107,6 +107,28 @@ def serious_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.Data
     return _on_rows(con, sql, params)
 
 
+#: The g-chart positions' shared parts: the treatments with an event of the severity
+#: (``hit``, over the serious rows named ``{rows}``), the treatments before each day
+#: (``earlier``, from ``days``), and the positions (from ``hit``, ``earlier``, ``same_day``).
+_HIT = f"""hit AS (
+            SELECT t.treatment_id, t.treatment_date, count(*) AS events
+            FROM {{rows}} t {PROFILE_JOIN}
+            WHERE t.severity = $severity AND ($category IS NULL OR t.category = $category)
+              AND {" AND ".join(TREATMENT_WHERE)}
+            GROUP BY ALL
+        ),"""
+_EARLIER = """earlier AS (
+            SELECT treatment_date, sum(n) OVER (ORDER BY treatment_date) - n AS before,
+                   sum(n) OVER () AS total
+            FROM days
+        ),"""
+_POSITIONS = """SELECT h.treatment_date AS event_date,
+               CAST(d.before + s.before + 1 AS BIGINT) AS position, h.events,
+               CAST(d.total AS BIGINT) AS total
+        FROM hit h JOIN earlier d USING (treatment_date) JOIN same_day s USING (treatment_id)
+        ORDER BY position"""
+
+
 def serious_event_positions(
     con: duckdb.DuckDBPyConnection, filters: Filters, severity: str = "serious"
 ) -> pd.DataFrame:
@@ -139,22 +161,12 @@ def serious_event_positions(
         (PROFILE_JOIN, where) if filters.professions else ("", " AND ".join(ROW_WHERE))
     )
     sql = f"""
-        WITH hit AS (
-            SELECT t.treatment_id, t.treatment_date, count(*) AS events
-            FROM {{rows}} t {PROFILE_JOIN}
-            WHERE t.severity = $severity AND ($category IS NULL OR t.category = $category)
-              AND {where}
-            GROUP BY ALL
-        ),
+        WITH {_HIT.format(rows="{rows}")}
         days AS (
             SELECT t.treatment_date, count(*) AS n FROM treatments t {join}
             WHERE {rows_where} GROUP BY ALL
         ),
-        earlier AS (
-            SELECT treatment_date, sum(n) OVER (ORDER BY treatment_date) - n AS before,
-                   sum(n) OVER () AS total
-            FROM days
-        ),
+        {_EARLIER}
         same_day AS (
             SELECT h.treatment_id, count(t.treatment_id) AS before
             FROM hit h LEFT JOIN (
@@ -163,11 +175,7 @@ def serious_event_positions(
             ) t ON t.treatment_date = h.treatment_date AND t.treatment_id < h.treatment_id
             GROUP BY ALL
         )
-        SELECT h.treatment_date AS event_date,
-               CAST(d.before + s.before + 1 AS BIGINT) AS position, h.events,
-               CAST(d.total AS BIGINT) AS total
-        FROM hit h JOIN earlier d USING (treatment_date) JOIN same_day s USING (treatment_id)
-        ORDER BY position
+        {_POSITIONS}
     """
     return _on_rows(con, sql, params)
 
@@ -219,32 +227,18 @@ def _positions_from_held(con: duckdb.DuckDBPyConnection, params: dict) -> pd.Dat
     earlier_same_day = per_state(con, ("same_day_counts",), same_day)
     rows_where = " AND ".join(ROW_WHERE)
     sql = f"""
-        WITH hit AS (
-            SELECT t.treatment_id, t.treatment_date, count(*) AS events
-            FROM serious_rows t {PROFILE_JOIN}
-            WHERE t.severity = $severity AND ($category IS NULL OR t.category = $category)
-              AND {" AND ".join(TREATMENT_WHERE)}
-            GROUP BY ALL
-        ),
+        WITH {_HIT.format(rows="serious_rows")}
         days AS (
             SELECT t.treatment_date, t.n FROM day_counts t WHERE {" AND ".join(DATE_WHERE)}
         ),
-        earlier AS (
-            SELECT treatment_date, sum(n) OVER (ORDER BY treatment_date) - n AS before,
-                   sum(n) OVER () AS total
-            FROM days
-        ),
+        {_EARLIER}
         same_day AS (
             SELECT h.treatment_id, coalesce(sum(t.n), 0) AS before
             FROM hit h LEFT JOIN same_day_counts t
               ON t.treatment_id = h.treatment_id AND {rows_where}
             GROUP BY ALL
         )
-        SELECT h.treatment_date AS event_date,
-               CAST(d.before + s.before + 1 AS BIGINT) AS position, h.events,
-               CAST(d.total AS BIGINT) AS total
-        FROM hit h JOIN earlier d USING (treatment_date) JOIN same_day s USING (treatment_id)
-        ORDER BY position
+        {_POSITIONS}
     """
     held = {"serious_rows": rows, "day_counts": days, "same_day_counts": earlier_same_day}
     for name, table in held.items():
