@@ -184,14 +184,14 @@ _DAY_COUNTS_SQL = f"""
     SELECT t.treatment_date, count(*) AS n FROM treatments t
     WHERE {" AND ".join(PLACE_WHERE)} GROUP BY ALL
 """
-_SAME_DAY_SQL = """
+_SAME_DAY_SQL = f"""
     WITH h AS (
         SELECT DISTINCT treatment_id, treatment_date FROM serious_rows WHERE severity = 'serious'
     )
-    SELECT h.treatment_id, t.treatment_date, t.clinic_id, t.body_region, t.technique,
-           count(*) AS n
+    SELECT h.treatment_id, count(*) AS n
     FROM h JOIN treatments t
       ON t.treatment_date = h.treatment_date AND t.treatment_id < h.treatment_id
+    WHERE {" AND ".join(PLACE_WHERE)}
     GROUP BY ALL
 """
 
@@ -203,29 +203,30 @@ def _positions_from_held(con: duckdb.DuckDBPyConnection, params: dict) -> pd.Dat
         day_counts       (treatment_date, n) the treatments of the chosen clinics, regions
                          and techniques, counted by day: kept per choice, so a new period
                          reuses it (a scan of dates alone, 0.1 s at 10 million, per choice)
-        same_day_counts  (treatment_id, treatment_date, clinic_id, body_region, technique, n)
-                         per treatment with a serious event, the treatments of its day
-                         with a smaller id, counted by the filters' row columns
+        same_day_counts  (treatment_id, n) per treatment with a serious event, the
+                         treatments of its day with a smaller id among the chosen clinics,
+                         regions and techniques: kept per choice too (grouped by every
+                         combination instead, it ran out of memory at 100 million)
 
-    The filters apply to these columns as to the rows (``ROW_WHERE``), so the sums are the
-    counts the scans give."""
+    Both were counted from the rows with the rows' own conditions (``PLACE_WHERE``), and the
+    period's dates apply to ``day_counts`` as to the rows (``DATE_WHERE``), so the sums are
+    the counts the scans give."""
     rows = serious_rows(con)
+
+    place = {k: params[k] for k in ("clinics", "regions", "techniques")}
+    choice = tuple(tuple(sorted(v)) for v in place.values())
 
     def same_day() -> pa.Table:
         con.register("serious_rows", rows)
         try:
-            return con.execute(_SAME_DAY_SQL).to_arrow_table()
+            return con.execute(_SAME_DAY_SQL, place).to_arrow_table()
         finally:
             con.unregister("serious_rows")
 
-    place = {k: params[k] for k in ("clinics", "regions", "techniques")}
     days = per_state(
-        con,
-        ("day_counts", *(tuple(sorted(v)) for v in place.values())),
-        lambda: con.execute(_DAY_COUNTS_SQL, place).to_arrow_table(),
+        con, ("day_counts", *choice), lambda: con.execute(_DAY_COUNTS_SQL, place).to_arrow_table()
     )
-    earlier_same_day = per_state(con, ("same_day_counts",), same_day)
-    rows_where = " AND ".join(ROW_WHERE)
+    earlier_same_day = per_state(con, ("same_day_counts", *choice), same_day)
     sql = f"""
         WITH {_HIT.format(rows="serious_rows")}
         days AS (
@@ -234,8 +235,7 @@ def _positions_from_held(con: duckdb.DuckDBPyConnection, params: dict) -> pd.Dat
         {_EARLIER}
         same_day AS (
             SELECT h.treatment_id, coalesce(sum(t.n), 0) AS before
-            FROM hit h LEFT JOIN same_day_counts t
-              ON t.treatment_id = h.treatment_id AND {rows_where}
+            FROM hit h LEFT JOIN same_day_counts t USING (treatment_id)
             GROUP BY ALL
         )
         {_POSITIONS}
