@@ -60,10 +60,10 @@ con.close()
 INGEST = """
 import json, sys, time
 sys.path.insert(0, {root!r})
-import needlewatch.commands as commands
+import ingest.api as api  # the command imports it when it runs; patched before
 from needlewatch.cli import main
 timing, db, *files = sys.argv[1:]
-real = commands.ingest_files
+real = api.ingest_files
 def timed(*args, **kwargs):
     start = time.perf_counter()
     try:
@@ -71,7 +71,7 @@ def timed(*args, **kwargs):
     finally:
         with open(timing, "w") as fh:
             json.dump(time.perf_counter() - start, fh)
-commands.ingest_files = timed
+api.ingest_files = timed
 sys.exit(main(["ingest", "--db", db, *files]))
 """
 
