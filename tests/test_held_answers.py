@@ -123,3 +123,26 @@ def test_compare_tables_says_no_data_for_every_factor(fixture_con) -> None:
     tables = compare_tables(fixture_con, ("ultrasound", "technique"), empty, "body_region")
     assert sorted(tables) == ["technique", "ultrasound"]
     assert all("no treatments match these filters" in str(t) for t in tables.values())
+
+
+def test_a_new_database_state_drops_what_was_kept_for_the_old_one(tmp_path: Path, keeping) -> None:
+    """What was kept for a file's earlier state is let go when its next state is kept: a
+    dashboard over a growing database holds one state's answers, not every ingest's."""
+    db = tmp_path / "d.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE t (x INTEGER)")
+    calls = []
+    for rows in (1, 2):
+        with duckdb.connect(str(db)) as con:
+            con.execute("INSERT INTO t VALUES (?)", [rows])
+        with duckdb.connect(str(db), read_only=True) as con:
+            first = store_db.per_state(
+                con,
+                ("n",),
+                lambda c=con: calls.append(1) or c.execute("SELECT count(*) FROM t").fetchone()[0],
+            )
+            again = store_db.per_state(con, ("n",), lambda: calls.append(1) or -1)
+            assert first == again == rows
+    assert len(calls) == 2
+    held = [k for k in store_db._HELD if k[0][0] == str(db)]
+    assert len(held) == 1 and held[0][1] == ("n",)

@@ -117,6 +117,8 @@ def per_state(con: duckdb.DuckDBPyConnection, kind: tuple, compute: Callable[[],
         return _HELD[key]  # type: ignore[return-value]
     value = compute()
     with _HELD_LOCK:
+        for old in [k for k in _HELD if k[0][0] == state[0] and k[0] != state]:
+            del _HELD[old]  # an earlier state of this file: never asked for again
         while len(_HELD) >= _HELD_MAX:
             _HELD.pop(next(iter(_HELD)))
         _HELD[key] = value
