@@ -22,6 +22,9 @@ by DuckDB to the filters' treatments.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 import pandas as pd
 import pyarrow as pa
@@ -59,6 +62,23 @@ def serious_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
     )
 
 
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> Iterator[None]:
+    """The held ``tables`` visible to ``con``'s queries by name, for the block only."""
+    for name, table in tables.items():
+        con.register(name, table)
+    try:
+        yield
+    finally:
+        for name in tables:
+            con.unregister(name)
+
+
+def _bound(sql: str, params: dict) -> dict:
+    """The parameters ``sql`` names (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
 def _on_rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
     """``sql`` over the serious rows, ``{rows}`` in it naming them, values bound: the rows
     held for this database state in the dashboard, else the join itself, which DuckDB
@@ -66,14 +86,10 @@ def _on_rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataF
     more than it saves)."""
     if not keeps_per_state():
         sql = sql.format(rows=f"({_SERIOUS_ROWS_SQL})")
-        params = {**params, "held": list(HELD_SEVERITIES)}
-        return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
-    con.register("serious_rows", serious_rows(con))
-    try:
-        sql = sql.format(rows="serious_rows")
-        return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
-    finally:
-        con.unregister("serious_rows")
+        return con.execute(sql, _bound(sql, {**params, "held": list(HELD_SEVERITIES)})).df()
+    sql = sql.format(rows="serious_rows")
+    with _registered(con, {"serious_rows": serious_rows(con)}):
+        return con.execute(sql, _bound(sql, params)).df()
 
 
 def serious_listing(con: duckdb.DuckDBPyConnection, filters: Filters) -> pd.DataFrame:
@@ -217,11 +233,8 @@ def _positions_from_held(con: duckdb.DuckDBPyConnection, params: dict) -> pd.Dat
     choice = tuple(tuple(sorted(v)) for v in place.values())
 
     def same_day() -> pa.Table:
-        con.register("serious_rows", rows)
-        try:
+        with _registered(con, {"serious_rows": rows}):
             return con.execute(_SAME_DAY_SQL, place).to_arrow_table()
-        finally:
-            con.unregister("serious_rows")
 
     days = per_state(
         con, ("day_counts", *choice), lambda: con.execute(_DAY_COUNTS_SQL, place).to_arrow_table()
@@ -241,10 +254,5 @@ def _positions_from_held(con: duckdb.DuckDBPyConnection, params: dict) -> pd.Dat
         {_POSITIONS}
     """
     held = {"serious_rows": rows, "day_counts": days, "same_day_counts": earlier_same_day}
-    for name, table in held.items():
-        con.register(name, table)
-    try:
-        return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
-    finally:
-        for name in held:
-            con.unregister(name)
+    with _registered(con, held):
+        return con.execute(sql, _bound(sql, params)).df()
