@@ -116,8 +116,14 @@ def build_database(treatments: int, rebuild: bool) -> tuple[Path, dict]:
     meta_path = db.with_suffix(".json")
     if db.exists() and meta_path.exists() and not rebuild:
         return db, json.loads(meta_path.read_text())
-    older = OUT / f"dashboard-{treatments}-seed{SEED}.duckdb"  # cached before schema 2
-    if older.exists() and older.with_suffix(".json").exists() and not rebuild:
+    # cached by an earlier release: the newest such copy, migrated (unsuffixed: schema 1)
+    candidates = [
+        *(OUT / f"dashboard-{treatments}-seed{SEED}-schema{v}.duckdb"
+          for v in range(SCHEMA_VERSION - 1, 1, -1)),
+        OUT / f"dashboard-{treatments}-seed{SEED}.duckdb",
+    ]  # fmt: skip
+    older = next((p for p in candidates if p.exists() and p.with_suffix(".json").exists()), None)
+    if older is not None and not rebuild:
         print(f"migrating a copy of {older.name} to schema {SCHEMA_VERSION} ...", flush=True)
         building = db.with_name(db.name + ".building")
         shutil.copy(older, building)

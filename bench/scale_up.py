@@ -5,7 +5,8 @@ The demo generator holds its data in memory (6 GB at 10 million treatments), so 
 million are made in SQL from the 10-million database instead: copy k (0-9) of every
 clinic, practitioner, treatment and event gets ids suffixed ``-k`` (140 clinics, 960
 practitioners) and its dates moved back 3 x (k // 3) years, so the copies tile twelve
-years. The counts store is then recounted once (``refresh_counts(everything=True)``).
+years. The counts store and the blank counts are then recounted once
+(``refresh_counts(everything=True)``, ``recount_blanks``).
 
     uv run python bench/scale_up.py [--copies 10]
 
@@ -28,7 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dashboard_speed import OUT, build_database  # noqa: E402
 
+from ingest.blanks import recount_blanks  # noqa: E402
 from ingest.countstore import refresh_counts  # noqa: E402
+from ingest.schema import SCHEMA_VERSION, migrate  # noqa: E402
 
 SUFFIXED = {
     "clinics": ("clinic_id",),
@@ -47,7 +50,10 @@ def scaled_path(copies: int) -> Path:
 def build(copies: int) -> Path:
     source, _ = build_database(10_000_000, False)
     target = scaled_path(copies)
-    if target.exists():
+    if target.exists():  # cached: brought to this release's schema if it is older
+        with duckdb.connect(str(target)) as con:
+            if migrate(con) < SCHEMA_VERSION:
+                print(f"{target.name}: upgraded to schema {SCHEMA_VERSION}", flush=True)
         return target
     building = target.with_name(target.name + ".building")
     building.unlink(missing_ok=True)
@@ -76,6 +82,7 @@ def build(copies: int) -> Path:
             print(f"{table:22} {n:>12,} rows  {time.perf_counter() - start:7.1f} s", flush=True)
         start = time.perf_counter()
         refresh_counts(con, everything=True)
+        recount_blanks(con)
         print(f"{'counts store':22} recounted  {time.perf_counter() - start:7.1f} s", flush=True)
         con.execute("CHECKPOINT")
     finally:

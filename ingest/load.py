@@ -21,6 +21,7 @@ from datetime import datetime
 
 import duckdb
 
+from .blanks import note_blanks
 from .countstore import note_touched
 from .errors import EncodingProblemError, IngestBookkeepingError
 from .history import prepare_profile_refs
@@ -324,6 +325,7 @@ def load_source(
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE old AS SELECT * FROM {kind.table} LIMIT 0")
     note_touched(con, kind.name, run_id, opts.today)
+    note_blanks(con, kind.table, run_id)
     accepted, updated, unchanged = _count_changes(con, kind, run_id, n_ids, inserted)
     record_rejects(con, source, run_id)
     n_bad_values, n_reader = con.execute(

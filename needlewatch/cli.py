@@ -53,9 +53,9 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "upgrade",
         help="bring a database made by an older NeedleWatch to this release's schema",
-        description="Adds what this release stores beside your rows (schemas 2 and 3: practitioner "
-        "history and the counts store every page, report and command reads), counted from the "
-        "rows already loaded, in one atomic write. The dashboard and the analysis commands ask "
+        description="Adds what this release stores beside your rows (schemas 2 to 4: practitioner "
+        "history, the counts store every page, report and command reads, and the blank counts "
+        "of the optional columns), counted from the rows already loaded, in one atomic write. The dashboard and the analysis commands ask "
         "for it when they meet an older database.",
     )
     add_db(p)

@@ -171,7 +171,8 @@ def cmd_serve(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
 
 
 def cmd_upgrade(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
-    """Bring the database to this release's schema (adds the counts store)."""
+    """Bring the database to this release's schema (adds the counts store and the blank
+    counts, counted from the rows once)."""
     from ingest.api import upgrade_database
 
     found, now = upgrade_database(db_path)

@@ -315,8 +315,10 @@ def test_follow_up_ingests_keep_the_store_equal_to_a_full_recount(
         got = _store(base_db)
         for frame, again in zip(got, _recounted(base_db, tmp_path), strict=True):
             pd.testing.assert_frame_equal(frame, again)
-        totals.append(int(got[0]["treatments"].sum()))
-    assert totals == [7, 7, 7, 7]
+        blanks = dict(((t, c), m) for t, c, m in _assert_blanks_are_a_recount(base_db, tmp_path))
+        totals.append((int(got[0]["treatments"].sum()), blanks[("treatments", "technique")]))
+    # T90 and T91 are new (T91 without a technique), T1 is re-sent with one
+    assert totals == [(7, 1), (7, 1), (7, 1), (7, 1)]
     mapping = tmp_path / "map.csv"
     mapping.write_text("term,category\nwibble,bruising\n")
     assert add_term_mappings(base_db, mapping) == 1
@@ -333,7 +335,26 @@ def _assert_store_is_a_recount(db: Path, tmp_path: Path) -> tuple[pd.DataFrame, 
     got = _store(db)
     for frame, again in zip(got, _recounted(db, tmp_path), strict=True):
         pd.testing.assert_frame_equal(frame, again)
+    _assert_blanks_are_a_recount(db, tmp_path)
     return got
+
+
+def _blanks(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    return con.execute("SELECT * FROM column_blanks ORDER BY ALL").fetchall()
+
+
+def _assert_blanks_are_a_recount(db: Path, tmp_path: Path) -> list[tuple[str, str, int]]:
+    """The blank counts the ingests kept by difference (``ingest.blanks``) equal a count
+    of the rows' blanks."""
+    from ingest.blanks import recount_blanks
+
+    copy = tmp_path / "blanks.duckdb"
+    shutil.copy(db, copy)
+    with duckdb.connect(str(copy)) as con:
+        kept = _blanks(con)
+        recount_blanks(con)
+        assert kept == _blanks(con)
+    return kept
 
 
 def test_follow_ups_that_move_treatments_between_keys_keep_the_store_exact(
@@ -429,11 +450,11 @@ def test_an_older_database_asks_for_upgrade_then_counts_its_rows(tmp_path: Path,
     assert main(["rates", "--db", str(db)]) == 2
     assert capsys.readouterr().err == (
         f"needlewatch: {db}: written by an older NeedleWatch (schema version 1, this one reads "
-        f"3): run `needlewatch upgrade --db {db}` once (it adds the counts store; your rows "
-        "are kept)\n"
+        f"4): run `needlewatch upgrade --db {db}` once (it adds the counts store and the "
+        "blank counts; your rows are kept)\n"
     )
     assert main(["upgrade", "--db", str(db)]) == 0
-    assert capsys.readouterr().out == f"{db}: upgraded from schema version 1 to 3\n"
+    assert capsys.readouterr().out == f"{db}: upgraded from schema version 1 to 4\n"
     treatments, events = _store(db)
     assert treatments[["month", "ultrasound_guided", "treatments", "insertions"]].to_dict(
         "records"
@@ -447,4 +468,4 @@ def test_an_older_database_asks_for_upgrade_then_counts_its_rows(tmp_path: Path,
         ["all", "all", 1], ["all", "mild", 1], ["bruising", "all", 1], ["bruising", "mild", 1],
     ]  # fmt: skip
     assert main(["upgrade", "--db", str(db)]) == 0
-    assert capsys.readouterr().out == f"{db}: already at schema version 3; nothing to do\n"
+    assert capsys.readouterr().out == f"{db}: already at schema version 4; nothing to do\n"

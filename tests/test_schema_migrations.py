@@ -55,8 +55,19 @@ def test_version_1_migrates_to_dated_profiles(tmp_path: Path) -> None:
     _v1(db)
     with duckdb.connect(str(db)) as con:
         assert migrate(con) == 1
-        assert current_version(con) == SCHEMA_VERSION == 3
+        assert current_version(con) == SCHEMA_VERSION == 4
         assert _columns(con, "practitioners") == PRACTITIONER_COLUMNS
+        # version 4 counts the blanks of V1_ROWS once: every treatment lacks a patient
+        # key, technique and retention, T2 a needle count; P2 a profession and years
+        assert con.execute(
+            "SELECT table_name, column_name, missing FROM column_blanks ORDER BY 1, 2"
+        ).fetchall() == [
+            ("adverse_events", "onset", 1), ("adverse_events", "onset_date", 1),
+            ("adverse_events", "outcome", 1), ("adverse_events", "severity_reported", 0),
+            ("practitioners", "profession", 1), ("practitioners", "years_dn_experience", 1),
+            ("treatments", "needle_insertions", 1), ("treatments", "patient_key", 3),
+            ("treatments", "retention_minutes", 3), ("treatments", "technique", 3),
+        ]  # fmt: skip
         assert con.execute(
             "SELECT practitioner_id, effective_from, valid_from, valid_to "
             "FROM practitioner_profiles ORDER BY 1"
