@@ -24,6 +24,7 @@ from dashboard.analysis.comparisons import (
     rate_model,
 )
 from dashboard.store import db as store_db
+from dashboard.store.counts import rate_counts
 from dashboard.store.filters import Filters
 from dashboard.store.listing import serious_event_positions, serious_listing
 
@@ -72,6 +73,51 @@ def test_kept_rows_give_the_inline_listing_and_g_chart_positions(
         pd.testing.assert_frame_equal(inline, held)
 
 
+MONTH_DIMS = (
+    ("month",),
+    ("clinic", "month", "category", "severity"),
+    ("month", "ultrasound", "category"),
+)
+MONTH_FILTERS = (
+    Filters(),
+    Filters(date_from=date(2025, 4, 1), date_to=date(2025, 6, 30)),
+    Filters(date_from=date(2024, 7, 1), date_to=date(2025, 6, 30), clinics=("C02",)),
+    Filters(date_to=date(2025, 2, 28), category="bruising"),
+    Filters(date_from=date(2025, 6, 1), regions=("lumbar_paraspinals",)),
+    Filters(date_from=date(2031, 1, 1), date_to=date(2031, 3, 31)),  # no treatments
+)
+
+
+@pytest.mark.parametrize("dims", MONTH_DIMS, ids=range(len(MONTH_DIMS)))
+def test_counts_by_month_cut_from_every_month_equal_the_period_counted(
+    fixture_db: Path, dims: tuple[str, ...]
+) -> None:
+    """The dashboard cuts counts by month over whole months from every month's counts,
+    kept (``counts._months_of``); a command counts the period. Whole frames are equal, for
+    periods of whole months with other filters, and for a period with no treatments."""
+    for filters in MONTH_FILTERS:
+        for per in ("treatments", "insertions"):
+            inline, held = _both(
+                fixture_db, lambda con, f, per=per: rate_counts(con, dims, f, per), filters
+            )
+            pd.testing.assert_frame_equal(inline, held)
+    with duckdb.connect(str(fixture_db), read_only=True) as con:
+        assert rate_counts(con, dims, MONTH_FILTERS[-1]).empty
+
+
+def test_only_the_newest_every_month_counts_are_kept(fixture_db: Path, keeping) -> None:
+    """Every-month count frames are kept per other filters, the newest HELD_MONTHLY only."""
+    from dashboard.store.counts import HELD_MONTHLY
+
+    with duckdb.connect(str(fixture_db), read_only=True) as con:
+        clinics = [r[0] for r in con.execute("SELECT clinic_id FROM clinics ORDER BY 1").fetchall()]
+        assert len(clinics) > HELD_MONTHLY
+        for clinic in clinics:
+            rate_counts(con, ("month",), Filters(clinics=(clinic,)))
+    kept = [k[1] for k in store_db._HELD if k[1][0] == "rate_counts"]
+    assert [k[2].clinics for k in kept] == [(c,) for c in clinics[-HELD_MONTHLY:]]
+
+
 def test_an_ingest_is_seen_at_once_by_the_kept_rows(base_db: Path, tmp_path: Path, keeping) -> None:
     """base_db's one significant event (E2, PTX, graded serious by hospital admission) is
     listed; a follow-up adds a serious event and moves T3 to another clinic: the next
@@ -116,6 +162,43 @@ def test_one_count_gives_each_comparison_and_the_model(fixture_con, filters: Fil
     alone_model = rate_model(fixture_con, filters)
     pd.testing.assert_frame_equal(model.table, alone_model.table)
     assert model.method == alone_model.method
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=range(len(FILTERS)))
+def test_the_training_page_reads_its_rate_tables_from_its_one_count(
+    fixture_con, filters: Filters
+) -> None:
+    """The Training page's four rate tables, summed from the model's count
+    (``counts.summed_counts``), equal ``incidence_table`` counted for each (whole frames,
+    an empty period too)."""
+    from dashboard.analysis.rates import incidence_table
+    from dashboard.analysis.views import training_ultrasound
+
+    page = training_ultrasound(fixture_con, filters)
+    for got, dims in (
+        (page.by_training, ("training_band",)),
+        (page.by_experience, ("experience_band",)),
+        (page.by_ultrasound, ("ultrasound",)),
+        (page.by_region_ultrasound, ("body_region", "ultrasound")),
+    ):
+        pd.testing.assert_frame_equal(got, incidence_table(fixture_con, dims, filters))
+
+
+def test_summed_counts_takes_treatment_dimensions_of_its_count_only(fixture_con) -> None:
+    """Summed from an empty count, the empty frame ``rate_counts`` gives; event dimensions
+    or dimensions the count lacks are refused."""
+    from dashboard.store.counts import summed_counts
+
+    empty = Filters(date_from=date(1990, 1, 1), date_to=date(1990, 1, 31))
+    wide = rate_counts(fixture_con, ("ultrasound", "body_region", "practitioner"), empty)
+    pd.testing.assert_frame_equal(
+        summed_counts(wide, ("body_region",), empty),
+        rate_counts(fixture_con, ("body_region",), empty),
+    )
+    wide = rate_counts(fixture_con, ("ultrasound", "body_region"), Filters())
+    for dims in ((), ("category",), ("clinic",)):
+        with pytest.raises(ValueError, match="dims must be treatment dimensions"):
+            summed_counts(wide, dims, Filters())
 
 
 def test_compare_tables_says_no_data_for_every_factor(fixture_con) -> None:

@@ -51,15 +51,18 @@ class NoDataError(NeedleWatchError):
     """No treatments match the filters: nothing to compare or model."""
 
 
+NO_DATA = (
+    "no treatments match these filters; widen the period or check the clinic ids "
+    "(needlewatch rates --by clinic lists them)"
+)
+
+
 def _counts(
     con: duckdb.DuckDBPyConnection, dims: tuple[str, ...], filters: Filters
 ) -> pd.DataFrame:
     counts = rate_counts(con, dims, filters)
     if counts.empty:
-        raise NoDataError(
-            "no treatments match these filters; widen the period or check the clinic ids "
-            "(needlewatch rates --by clinic lists them)"
-        )
+        raise NoDataError(NO_DATA)
     return counts
 
 
@@ -239,11 +242,28 @@ def factor_analyses(
 ) -> tuple[RateModel | Exception, dict[str, pd.DataFrame | Exception]]:
     """``rate_model`` and ``compare_tables`` (factors of MODEL_FACTORS, adjusted for one of
     them) from the one count both are made of: (MODEL_FACTORS, practitioner)."""
+    return factor_analyses_on(
+        rate_counts(con, (*MODEL_FACTORS, "practitioner"), filters),
+        factors,
+        filters,
+        adjust,
+        methods,
+    )
+
+
+def factor_analyses_on(
+    wide: pd.DataFrame,
+    factors: tuple[str, ...],
+    filters: Filters,
+    adjust: str = "body_region",
+    methods: Methods = DEFAULT,
+) -> tuple[RateModel | Exception, dict[str, pd.DataFrame | Exception]]:
+    """``factor_analyses`` on its count, ``rate_counts(con, (*MODEL_FACTORS, "practitioner"),
+    filters)`` (pure), for a page that reads other tables from the same count."""
     if not set((*factors, adjust)) <= set(MODEL_FACTORS):
         raise ValueError(f"factors and adjust must be among {', '.join(MODEL_FACTORS)}")
-    try:
-        wide = _counts(con, (*MODEL_FACTORS, "practitioner"), filters)
-    except NoDataError as exc:
+    if wide.empty:
+        exc = NoDataError(NO_DATA)
         return exc, dict.fromkeys(factors, exc)
     try:
         model: RateModel | Exception = model_on_cells(wide, "auto", methods)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pandas as pd
 
-from dashboard.analysis.comparisons import compare_tables, factor_analyses
+from dashboard.analysis.comparisons import compare_tables, factor_analyses_on
 from dashboard.analysis.explain import SignalStatement, events_noun
 from dashboard.analysis.methods import DEFAULT, Methods
 from dashboard.analysis.rates import affected_rates, incidence_table, rate_table
@@ -36,8 +36,14 @@ from dashboard.analysis.statements import (
 )
 from dashboard.stats.funnel import FunnelResult
 from dashboard.stats.gchart import GChart
-from dashboard.store.counts import rate_counts
-from dashboard.store.filters import Filters, parse_quarter, quarter_of, shift_quarter
+from dashboard.store.counts import rate_counts, summed_counts
+from dashboard.store.filters import (
+    MODEL_FACTORS,
+    Filters,
+    parse_quarter,
+    quarter_of,
+    shift_quarter,
+)
 from dashboard.store.queries import Options, data_coverage, filter_options
 
 if TYPE_CHECKING:
@@ -217,7 +223,9 @@ def training_ultrasound(
     ratios against the configured references; the Poisson regression (log-treatments
     offset) with mutually adjusted rate ratios."""
     model, note = None, ""
-    fitted, ratios = factor_analyses(con, FACTORS, filters, "body_region", methods)
+    # one count for the model, the comparisons and the four rate tables
+    wide = rate_counts(con, (*MODEL_FACTORS, "practitioner"), filters)
+    fitted, ratios = factor_analyses_on(wide, FACTORS, filters, "body_region", methods)
     if isinstance(fitted, Exception):  # no events; a singular design in one clinic
         note = f"No regression for this view: {fitted}"
     else:
@@ -226,11 +234,13 @@ def training_ultrasound(
         if isinstance(table, Exception):
             raise table
     said = [factor_statement(factor, table) for factor, table in ratios.items()]
+    tables = [
+        rate_table(summed_counts(wide, dims, filters), dims)
+        for dims in (("training_band",), ("experience_band",), ("ultrasound",),
+                     ("body_region", "ultrasound"))
+    ]  # fmt: skip
     return TrainingUltrasound(
-        incidence_table(con, ("training_band",), filters),
-        incidence_table(con, ("experience_band",), filters),
-        incidence_table(con, ("ultrasound",), filters),
-        incidence_table(con, ("body_region", "ultrasound"), filters),
+        *tables,
         ratios["ultrasound"],
         ratios["training_band"],
         ratios["experience_band"],

@@ -34,6 +34,7 @@ from dashboard.figures.style import (
     _rate_hover,
     error_bars,
     layout,
+    new_figure,
     per_unit,
     rate_axis,
     require_rows,
@@ -72,7 +73,7 @@ def rate_bars(
     table = table.reset_index(drop=True)
     xs = [str(v) for v in table[x]]
     groups = [str(v) for v in table[colour]] if colour else [""] * len(table)
-    fig = go.Figure()
+    fig = new_figure()
     for i, group in enumerate(dict.fromkeys(groups)):
         rows = [j for j, g in enumerate(groups) if g == group]
         part = table.iloc[rows]
@@ -133,7 +134,7 @@ def trend_figure(
     xs = table["_key"].tolist()
     customdata, hovertemplate = _rate_hover(table, xs, per)
     band = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip", "connectgaps": False}
-    fig = go.Figure()
+    fig = new_figure()
     fig.add_trace(
         go.Scatter(x=xs, y=scaled_list(table["ci_high_per_1000"], factor), showlegend=False, **band)
     )

@@ -19,6 +19,7 @@ from dashboard.figures.style import (
     clean_list,
     count,
     layout,
+    new_figure,
     num,
     per_text,
     per_unit,
@@ -119,7 +120,7 @@ def u_chart_figure(chart: UChart, *, title: str, unit: str = "treatments") -> go
         "Centre: %{customdata[4]}; 3-sigma limits %{customdata[5]}<br>"
         "Signal: %{customdata[6]}<extra></extra>"
     )
-    fig = go.Figure()
+    fig = new_figure()
     _limit_pair(
         fig, x, clean_list(points["ucl3"]), clean_list(points["lcl3"]),
         "Process limits (3-sigma)", {"color": "#a6a6a6", "dash": "dash", "width": 1.5},
@@ -206,7 +207,7 @@ def g_chart_figure(chart: GChart, *, title: str, events_label: str = "events") -
         "Signal: %{customdata[3]}<extra></extra>"
     )
     flat = {"mode": "lines", "hoverinfo": "skip"}
-    fig = go.Figure()
+    fig = new_figure()
     _limit_pair(
         fig,
         x,
@@ -291,7 +292,7 @@ def funnel_figure(
     noun = per_unit(unit)
     per = per_text(result.per)
     adjusted = ", over-dispersion adjusted" if result.overdispersion_applied else ""
-    fig = go.Figure()
+    fig = new_figure()
     cx = clean_list(curve["exposure"])
     fig.add_trace(
         go.Scatter(

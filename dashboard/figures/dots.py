@@ -25,6 +25,7 @@ from dashboard.figures.style import (
     _rate_hover,
     clean,
     layout,
+    new_figure,
     num,
     per_unit,
     rate_axis,
@@ -63,7 +64,7 @@ def rate_dots(table: pd.DataFrame, dim: str, *, title: str, per: str = "treatmen
     names = [label(dim, c) for c in codes]
     customdata, hovertemplate = _rate_hover(table, names, per)
 
-    fig = go.Figure()
+    fig = new_figure()
     if seen:
         part = table.iloc[seen]
         fig.add_trace(

@@ -23,6 +23,7 @@ from dashboard.figures.style import (
     clean_list,
     error_bars,
     layout,
+    new_figure,
     num,
     pretty,
     require_rows,
@@ -103,7 +104,7 @@ def ratio_forest(table: pd.DataFrame, *, label: str | Sequence[str], title: str)
     is_ref = ["reference" in r and str(r.get("level")) == str(r.get("reference")) for r in rows]
     plotted = [clean(r[ratio]) is not None and clean(r[ratio]) > 0 for r in rows]
 
-    fig = go.Figure()
+    fig = new_figure()
     fig.add_trace(
         go.Scatter(
             x=[1.0, 1.0],

@@ -19,6 +19,7 @@ SQL text comes only from the fixed maps below; every value is a bound parameter.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from itertools import product
 
@@ -26,13 +27,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from dashboard.store.db import per_state
+from dashboard.store.db import keeps_per_state, per_state
 from dashboard.store.filters import DIMS, EVENT_DIMS, PER_UNITS, Filters
 from dashboard.store.sql_fragments import experience_case, training_case
 from ingest.countstore import counts_sql
 from ingest.vocab import CATEGORY_CODES, SEVERITY_TIERS, UNSPECIFIED
 
 COUNT_COLUMNS = ("treatments", "insertions", "events", "treatments_affected")
+#: How many every-month count frames the dashboard keeps (``_months_of``): the newest, one
+#: per set of dims and other filters (a page draws two or three; 100 million treatments:
+#: up to 800,000 rows each).
+HELD_MONTHLY = 4
 EVENT_FILTERS = ("category", "severity")
 
 #: Each treatment dimension's label, from the store's columns.
@@ -168,13 +173,58 @@ def rate_counts(
     treatments, crossed with every level of the requested event dimensions (so a
     category with no events still gets a row and a zero). With ``per='insertions'``
     only treatments with a recorded needle count are counted, in both numerator and
-    denominator.
+    denominator. In the dashboard (``db.keep_per_state``), counts by month over whole
+    months are cut from every month's counts, kept (``_months_of``).
     """
     unknown = [d for d in dims if d not in DIMS]
     if unknown:
         raise ValueError(f"unknown dimension(s) {', '.join(unknown)}; use {', '.join(DIMS)}")
     if per not in PER_UNITS:
         raise ValueError(f"per must be one of {', '.join(PER_UNITS)}, got {per!r}")
+    if (
+        "month" in dims
+        and keeps_per_state()
+        and not split_span(filters.date_from, filters.date_to)[2]
+    ):
+        return _months_of(con, dims, filters, per)
+    return _rate_counts(con, dims, filters, per)
+
+
+def _months_of(
+    con: duckdb.DuckDBPyConnection, dims: tuple[str, ...], filters: Filters, per: str
+) -> pd.DataFrame:
+    """``rate_counts`` by month for a period of whole months, from the counts of every
+    month, kept per database state and the other filters (``db.per_state``, the newest
+    HELD_MONTHLY): moving the period (the dashboard's quarter) then reads no store rows.
+
+        every month's rows (dims, counts), held -> the rows of the period's months
+
+    The same frame as counting the period: ``month`` is a dimension, so each row is one
+    month's, and a month's rows do not depend on the others (``tests/test_held_answers.py``).
+    """
+    every = replace(filters, date_from=None, date_to=None)
+    # held with its text as categories (100 million treatments: 30 MB a frame, not 200)
+    full = per_state(
+        con,
+        ("rate_counts", dims, every, per),
+        lambda: _rate_counts(con, dims, every, per).astype(dict.fromkeys(dims, "category")),
+        most=HELD_MONTHLY,
+    )
+    months = full["month"].cat  # the period's months among the labels, then their rows
+    wanted = np.ones(len(months.categories), dtype=bool)
+    labels = months.categories.astype(object)
+    if filters.date_from is not None:
+        wanted &= np.asarray(labels >= f"{filters.date_from:%Y-%m}")
+    if filters.date_to is not None:
+        wanted &= np.asarray(labels <= f"{filters.date_to:%Y-%m}")
+    out = full[wanted[months.codes.to_numpy()]].reset_index(drop=True)
+    return out.astype(dict.fromkeys(dims, object if out.empty else _STR))
+
+
+def _rate_counts(
+    con: duckdb.DuckDBPyConnection, dims: tuple[str, ...], filters: Filters, per: str
+) -> pd.DataFrame:
+    """``rate_counts`` from the store's rows (two grouped queries, module docstring)."""
     tdims = [d for d in dims if d not in EVENT_DIMS]
     edims = [d for d in dims if d in EVENT_DIMS]
     levels = {d: event_levels(con, d, filters) for d in edims}
@@ -208,6 +258,24 @@ def rate_counts(
         {**params, **ev_params},
     )
     return sort_levels(_combine(den, ev, dims, tdims, edims, levels), dims, filters, levels)
+
+
+def summed_counts(wide: pd.DataFrame, dims: tuple[str, ...], filters: Filters) -> pd.DataFrame:
+    """``rate_counts(con, dims, filters)`` from ``rate_counts(con, wider, filters)``, for
+    treatment dimensions ``dims`` among ``wider`` (pure: no database). Every count is a sum
+    over treatments (treatments affected too: a treatment is in one row of ``wider``), so
+    the rows of ``wider`` summed over its other dimensions are the rows of ``dims``:
+
+        wide (wider..., counts) --sum by dims--> (dims..., counts), in rate_counts' order
+
+    A page that needs several tables of one count (the Training page's four) counts once.
+    """
+    if not dims or any(d in EVENT_DIMS or d not in wide.columns for d in dims):
+        raise ValueError(f"dims must be treatment dimensions of the counts, got {dims}")
+    if wide.empty:
+        return wide[[*dims, *COUNT_COLUMNS]].reset_index(drop=True)
+    summed = wide.groupby(list(dims), sort=False)[list(COUNT_COLUMNS)].sum().reset_index()
+    return sort_levels(summed, dims, filters, {})
 
 
 def _combine(

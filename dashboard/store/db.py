@@ -103,10 +103,17 @@ _HELD_LOCK = threading.Lock()
 _HELD_MAX = 64  # answers kept in this process (a few databases, a few kinds each)
 
 
-def per_state(con: duckdb.DuckDBPyConnection, kind: tuple, compute: Callable[[], _T]) -> _T:
+def per_state(
+    con: duckdb.DuckDBPyConnection,
+    kind: tuple,
+    compute: Callable[[], _T],
+    most: int | None = None,
+) -> _T:
     """``compute()``, kept in this process per database state (``database_state``) and
     ``kind``: for answers that do not depend on the filters (the event levels stored, the
-    serious-event rows), so a filter change does not pay for them again. In-memory
+    serious-event rows) or not on the period (every month's counts), so a filter change
+    does not pay for them again. ``most``: keep at most that many answers whose kind
+    starts as this one's (the newest; for answers kept per filter choice). In-memory
     databases, and every call in a process that did not ask to keep them
     (``keep_per_state``: a command runs once), are computed every time."""
     state = database_state(con) if _KEEPING[0] else None
@@ -121,6 +128,10 @@ def per_state(con: duckdb.DuckDBPyConnection, kind: tuple, compute: Callable[[],
             del _HELD[old]  # an earlier state of this file: never asked for again
         while len(_HELD) >= _HELD_MAX:
             _HELD.pop(next(iter(_HELD)))
+        if most is not None:
+            family = [k for k in _HELD if k[1][0] == kind[0]]
+            for old in family[: max(len(family) - most + 1, 0)]:
+                del _HELD[old]
         _HELD[key] = value
     return value
 
