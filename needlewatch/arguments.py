@@ -10,7 +10,6 @@ import argparse
 import re
 from datetime import date
 
-from dashboard.store.filters import ADJUSTERS, COMPARE_FACTORS, DIMS, MODEL_METHODS, PER_UNITS
 from ingest.vocab import SEVERITY_TIERS, UNSPECIFIED
 from needlewatch import settings
 from needlewatch.output import FORMATS
@@ -154,7 +153,10 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def add_analysis_parsers(sub: argparse._SubParsersAction) -> None:
     """rates, compare, model and signals: same filters, same output formats."""
-    from dashboard.analysis.methods import RATIO_INTERVALS  # scipy: only for the analysis parsers
+    # the read side (pandas, scipy) only for the analysis parsers: --version, --help and
+    # ingest never import it
+    from dashboard.analysis.methods import RATIO_INTERVALS
+    from dashboard.store.filters import ADJUSTERS, COMPARE_FACTORS, DIMS, MODEL_METHODS, PER_UNITS
 
     p = sub.add_parser(
         "rates",

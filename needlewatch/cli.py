@@ -144,8 +144,9 @@ def _handler(command: str):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    data_command = bool(argv) and argv[0] in commands.HANDLERS
-    args = build_parser(analysis=not data_command).parse_args(argv)
+    # a data command, or --version, needs no analysis parser (they import the read side)
+    light = bool(argv) and (argv[0] in commands.HANDLERS or argv[0] == "--version")
+    args = build_parser(analysis=not light).parse_args(argv)
     db_path = settings.resolve_db_path(args.db)
     handler = _handler(args.command)
     try:

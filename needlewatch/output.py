@@ -7,9 +7,8 @@ import json
 import math
 import numbers
 import re
+from types import ModuleType
 from typing import TYPE_CHECKING, TextIO
-
-from dashboard.analysis.labels import CATEGORY, SEVERITY, TECHNIQUE, ULTRASOUND, headings, label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,8 +30,16 @@ DIM_COLUMNS = frozenset(
 )  # fmt: skip
 #: Dimensions a ``level``/``reference`` pair can be recognised by from its values alone
 #: (``compare`` prints no factor column); bands are configurable and stay as written.
-_KNOWN_LEVELS = {"technique": TECHNIQUE, "ultrasound": ULTRASOUND, "severity": SEVERITY,
-                 "category": CATEGORY}  # fmt: skip
+_KNOWN_LEVELS = ("technique", "ultrasound", "severity", "category")
+
+
+def _labels() -> ModuleType:
+    """``dashboard.analysis.labels``, imported by the commands that print frames only: the
+    read side imports pandas, which ``--version``, ``--help`` and ``ingest`` never need."""
+    from dashboard.analysis import labels
+
+    return labels
+
 
 #: Control characters as the table format shows them, so one row stays one line.
 _VISIBLE = {i: f"\\x{i:02x}" for i in (*range(32), 127)} | {9: "\\t", 10: "\\n", 13: "\\r"}
@@ -77,7 +84,7 @@ def write_frame(
                 shown[col] = [p_text(v) for v in shown[col]]
             elif shown[col].dtype.kind in "OSU" or str(shown[col].dtype) == "str":
                 shown[col] = [_visible(v) for v in _words(frame, col, level_dim)]
-        shown.columns = headings(list(frame.columns))
+        shown.columns = _labels().headings(list(frame.columns))
         out.write(shown.to_string(index=False) + "\n")
 
 
@@ -93,7 +100,9 @@ def _level_dims(frame: pd.DataFrame, level_dim: str | None) -> list[str | None]:
             for v in frame[c]
             if not _missing(v)
         }
-        found = [dim for dim, codes in _KNOWN_LEVELS.items() if values and values <= set(codes)]
+        labels = _labels()
+        codes = {d: set(getattr(labels, d.upper())) for d in _KNOWN_LEVELS}
+        found = [dim for dim in _KNOWN_LEVELS if values and values <= codes[dim]]
         level_dim = found[0] if len(found) == 1 else None
     return [level_dim] * len(frame)
 
@@ -101,6 +110,7 @@ def _level_dims(frame: pd.DataFrame, level_dim: str | None) -> list[str | None]:
 def _words(frame: pd.DataFrame, col: str, level_dim: str | None) -> list[object]:
     """A text column as printed: a dimension's codes as words, other text as it is."""
     values = list(frame[col])
+    label, headings = _labels().label, _labels().headings
     if col in DIM_COLUMNS:
         return [v if _missing(v) else label(col, v) for v in values]
     if col in ("level", "reference"):

@@ -125,6 +125,32 @@ def test_help_lists_every_command(capsys) -> None:
         assert command in out
 
 
+def test_version_and_a_csv_ingest_import_no_read_side(base_db: Path) -> None:
+    """``--version`` and ``ingest`` import neither the read side (``dashboard``, which sets
+    pandas' options) nor pandas: they start in a fraction of a second."""
+    import subprocess
+    import sys
+
+    from needlewatch import __version__
+
+    code = (
+        "import sys\n"
+        "from needlewatch.cli import main\n"
+        "try:\n"
+        "    main(['--version'])\n"
+        "except SystemExit as exc:\n"
+        "    print('version exit', exc.code)\n"
+        f"status = main(['ingest', '--db', {str(base_db)!r}, {str(DATA / 'events.csv')!r}])\n"
+        "print(status, sorted(m for m in ('pandas', 'dashboard', 'scipy') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path.cwd()
+    )
+    lines = done.stdout.splitlines()
+    assert lines[:2] == [f"needlewatch {__version__}", "version exit 0"]
+    assert lines[-1] == "0 []"
+
+
 def test_a_csv_ingest_never_imports_pandas(base_db: Path) -> None:
     """DuckDB would import pandas (1.5 s) at the first bound parameter; the command line
     hides it while ingesting CSV files, and pandas imports normally afterwards."""
