@@ -61,13 +61,15 @@ def _duckdb_without_pandas(files: list[Path]) -> Iterator[None]:
 
 
 def _demo_only(db_path: Path, demo_dir: Path) -> None:
-    """Refuse to replace a database that holds anything but demo data."""
+    """Refuse to replace a database that holds anything but demo data. A database of any
+    schema version is read (every version records its files in ``ingest_runs``): an older
+    demo database is replaced, not sent to ``needlewatch upgrade`` first."""
     if not db_path.exists():
         return
-    from dashboard.store.db import connect_readonly
     from dashboard.store.quality import loaded_files
+    from ingest.store import open_for_reading
 
-    con = connect_readonly(db_path)
+    con = open_for_reading(db_path)
     try:
         files = loaded_files(con)
     finally:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from needlewatch import settings
 from needlewatch.cli import main
 
 from .conftest import DATA
@@ -169,3 +171,39 @@ def test_a_csv_ingest_never_imports_pandas(base_db: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path.cwd()
     )
     assert done.stdout.splitlines()[-1] == "0 False (1, 1)"
+
+
+def test_demo_replaces_an_older_demo_database_and_refuses_other_data(
+    tmp_path: Path, capsys
+) -> None:
+    """``needlewatch demo`` over a demo database of an older schema (version 1) replaces
+    it; over a database holding other files it refuses, in one line, and leaves it."""
+    from ingest.schema import MIGRATIONS
+
+    demo_dir, db = tmp_path / "demo", tmp_path / "n.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(MIGRATIONS[0])
+        con.execute(
+            "INSERT INTO meta VALUES ('patient_key_secret', '00'), ('schema_version', '1');"
+            "INSERT INTO ingest_runs VALUES (1, 1, ?, 'x', 'clinics', 1, 1, 0, 0, 0, "
+            "now(), now(), 'accepted', '{}')",
+            [str(demo_dir / "clinics.csv")],
+        )
+    args = ["demo", "--db", str(db), "--out", str(demo_dir), "--treatments", "2000"]
+    assert main(args) == 0
+    assert capsys.readouterr().out.endswith(
+        f"demo data (seed {settings.DEFAULT_DEMO_SEED}) loaded into {db}\n"
+    )
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            "4",
+        )
+        assert con.execute("SELECT count(*) FROM treatments").fetchone() == (2000,)
+    other = tmp_path / "mine.csv"
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE ingest_runs SET file = ? WHERE run_id = 1", [str(other)])
+    assert main(args) == 2
+    assert capsys.readouterr().err == (
+        f"needlewatch: {db} holds data that is not from the demo ({other}); pass --db with "
+        "another path to load the demo there\n"
+    )
