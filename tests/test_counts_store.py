@@ -12,6 +12,7 @@ practitioners (so a band changes mid-month).
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -228,6 +229,42 @@ def requests(draw):
 def test_store_counts_equal_row_counts(rows, request) -> None:
     dims, f, per = request
     got = _normal(rate_counts(rows[2], dims, f, per), dims)
+    pd.testing.assert_frame_equal(got, expected_counts(rows, dims, f, per))
+
+
+month_starts = st.dates(FIRST, LAST).map(lambda d: d.replace(day=1))
+month_ends = month_starts.map(
+    lambda d: (d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    request=requests(),
+    start=st.one_of(st.none(), month_starts),
+    end=st.one_of(st.none(), month_ends),
+)
+def test_counts_by_month_kept_by_the_dashboard_equal_row_counts(rows, request, start, end) -> None:
+    """The dashboard cuts counts by month over whole months from every month's counts,
+    kept per database state and other filters (``counts._months_of``): for random filters,
+    dimensions and periods of whole months they are the counts of the rows, as a
+    command's are."""
+    from dashboard.store import db as store_db
+
+    dims, f, per = request
+    dims = tuple(dict.fromkeys(("month", *dims)))
+    if start and end and start > end:
+        start, end = (
+            end.replace(day=1),
+            (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1),
+        )
+    f = replace(f, date_from=start, date_to=end)
+    before = store_db.keeps_per_state()
+    store_db.keep_per_state(True)
+    try:
+        got = _normal(rate_counts(rows[2], dims, f, per), dims)
+    finally:
+        store_db.keep_per_state(before)
     pd.testing.assert_frame_equal(got, expected_counts(rows, dims, f, per))
 
 
