@@ -128,8 +128,9 @@ def test_help_lists_every_command(capsys) -> None:
 
 
 def test_version_and_a_csv_ingest_import_no_read_side(base_db: Path) -> None:
-    """``--version`` and ``ingest`` import neither the read side (``dashboard``, which sets
-    pandas' options) nor pandas: they start in a fraction of a second."""
+    """``--version`` and ``ingest`` import neither the read side nor pandas, and a reader's
+    connection (``dashboard.store.db``) no pandas: they start in a fraction of a second.
+    The store's frames set pandas' text storage (``dashboard.store.frames``)."""
     import subprocess
     import sys
 
@@ -144,13 +145,17 @@ def test_version_and_a_csv_ingest_import_no_read_side(base_db: Path) -> None:
         "    print('version exit', exc.code)\n"
         f"status = main(['ingest', '--db', {str(base_db)!r}, {str(DATA / 'events.csv')!r}])\n"
         "print(status, sorted(m for m in ('pandas', 'dashboard', 'scipy') if m in sys.modules))\n"
+        "import dashboard.store.db\n"  # a reader's connection (the dashboard's, per query)
+        "print('connect', 'pandas' in sys.modules)\n"
+        "import dashboard.store.counts, pandas\n"  # frames: text as Python strings
+        "print(pandas.get_option('mode.string_storage'))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path.cwd()
     )
     lines = done.stdout.splitlines()
     assert lines[:2] == [f"needlewatch {__version__}", "version exit 0"]
-    assert lines[-1] == "0 []"
+    assert lines[-3:] == ["0 []", "connect False", "python"]
 
 
 def test_a_csv_ingest_never_imports_pandas(base_db: Path) -> None:

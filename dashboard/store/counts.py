@@ -27,6 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+import dashboard.store.frames  # noqa: F401  (text columns as Python strings)
 from dashboard.store.db import keeps_per_state, per_state
 from dashboard.store.filters import DIMS, EVENT_DIMS, PER_UNITS, Filters
 from dashboard.store.sql_fragments import experience_case, training_case

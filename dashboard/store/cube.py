@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+import dashboard.store.frames  # noqa: F401  (text columns as Python strings)
 from dashboard.store.counts import event_levels, rate_counts, sort_levels
 from dashboard.store.filters import Filters
 

@@ -29,6 +29,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+import dashboard.store.frames  # noqa: F401  (text columns as Python strings)
 from dashboard.store.db import keeps_per_state, per_state
 from dashboard.store.filters import Filters
 from dashboard.store.sql_fragments import (

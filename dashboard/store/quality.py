@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+import dashboard.store.frames  # noqa: F401  (text columns as Python strings)
 from ingest.blanks import BLANK_COLUMNS
 from ingest.vocab import UNMAPPED
 
