@@ -39,17 +39,19 @@ def _blanks_sql(table: str, rows: str) -> str:
 
 
 def _write(con: duckdb.DuckDBPyConnection, table: str, values: list[int], *, add: bool) -> None:
-    """Set (or add to) ``table``'s blank counts, one value per optional column."""
-    frame = [(table, col, int(v)) for col, v in zip(BLANK_COLUMNS[table], values, strict=True)]
+    """Set (or add to) ``table``'s blank counts, one value per optional column: one
+    statement, the columns and values bound as two lists."""
+    params = {"t": table, "cols": list(BLANK_COLUMNS[table]), "ns": [int(v) for v in values]}
+    given = "SELECT unnest($cols) AS column_name, unnest($ns) AS n"
     if add:
-        con.executemany(
-            "UPDATE column_blanks SET missing = missing + $3 "
-            "WHERE table_name = $1 AND column_name = $2",
-            frame,
+        con.execute(
+            f"UPDATE column_blanks b SET missing = b.missing + d.n FROM ({given}) d "
+            "WHERE b.table_name = $t AND b.column_name = d.column_name",
+            params,
         )
     else:
-        con.execute("DELETE FROM column_blanks WHERE table_name = ?", [table])
-        con.executemany("INSERT INTO column_blanks VALUES ($1, $2, $3)", frame)
+        con.execute("DELETE FROM column_blanks WHERE table_name = $t", {"t": table})
+        con.execute(f"INSERT INTO column_blanks SELECT $t, column_name, n FROM ({given})", params)
 
 
 def note_blanks(con: duckdb.DuckDBPyConnection, table: str, run_id: int) -> None:

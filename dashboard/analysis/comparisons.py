@@ -22,7 +22,7 @@ import pandas as pd
 from dashboard.analysis.methods import DEFAULT, Methods
 from dashboard.stats.compare import compare_levels
 from dashboard.stats.spread import rate_spread
-from dashboard.store.counts import rate_counts, sort_levels
+from dashboard.store.counts import rate_counts, summed_counts
 from dashboard.store.filters import (
     ADJUSTERS,
     COMPARE_FACTORS,
@@ -292,15 +292,13 @@ def ratio_tables(
         wide: (factors..., adjust, practitioner, events, treatments, ...)
           -> per factor, summed over the other factors (treatments and events add up):
              (factor, adjust, practitioner, events, treatments), ordered as rate_counts
-             orders them (``sort_levels``) -> ratio_table
+             orders them (``summed_counts``) -> ratio_table
 
     the same numbers as ``compare_table`` per factor. A factor whose fit fails maps to
     its ValueError."""
     out: dict[str, pd.DataFrame | Exception] = {}
     for factor in factors:
-        keys = (factor, adjust, "practitioner")
-        cells = wide.groupby(list(keys), sort=False)[["events", "treatments"]].sum().reset_index()
-        cells = sort_levels(cells, keys, filters, {})
+        cells = summed_counts(wide, (factor, adjust, "practitioner"), filters)
         try:
             out[factor] = ratio_table(cells, factor, adjust, None, methods)
         except ValueError as exc:
