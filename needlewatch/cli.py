@@ -166,6 +166,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except _duckdb_errors() as exc:
         first = str(exc).splitlines()[0]
+        if type(exc).__name__ == "OutOfMemoryException":
+            print(
+                f"needlewatch: {args.command} ran out of memory ({first}); the database is "
+                "unchanged: split the input into smaller files (a year each) and run them "
+                "one after another, or report this with the files' sizes",
+                file=sys.stderr,
+            )
+            return 2
         print(f"needlewatch: {db_path}: cannot use this database ({first})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
