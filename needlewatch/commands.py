@@ -161,13 +161,15 @@ def cmd_serve(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     out.write(f"NeedleWatch dashboard on http://{shown}:{args.port} (database {db_path})\n")
     out.flush()
     command = [
-        sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
+        sys.executable, "-m", "dashboard.app.serve", "run", str(app),
+        "--server.address", args.host,
         "--server.port", str(args.port), "--server.headless", str(args.headless).lower(),
         "--browser.gatherUsageStats", "false", "--server.showEmailPrompt", "false",
         "--client.toolbarMode", "viewer", "--logger.hideWelcomeMessage", "true",
     ]  # fmt: skip
     # Become the Streamlit process (no wrapper left holding ~56 MB, and Ctrl+C or a
-    # signal to this PID reaches the dashboard itself).
+    # signal to this PID reaches the dashboard itself), through dashboard.app.serve: it
+    # warms the process (imports, the store's answers for the first page) as it starts.
     os.execvpe(sys.executable, command, env)
     return 0  # not reached
 

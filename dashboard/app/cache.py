@@ -60,9 +60,28 @@ def compute(name: str, path: str, args: tuple) -> Any:
         con.close()
 
 
+#: View results computed as the process started (``dashboard.app.warm``), each handed to
+#: its first asker and then forgotten (Streamlit's cache keeps it from there on).
+_WARMED: dict[tuple[str, str, int, tuple], Any] = {}
+
+
+def compute_ahead(view: Callable, *args: object) -> Any:
+    """``load(view, *args)`` computed now, outside any session, and kept for the first page
+    that asks (``dashboard.app.warm``): Streamlit's cache cannot be filled without one."""
+    key = (f"{view.__module__}:{view.__qualname__}", str(db_path()), version(), args)
+    _WARMED[key] = value = compute(key[0], key[1], args)
+    return value
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def _cached(name: str, path: str, stamp: int, args: tuple) -> Any:
-    return compute(name, path, args)
+    ahead = _WARMED.pop((name, path, stamp, args), _NOT_AHEAD)
+    for key in [k for k in _WARMED if k[1] == path and k[2] != stamp]:
+        _WARMED.pop(key, None)  # computed before an ingest: nobody will ask for it again
+    return compute(name, path, args) if ahead is _NOT_AHEAD else ahead
+
+
+_NOT_AHEAD = object()
 
 
 def load(view: Callable, *args: object) -> Any:

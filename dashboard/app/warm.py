@@ -1,0 +1,51 @@
+"""Warm a dashboard process when it starts, before anyone opens a page.
+
+The first page a visitor opens in a fresh process used to pay for everything at once
+(1.5-1.7 s at 10 million treatments): importing the pages' libraries (pandas, SciPy,
+Plotly: about 0.5 s), and reading what the store keeps per database state
+(``dashboard.store.db.per_state``: the serious-event rows, every month's counts, the
+levels stored: about 0.45 s). ``needlewatch serve`` starts the server through
+``dashboard.app.serve``, which runs :func:`warm` in a background thread while Streamlit
+starts: it imports the pages and computes the sidebar's options and the Overview at all
+dates with the sidebar's default filters, as the first visitor will ask for them
+(``dashboard.app.cache.compute_ahead``: handed to the first page that asks, then held
+by Streamlit's cache as any view), and the store's answers they read stay held for the
+pages after. Nothing is shown here; an ingest that lands before the first visitor
+changes the database's stamp, so the page computes afresh.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from dashboard.analysis import views
+from dashboard.app.state import Choices, filters_from_params
+from dashboard.store.db import keep_per_state
+from ingest.errors import NeedleWatchError
+
+
+def warm(path: Path | None = None) -> float | None:
+    """Import the pages, compute the first page's views and hold the store's answers for
+    the database the dashboard reads (``$NEEDLEWATCH_DB``; ``path`` must be that one);
+    the seconds it took, or None when there is nothing to warm (no database yet, or one
+    this release cannot read: the page says why)."""
+    start = time.perf_counter()
+    keep_per_state()  # as dashboard.app.cache does on import
+    import dashboard.app.screens  # noqa: F401  (the pages, their figures and libraries)
+    from dashboard.app.cache import compute_ahead, db_path
+    from dashboard.figures.style import new_figure
+
+    if path is not None and Path(path).resolve() != db_path().resolve():
+        raise ValueError(f"warm: {path} is not the dashboard's database ({db_path()})")
+    new_figure()  # Plotly validates its default template once per process
+    try:
+        options = compute_ahead(views.options)
+    except NeedleWatchError:
+        return None
+    if not options.quarters:
+        return None
+    choices = Choices(options.clinics, options.professions, options.regions, options.techniques)
+    state, _ = filters_from_params({}, choices)
+    compute_ahead(views.overview, state.filters)
+    return time.perf_counter() - start
