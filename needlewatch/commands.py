@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TextIO
 
 from ingest.errors import NeedleWatchError
-from ingest.readers import XLSX_SUFFIXES
 from needlewatch import settings
 
 from .output import ProgressBar, write_frame, write_ingest_summary
@@ -49,6 +48,8 @@ def _duckdb_without_pandas(files: list[Path]) -> Iterator[None]:
     normally. Workbooks are read through pandas (``ingest.readers``), so an ingest with
     one, or a process that already imported pandas, is left as it is.
     """
+    from ingest.readers import XLSX_SUFFIXES  # (0.1 s: not for the analysis commands)
+
     if "pandas" in sys.modules or any(Path(f).suffix.lower() in XLSX_SUFFIXES for f in files):
         yield
         return
