@@ -74,11 +74,16 @@ def _patient_keys(
     """
     secret = con.execute("SELECT value FROM meta WHERE key = 'patient_key_secret'").fetchone()
     params["ipad"], params["opad"] = hmac_pads(secret[0])
+    if "patient_id" not in source.columns:  # an optional column: no ids to key
+        con.execute("CREATE OR REPLACE TEMP TABLE pkeys (patient_id VARCHAR, patient_key VARCHAR)")
+        return
+    # the file's patient_id column alone, trimmed as scan_sql trims it: the whole scan
+    # trims every column first (0.8 s more for 5 million rows)
+    ids = f"(SELECT nullif(trim(patient_id), '') AS patient_id FROM {source.relation})"
     sql = (
         "CREATE OR REPLACE TEMP TABLE pkeys AS SELECT patient_id, "
         "sha256($opad || unhex(sha256($ipad || encode(patient_id)))) AS patient_key "
-        f"FROM (SELECT DISTINCT patient_id FROM {scan_sql(source)} "
-        "WHERE patient_id IS NOT NULL)"
+        f"FROM (SELECT DISTINCT patient_id FROM {ids} src WHERE patient_id IS NOT NULL)"
     )
     run(con, sql, named(source, params, sql), progress, "keying patient ids")
 
