@@ -88,7 +88,11 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "serve",
         help="open the dashboard (Streamlit) on the database",
-        description="Start the NeedleWatch dashboard. Stop it with Ctrl+C.",
+        description=(
+            "Start the NeedleWatch dashboard. Stop it with Ctrl+C. As it starts it imports "
+            "its pages and computes the Overview at all dates, so the first page opens "
+            "without waiting for them."
+        ),
     )
     add_db(p)
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
