@@ -81,9 +81,11 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
     if analysis:
         from .arguments import add_analysis_parsers
         from .report_command import add_report_parser
+        from .submit_command import add_submit_parser
 
         add_analysis_parsers(sub)
         add_report_parser(sub)
+        add_submit_parser(sub)
 
     p = sub.add_parser(
         "serve",
@@ -141,9 +143,11 @@ def _duckdb_errors() -> tuple[type[BaseException], ...]:
 def _handler(command: str):
     if command in commands.HANDLERS:
         return commands.HANDLERS[command]
-    from . import analysis_commands, report_command
+    from . import analysis_commands, report_command, submit_command
 
-    return {**analysis_commands.HANDLERS, **report_command.HANDLERS}[command]
+    return {**analysis_commands.HANDLERS, **report_command.HANDLERS, **submit_command.HANDLERS}[
+        command
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -183,12 +183,8 @@ def _umask() -> int:
     return mask
 
 
-def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Path) -> Report:
-    """Build, render and write ``out`` atomically (a temporary file, then os.replace), so a
-    failed run never leaves a half-written report; the file gets the permissions of any
-    file the user creates (0666 less the umask, usually 0644). Returns the report written."""
-    out = Path(out)
-    fmt = format_of(out)
+def writable_folder(out: Path) -> Path:
+    """``out``'s folder, or ReportPathError naming it when it is missing or read-only."""
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise ReportPathError(
@@ -196,8 +192,14 @@ def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Pa
         )
     if not os.access(folder, os.W_OK):
         raise ReportPathError(f"{out}: cannot write in {folder}; choose another --out")
-    report, data = make_report(con, request, fmt)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{out.name}.", suffix=".part")
+    return folder
+
+
+def write_atomically(out: Path, data: bytes, what: str = "the report") -> None:
+    """``data`` to ``out`` through a temporary file beside it and os.replace, so a failed
+    run never leaves a half-written file; the file gets the permissions of any file the
+    user creates (0666 less the umask, usually 0644)."""
+    fd, tmp = tempfile.mkstemp(dir=writable_folder(out), prefix=f".{out.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -206,6 +208,16 @@ def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Pa
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise ReportPathError(
-            f"{out}: cannot write the report ({exc.strerror}); choose another --out"
+            f"{out}: cannot write {what} ({exc.strerror}); choose another --out"
         ) from None
+
+
+def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Path) -> Report:
+    """Build, render and write ``out`` atomically (``write_atomically``). Returns the
+    report written."""
+    out = Path(out)
+    fmt = format_of(out)
+    writable_folder(out)  # before any work
+    report, data = make_report(con, request, fmt)
+    write_atomically(out, data)
     return report
