@@ -249,3 +249,35 @@ def test_a_quarter_without_treatments_is_a_nil_return(fixture_db: Path, tmp_path
         "month,clinic_id,profession,training_band,experience_band,body_region,"
         "ultrasound_guided,technique,insertions_recorded,treatments,insertions"
     ]
+
+
+def test_every_clinics_submission_adds_up_to_its_rates(fixture_con) -> None:
+    """Every clinic of the fixture, in a full quarter, a quarter the data start in and a
+    quarter before them: cell totals by clinic, category and training band equal
+    ``rate_counts`` for the same clinic and quarter (the counts every surface prints)."""
+    from dashboard.store.counts import rate_counts
+    from dashboard.store.filters import Filters, parse_quarter
+
+    stamp = datetime(2026, 11, 21, tzinfo=UTC)
+    checked = 0
+    for quarter in ("2019Q4", "2023Q4", "2025Q2"):
+        first, last = parse_quarter(quarter)
+        for clinic in ("C01", "C04", "C07", "C11", "C14"):
+            made = build_submission(fixture_con, clinic, quarter, BodyProfile(), today=TODAY,
+                                    created_at=stamp, tool_version="t")  # fmt: skip
+            cells = made.tables["treatment_cells.csv"]
+            events = made.tables["event_cells.csv"]
+            scope = Filters(date_from=first, date_to=last, clinics=(clinic,))
+            want = rate_counts(fixture_con, ("category", "training_band"), scope)
+            got = (
+                events[events["category"].notna() & events["severity"].isna()]
+                .groupby(["category", "training_band"])["events"]
+                .sum()
+            )
+            want_events = want[want["events"] > 0].set_index(["category", "training_band"])
+            assert got.to_dict() == want_events["events"].to_dict(), (clinic, quarter)
+            overall = rate_counts(fixture_con, (), scope)
+            treatments = int(overall["treatments"].sum()) if len(overall) else 0
+            assert int(cells["treatments"].sum()) == treatments, (clinic, quarter)
+            checked += treatments
+    assert checked > 1000  # the quarters with data were not all empty
