@@ -387,7 +387,7 @@ at.run()
 seconds = time.perf_counter() - start
 if at.exception:
     sys.exit(f"the Overview failed: {at.exception[0].value}")
-print(json.dumps({"seconds": seconds, "warm_s": warm_s}))
+print("RESULT", json.dumps({"seconds": seconds, "warm_s": warm_s}))
 """
 
 
@@ -408,7 +408,9 @@ def first_page_all_dates(db: Path) -> tuple[float, float, float, float]:
         )  # fmt: skip
         if done.returncode != 0:
             sys.exit(f"the Overview failed ({mode} start): {done.stderr.strip()[-500:]}")
-        got[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+        if "RESULT " not in done.stdout:
+            sys.exit(f"the Overview printed no result ({mode} start): {done.stdout[-500:]}")
+        got[mode] = json.loads(done.stdout.rsplit("RESULT ", 1)[1].splitlines()[0])
     return (
         got["warm"]["seconds"],
         got["warm"]["warm_s"],

@@ -188,7 +188,8 @@ def open_for_writing(
 def open_for_reading(
     db_path: Path, *, wait: float | None = None, wait_other: float | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """``duckdb.connect(read_only=True)``, waiting while a writer has the file.
+    """``duckdb.connect(read_only=True)`` without a progress bar, waiting while a writer
+    has the file.
 
     While a NeedleWatch ingest holds ``<db>.lock`` no open is even tried (the writer then
     only waits for the readers already open, never for a stream of new ones); past
@@ -204,7 +205,13 @@ def open_for_reading(
         message = ""
         if not writing:
             try:
-                return duckdb.connect(str(db_path), read_only=True)
+                # no progress bar: DuckDB prints it on stdout during a query over 2 s
+                # (100 million treatments), inside a command's CSV or JSON output; off, and
+                # never printed even if a caller turns it on (progress_bar_time does)
+                con = duckdb.connect(str(db_path), read_only=True)
+                con.execute("SET enable_progress_bar = false")
+                con.execute("SET enable_progress_bar_print = false")
+                return con
             except (duckdb.IOException, duckdb.ConnectionException) as exc:
                 message = str(exc)
                 if not lock_conflict(message):

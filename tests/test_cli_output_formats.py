@@ -250,3 +250,21 @@ def test_table_format_names_model_levels_by_their_term() -> None:
         "Ultrasound guidance     ultrasound-guided not ultrasound-guided      0.900\n"
         "        Body region    lumbar paraspinals       upper trapezius      0.700\n"
     )
+
+
+def test_a_read_connection_prints_no_progress_bar(fixture_db, capfd) -> None:
+    """DuckDB prints a progress bar on stdout for a query over 2 s (every command at 100
+    million treatments), inside a command's CSV or JSON: the read side turns it off. Here
+    the bar is asked to show at once (progress_bar_time 0) over a scan of every row."""
+    from dashboard.store.db import connect_readonly
+
+    con = connect_readonly(fixture_db)
+    try:
+        con.execute("SET progress_bar_time = 0")
+        con.execute(
+            "SELECT count(DISTINCT md5(treatment_id || x)) FROM treatments, range(60) r(x)"
+        ).fetchall()
+    finally:
+        con.close()
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
