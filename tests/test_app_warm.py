@@ -81,3 +81,31 @@ def test_no_database_yet_warms_nothing(tmp_path: Path, monkeypatch) -> None:
 def test_another_database_than_the_dashboards_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="is not the dashboard's database"):
         warm(tmp_path / "other.duckdb")
+
+
+def test_serve_imports_the_pages_before_the_warm_thread_and_streamlit_start(monkeypatch) -> None:
+    """A module imported by two threads at once is seen half-made by one that looks it up
+    in sys.modules (Plotly does, for pandas): the 100-million-treatment server died of it
+    at start. ``dashboard.app.serve`` imports first, in its own thread, then starts both."""
+    import sys as _sys
+
+    import streamlit.web.cli
+
+    import dashboard.app.serve as serve
+    import dashboard.app.warm as warm_module
+
+    seen: list[str] = []
+
+    class Thread:
+        def __init__(self, target, name, daemon) -> None:
+            assert (name, daemon) == ("needlewatch-warm", True)
+
+        def start(self) -> None:
+            seen.append("warm thread")
+
+    monkeypatch.setattr(serve.threading, "Thread", Thread)
+    monkeypatch.setattr(warm_module, "prepare", lambda: seen.append("prepare"))
+    monkeypatch.setattr(streamlit.web.cli, "main", lambda prog_name: seen.append(prog_name))
+    monkeypatch.setattr(_sys, "argv", ["serve", "run", "main.py"])
+    serve.main()
+    assert seen == ["prepare", "warm thread", "streamlit"]

@@ -3,7 +3,8 @@
     python -m dashboard.app.serve run dashboard/app/main.py --server.port 8501 ...
 
 takes the arguments of ``streamlit`` itself and runs its command line in this process,
-after starting :func:`dashboard.app.warm.warm` in a background thread on the database
+after importing the pages (``dashboard.app.warm.prepare``, in this thread) and starting
+:func:`dashboard.app.warm.warm` in a background thread on the database
 ``needlewatch serve`` chose (``$NEEDLEWATCH_DB``). Streamlit runs the pages in this same
 process, so what the warm-up imported and held is there for the first visitor. A warm-up
 that fails says so in one line on stderr and changes nothing: the page that needs the
@@ -22,13 +23,16 @@ def _warm_quietly() -> None:
     try:
         from dashboard.app.warm import warm
 
-        warm(settings.resolve_db_path(None))
+        warm(settings.resolve_db_path(None))  # imports done: prepare() ran in main()
     except Exception as exc:  # noqa: BLE001  (never stops the server: the page reports it)
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"needlewatch: warm-up skipped ({first})", file=sys.stderr)
 
 
 def main() -> None:
+    from dashboard.app.warm import prepare
+
+    prepare()  # imports in this thread, before any other starts (see prepare)
     threading.Thread(target=_warm_quietly, name="needlewatch-warm", daemon=True).start()
     from streamlit.web import cli
 

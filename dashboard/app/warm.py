@@ -25,20 +25,32 @@ from dashboard.store.db import keep_per_state
 from ingest.errors import NeedleWatchError
 
 
+def prepare() -> None:
+    """Import the pages (pandas, SciPy, Plotly with them) and set Plotly's template up.
+
+    ``dashboard.app.serve`` calls this in the main thread *before* Streamlit starts and
+    before :func:`warm` runs in its own thread: a module being imported in one thread is
+    visible half-made to another that looks it up in ``sys.modules`` without importing
+    it, as Plotly does for pandas, and the server once died of it at start
+    ("partially initialized module 'pandas' has no attribute 'Series'")."""
+    keep_per_state()  # as dashboard.app.cache does on import
+    import dashboard.app.screens  # noqa: F401  (the pages, their figures and libraries)
+    from dashboard.figures.style import new_figure
+
+    new_figure()  # Plotly validates its default template once per process
+
+
 def warm(path: Path | None = None) -> float | None:
-    """Import the pages, compute the first page's views and hold the store's answers for
-    the database the dashboard reads (``$NEEDLEWATCH_DB``; ``path`` must be that one);
+    """:func:`prepare`, then compute the first page's views and hold the store's answers
+    for the database the dashboard reads (``$NEEDLEWATCH_DB``; ``path`` must be that one);
     the seconds it took, or None when there is nothing to warm (no database yet, or one
     this release cannot read: the page says why)."""
     start = time.perf_counter()
-    keep_per_state()  # as dashboard.app.cache does on import
-    import dashboard.app.screens  # noqa: F401  (the pages, their figures and libraries)
+    prepare()
     from dashboard.app.cache import compute_ahead, db_path
-    from dashboard.figures.style import new_figure
 
     if path is not None and Path(path).resolve() != db_path().resolve():
         raise ValueError(f"warm: {path} is not the dashboard's database ({db_path()})")
-    new_figure()  # Plotly validates its default template once per process
     try:
         options = compute_ahead(views.options)
     except NeedleWatchError:
