@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -530,7 +531,13 @@ def measure_memory(db: Path, quarters: tuple[str, ...]) -> dict:
                     sys.exit(f"dashboard did not start: see {OUT / 'serve.log'}")
                 time.sleep(0.3)
         tree = [serve.pid, *children(serve.pid)]  # `serve` execs Streamlit: one process
-        streamlit = next(p for p in tree if b"streamlit" in Path(f"/proc/{p}/cmdline").read_bytes())
+        streamlit = next(
+            p
+            for p in tree
+            if re.search(
+                rb"streamlit|dashboard\.app\.serve", Path(f"/proc/{p}/cmdline").read_bytes()
+            )
+        )
         idle_mb = proc_status(streamlit, "VmRSS")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

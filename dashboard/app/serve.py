@@ -27,12 +27,19 @@ def _warm_quietly() -> None:
     except Exception as exc:  # noqa: BLE001  (never stops the server: the page reports it)
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"needlewatch: warm-up skipped ({first})", file=sys.stderr)
+    finally:
+        from dashboard.app.cache import WARM_IDLE
+
+        WARM_IDLE.set()
 
 
 def main() -> None:
     from dashboard.app.warm import prepare
 
     prepare()  # imports in this thread, before any other starts (see prepare)
+    from dashboard.app.cache import WARM_IDLE
+
+    WARM_IDLE.clear()  # from now: a page waits for the warm-up instead of computing beside it
     threading.Thread(target=_warm_quietly, name="needlewatch-warm", daemon=True).start()
     from streamlit.web import cli
 

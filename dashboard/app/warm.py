@@ -47,10 +47,20 @@ def warm(path: Path | None = None) -> float | None:
     this release cannot read: the page says why)."""
     start = time.perf_counter()
     prepare()
-    from dashboard.app.cache import compute_ahead, db_path
+    from dashboard.app.cache import WARM_IDLE, db_path
 
     if path is not None and Path(path).resolve() != db_path().resolve():
         raise ValueError(f"warm: {path} is not the dashboard's database ({db_path()})")
+    WARM_IDLE.clear()  # a page that asks meanwhile waits for these answers
+    try:
+        return _compute_first_page(start)
+    finally:
+        WARM_IDLE.set()
+
+
+def _compute_first_page(start: float) -> float | None:
+    from dashboard.app.cache import compute_ahead
+
     try:
         options = compute_ahead(views.options)
     except NeedleWatchError:
