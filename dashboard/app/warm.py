@@ -16,6 +16,7 @@ changes the database's stamp, so the page computes afresh.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -34,7 +35,18 @@ def prepare() -> None:
     it, as Plotly does for pandas, and the server once died of it at start
     ("partially initialized module 'pandas' has no attribute 'Series'")."""
     keep_per_state()  # as dashboard.app.cache does on import
-    import dashboard.app.screens  # noqa: F401  (the pages, their figures and libraries)
+    # st.cache_data checks its storage as the cache module is imported; before the server
+    # runs that logs "No runtime found, using MemoryCacheStorageManager", which is what the
+    # server then uses anyway: not a line for the user's terminal
+    import streamlit.runtime.caching.cache_data_api as cache_data_api  # makes its logger
+
+    quiet = logging.getLogger(cache_data_api.__name__)
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        import dashboard.app.screens  # noqa: F401  (the pages, their figures and libraries)
+    finally:
+        quiet.setLevel(level)
     from dashboard.figures.style import new_figure
 
     new_figure()  # Plotly validates its default template once per process
