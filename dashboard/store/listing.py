@@ -49,8 +49,12 @@ _SERIOUS_ROWS_SQL = """
            e.outcome, e.narrative, t.treatment_date, t.clinic_id, t.practitioner_id,
            t.body_region, t.ultrasound_guided, t.technique
     FROM adverse_events e JOIN treatments t USING (treatment_id)
-    WHERE list_contains($held, e.severity)
-"""
+    WHERE e.severity IN ({held})
+""".format(held=", ".join(f"$held{i}" for i in range(len(HELD_SEVERITIES))))
+#: One bound parameter per severity held: DuckDB narrows the events scan by ``IN ($a, $b)``
+#: before the join, and did not by ``list_contains($held, ...)`` (100 million treatments:
+#: 3.1 s and about 300 MB, against 17-20 s and 1.2 GB).
+_HELD_PARAMS = {f"held{i}": severity for i, severity in enumerate(HELD_SEVERITIES)}
 
 
 def serious_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -59,7 +63,7 @@ def serious_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
     return per_state(
         con,
         ("serious_rows",),
-        lambda: con.execute(_SERIOUS_ROWS_SQL, {"held": list(HELD_SEVERITIES)}).to_arrow_table(),
+        lambda: con.execute(_SERIOUS_ROWS_SQL, _HELD_PARAMS).to_arrow_table(),
     )
 
 
@@ -87,7 +91,7 @@ def _on_rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataF
     more than it saves)."""
     if not keeps_per_state():
         sql = sql.format(rows=f"({_SERIOUS_ROWS_SQL})")
-        return con.execute(sql, _bound(sql, {**params, "held": list(HELD_SEVERITIES)})).df()
+        return con.execute(sql, _bound(sql, {**params, **_HELD_PARAMS})).df()
     sql = sql.format(rows="serious_rows")
     with _registered(con, {"serious_rows": serious_rows(con)}):
         return con.execute(sql, _bound(sql, params)).df()
