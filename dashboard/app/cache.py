@@ -70,6 +70,7 @@ WARM_IDLE = threading.Event()
 WARM_IDLE.set()
 #: The longest a page waits for a warm-up before computing on its own.
 WARM_WAIT_S = 300.0
+_NOT_AHEAD = object()  # no answer computed ahead for this key
 
 
 def compute_ahead(view: Callable, *args: object) -> Any:
@@ -87,9 +88,6 @@ def _cached(name: str, path: str, stamp: int, args: tuple) -> Any:
     for key in [k for k in _WARMED if k[1] == path and k[2] != stamp]:
         _WARMED.pop(key, None)  # computed before an ingest: nobody will ask for it again
     return compute(name, path, args) if ahead is _NOT_AHEAD else ahead
-
-
-_NOT_AHEAD = object()
 
 
 def load(view: Callable, *args: object) -> Any:

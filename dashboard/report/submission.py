@@ -42,6 +42,7 @@ from dashboard.report.render import write_atomically
 from dashboard.store import submission as queries
 from dashboard.store.bands import Bands
 from dashboard.store.filters import parse_quarter
+from dashboard.store.queries import unit_ids
 from ingest.schema import SCHEMA_VERSION
 
 FORMAT = "needlewatch-submission"
@@ -122,7 +123,7 @@ def _csv(frame: pd.DataFrame) -> bytes:
 def choose_clinic(con: duckdb.DuckDBPyConnection, asked: str | None, db_label: str) -> str:
     """The clinic to submit for: ``asked`` when the database has it, else the one clinic
     with treatments; ValueError naming the choices otherwise."""
-    known = queries.clinic_ids(con, treated_only=False)
+    known = unit_ids(con, "clinic")
     if asked is not None:
         if asked not in known:
             listed = ", ".join(known) or "none"

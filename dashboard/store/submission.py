@@ -32,16 +32,7 @@ from dashboard.store.sql_fragments import experience_case, training_case
 from ingest.history import PROFILE_JOIN
 from ingest.vocab import UNMAPPED
 
-#: The cells' keys, in order: the store's keys without the practitioner, bands for hours.
-KEYS = (
-    "month", "clinic_id", "profession", "training_band", "experience_band", "body_region",
-    "ultrasound_guided", "technique", "insertions_recorded",
-)  # fmt: skip
-EVENT_KEYS = ("category", "severity")
-SERIOUS_COLUMNS = (
-    "month", "category", "severity", "body_region", "ultrasound", "training_band", "outcome",
-)  # fmt: skip
-
+#: The cells' keys: the store's keys without the practitioner, bands for hours and years.
 _KEY_SQL = (
     "strftime(c.month, '%Y-%m') AS month, c.clinic_id, c.profession, "
     f"{training_case('c')} AS training_band, {experience_case('c')} AS experience_band, "
@@ -57,7 +48,7 @@ def _params(clinic: str, first_month: date, last_month: date, bands: Bands) -> d
 def treatment_cells(
     con: duckdb.DuckDBPyConnection, clinic: str, first_month: date, last_month: date, bands: Bands
 ) -> pd.DataFrame:
-    """Treatments and insertions of ``clinic`` by month and ``KEYS`` (months inclusive,
+    """Treatments and insertions of ``clinic`` by month and the cells' keys (months inclusive,
     each the first day of its month), in key order."""
     return con.execute(
         f"SELECT {_KEY_SQL}, CAST(sum(c.treatments) AS BIGINT) AS treatments, "
@@ -71,7 +62,7 @@ def treatment_cells(
 def event_cells(
     con: duckdb.DuckDBPyConnection, clinic: str, first_month: date, last_month: date, bands: Bands
 ) -> pd.DataFrame:
-    """Events and treatments affected of ``clinic`` by month, ``KEYS``, category and
+    """Events and treatments affected of ``clinic`` by month, the cells' keys, category and
     severity (NULL: all, as in the store), in key order."""
     return con.execute(
         f"SELECT {_KEY_SQL}, c.category, c.severity, CAST(sum(c.events) AS BIGINT) AS events, "
@@ -95,10 +86,13 @@ def serious_list(
                AS ultrasound, {training_case("p")} AS training_band, e.outcome
         FROM adverse_events e JOIN treatments t USING (treatment_id) {PROFILE_JOIN}
         WHERE t.clinic_id = $clinic AND t.treatment_date BETWEEN $d_from AND $d_to
-          AND e.severity = 'serious'
+          AND e.severity = $serious
         ORDER BY ALL NULLS FIRST
     """
-    params = {"clinic": clinic, "d_from": first_day, "d_to": last_day, **bands.params()}
+    params = {
+        "clinic": clinic, "d_from": first_day, "d_to": last_day, "serious": "serious",
+        **bands.params(),
+    }  # fmt: skip
     return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
 
 
@@ -132,12 +126,11 @@ def ingest_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def clinic_ids(con: duckdb.DuckDBPyConnection, treated_only: bool = True) -> list[str]:
-    """The clinics with treatments in this database (``treated_only``), else every clinic
-    of its register, sorted."""
-    sql = (
-        "SELECT DISTINCT clinic_id FROM counts_treatments ORDER BY clinic_id"
-        if treated_only
-        else "SELECT clinic_id FROM clinics ORDER BY clinic_id"
-    )
-    return [r[0] for r in con.execute(sql).fetchall()]
+def clinic_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The clinics with treatments in this database, sorted."""
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT clinic_id FROM counts_treatments ORDER BY clinic_id"
+        ).fetchall()
+    ]
