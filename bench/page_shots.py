@@ -6,6 +6,7 @@ page at the links below in Debian's chromium (Playwright) and writes PNGs to ``-
 waited for and any error shown on the page.
 
     python3 -m uv run python bench/page_shots.py [--db data/needlewatch.duckdb] [--out DIR]
+    python3 -m uv run python bench/page_shots.py --network --db data/network.duckdb
 """
 
 from __future__ import annotations
@@ -48,7 +49,16 @@ LINKS = (
     ("clinics-C04-practitioners", "/clinics?quarter=2026Q3&compare=practitioners&within=C04", 1, 1),
     ("serious-2026Q3", "/serious?quarter=2026Q3", 0, 1),
     ("quality", "/quality", 0, 4),
+    ("submissions", "/submissions", 0, 0),
     ("report", "/report?quarter=2026Q3", 0, 0),
+)
+#: On a body's database (``needlewatch demo --network``): the pages a body reads first.
+NETWORK_LINKS = (
+    ("network-submissions", "/submissions", 0, 4),
+    ("network-overview-2026Q3", "/?quarter=2026Q3", 1, 0),
+    ("network-training-2026Q3", "/training?quarter=2026Q3", 5, 0),
+    ("network-clinics-2026Q3", "/clinics?quarter=2026Q3", 1, 1),
+    ("network-trends-quarterly", "/trends?by=quarter", 1, 1),
 )
 
 
@@ -56,7 +66,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", default=str(ROOT / "data" / "needlewatch.duckdb"))
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "screenshots" / "demo"))
+    ap.add_argument("--network", action="store_true", help="a body's database: its pages")
     args = ap.parse_args()
+    links = NETWORK_LINKS if args.network else LINKS
     os.environ["NEEDLEWATCH_SCREENSHOTS"] = args.out
     port = _free_port()
     url = f"http://localhost:{port}"
@@ -76,7 +88,7 @@ def main() -> int:
             time.sleep(0.3)
         with sync_playwright() as pw:
             chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            for name, link, charts, tables in LINKS:
+            for name, link, charts, tables in links:
                 context = chromium.new_context(viewport=VIEWPORT)
                 context.set_default_timeout(STEP_MS * 3)
                 app = App(context.new_page(), url)

@@ -214,8 +214,60 @@ CREATE TABLE column_blanks (
 );
 """
 
+#: Version 5: clinic submissions received by a professional body (``ingest.submissions``).
+#: ``submissions`` keeps every version of a clinic's quarter (the newest is ``current``),
+#: with its totals and the current version's totals it replaced; the counts of the
+#: current version are in the counts store under source 'submission'. The de-identified
+#: serious events and data-quality measures of every version are kept beside it.
+_V5 = """
+CREATE TABLE submissions (
+    clinic_id VARCHAR NOT NULL,
+    quarter VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    current BOOLEAN NOT NULL,
+    file VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    members_sha256 VARCHAR NOT NULL,
+    received_at TIMESTAMP NOT NULL,
+    received_by VARCHAR,
+    created_at VARCHAR,
+    tool_version VARCHAR,
+    format_version INTEGER NOT NULL,
+    treatments BIGINT NOT NULL,
+    insertions BIGINT NOT NULL,
+    events BIGINT NOT NULL,
+    treatments_affected BIGINT NOT NULL,
+    serious_events BIGINT NOT NULL,
+    replaced_treatments BIGINT,
+    replaced_events BIGINT,
+    replaced_serious_events BIGINT
+);
+
+CREATE TABLE submitted_serious_events (
+    clinic_id VARCHAR NOT NULL,
+    quarter VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    month DATE NOT NULL,
+    category VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,
+    body_region VARCHAR NOT NULL,
+    ultrasound_guided BOOLEAN NOT NULL,
+    training_band VARCHAR NOT NULL,
+    outcome VARCHAR
+);
+
+CREATE TABLE submitted_quality (
+    clinic_id VARCHAR NOT NULL,
+    quarter VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    measure VARCHAR NOT NULL,
+    kind VARCHAR,
+    value BIGINT NOT NULL
+);
+"""
+
 #: Each entry upgrades the schema by one version. Append; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -326,6 +326,9 @@ def _transaction(
     A COMMIT that fails (a full disk) has changed nothing on disk.
     """
     try:
+        # DuckDB's own bar would print on stdout for any statement over 2 s, into a cron
+        # log or `needlewatch demo`'s output; the CLI draws its own (ingest.progress)
+        con.execute("SET enable_progress_bar_print = false")
         con.execute("BEGIN TRANSACTION")
         migrate(con)
         yield con

@@ -34,10 +34,15 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "ingest",
-        help="load CSV, XLSX or Parquet files (clinics, practitioners, treatments, adverse events)",
-        description="Validate every row and load the files as one atomic batch. Exit status: "
-        "0 all rows accepted, 3 some rows rejected (stored with reasons; see `needlewatch "
-        "rejects`), 2 unusable input (nothing written).",
+        help="load CSV, XLSX or Parquet files (clinics, practitioners, treatments, adverse "
+        "events), or clinics' submission zips (at a professional body)",
+        description="Validate every row and load the files as one atomic batch. Submission "
+        "zips (`needlewatch submit` at a clinic) are checked whole (manifest, checksums, the "
+        "clinic in the clinics table, the quarter, the body's bands) and each is received or "
+        "rejected on its own; a resubmission replaces its clinic's quarter and is kept as the "
+        "next version. Exit status: 0 all rows and submissions accepted, 3 some rows or "
+        "submissions rejected (rows stored with reasons; see `needlewatch rejects`), 2 "
+        "unusable input (nothing written).",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     add_db(p)
@@ -49,11 +54,18 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
         help="strptime format of dates, e.g. %%d/%%m/%%Y (default: ISO 8601 YYYY-MM-DD only)",
     )
     p.add_argument("--strict", action="store_true", help="any rejected row aborts the whole batch")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        metavar="BODY.toml",
+        help="the body's profile (its bands): submissions banded otherwise are rejected "
+        "(default: the settings' bands)",
+    )
 
     p = sub.add_parser(
         "upgrade",
         help="bring a database made by an older NeedleWatch to this release's schema",
-        description="Adds what this release stores beside your rows (schemas 2 to 4: practitioner "
+        description="Adds what this release stores beside your rows (schemas 2 to 5: practitioner "
         "history, the counts store every page, report and command reads, and the blank counts "
         "of the optional columns), counted from the rows already loaded, in one atomic write. The dashboard and the analysis commands ask "
         "for it when they meet an older database.",
@@ -75,7 +87,18 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
         help="number of treatments",
     )
     p.add_argument(
-        "--out", type=Path, default=settings.DEFAULT_DEMO_DIR, help="folder for the CSV files"
+        "--network",
+        action="store_true",
+        help="a professional body's database instead, fed by the demo clinics' quarterly "
+        f"submissions (default --db {settings.DEFAULT_NETWORK_DB}; the zips go to "
+        f"{settings.DEFAULT_NETWORK_DIR}/submissions/): some late, one missing, one "
+        "resubmitted, one rejected for its checksum",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the CSV files (with --network: for the submissions)",
     )
 
     if analysis:
@@ -156,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     light = bool(argv) and (argv[0] in commands.HANDLERS or argv[0] == "--version")
     args = build_parser(analysis=not light).parse_args(argv)
     db_path = settings.resolve_db_path(args.db)
+    if args.command == "demo" and args.network and args.db is None:
+        db_path = settings.DEFAULT_NETWORK_DB
     handler = _handler(args.command)
     try:
         return handler(args, db_path, sys.stdout)

@@ -15,7 +15,7 @@ from typing import TextIO
 from ingest.errors import NeedleWatchError
 from needlewatch import settings
 
-from .output import ProgressBar, write_frame, write_ingest_summary
+from .output import ProgressBar, write_frame, write_ingest_summary, write_submissions_summary
 
 # DuckDB and the ingest library are imported by the commands that use them, so that
 # building the parser (``--version``, ``--help``) imports neither.
@@ -27,14 +27,42 @@ def cmd_ingest(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     options = IngestOptions(
         kind=args.kind, encoding=args.encoding, date_format=args.date_format, strict=args.strict
     )
-    bar = ProgressBar(sys.stderr)
-    try:
-        with _duckdb_without_pandas(list(args.files)):
-            report = ingest_files(db_path, list(args.files), options, progress=bar)
-    finally:
-        bar.close()
-    write_ingest_summary(report, out)
-    return 3 if report.rows_rejected else 0
+    zips = [f for f in args.files if Path(f).suffix.lower() == ".zip"]
+    files = [f for f in args.files if f not in zips]
+    status = 0
+    if files:
+        bar = ProgressBar(sys.stderr)
+        try:
+            with _duckdb_without_pandas(files):
+                report = ingest_files(db_path, files, options, progress=bar)
+        finally:
+            bar.close()
+        write_ingest_summary(report, out)
+        status = 3 if report.rows_rejected else 0
+    if zips:
+        status = max(status, _ingest_submissions(args, db_path, zips, out))
+    return status
+
+
+def _ingest_submissions(args: argparse.Namespace, db_path: Path, zips: list[Path], out) -> int:
+    """Clinics' submission zips, after any row files (a register in the same command is
+    in place first): one line per file, rejections on stderr; 3 if any was rejected."""
+    from ingest.submissions import ingest_submissions
+
+    bands = {}
+    if args.profile is not None:
+        from dashboard.report.submission import read_profile
+
+        try:
+            chosen = read_profile(args.profile).bands
+        except ValueError as exc:
+            raise NeedleWatchError(str(exc)) from None
+        bands = {"training_upper": chosen.training_upper, "experience_cuts": chosen.experience_cuts}
+    report = ingest_submissions(db_path, zips, **bands)
+    for rejected in report.rejected:
+        sys.stderr.write(f"rejected: {rejected}\n")
+    write_submissions_summary(report, out)
+    return 3 if report.rejected else 0
 
 
 @contextmanager
@@ -88,11 +116,38 @@ def cmd_demo(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     from ingest.api import IngestOptions, ingest_files
     from ingest.demo import generate_demo
 
-    _demo_only(db_path, args.out)
-    paths = generate_demo(args.out, seed=args.seed, n_treatments=args.treatments)
+    if args.network:
+        return _demo_network(args, db_path, out)
+    folder = args.out or settings.DEFAULT_DEMO_DIR
+    _demo_only(db_path, folder)
+    paths = generate_demo(folder, seed=args.seed, n_treatments=args.treatments)
     report = ingest_files(db_path, list(paths.values()), IngestOptions(), replace=True)
     write_ingest_summary(report, out)
     out.write(f"demo data (seed {args.seed}) loaded into {db_path}\n")
+    return 0
+
+
+def _demo_network(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    """``demo --network``: the body's database from the demo clinics' submissions."""
+    from datetime import date
+
+    from .network_demo import build_network
+
+    folder = args.out or settings.DEFAULT_NETWORK_DIR
+    _demo_only(db_path, folder)
+    report, arrivals = build_network(
+        folder, db_path, seed=args.seed, treatments=args.treatments, today=date.today()
+    )
+    received, rejected = report.received, report.rejected
+    replaced = sum(r.status == "replaced" for r in received)
+    out.write(
+        f"{len(arrivals)} submission files from {len({r.clinic_id for r in received})} demo "
+        f"clinics in {folder / 'submissions'}: {len(received)} received ({replaced} "
+        f"replacing an earlier version), {len(rejected)} rejected:\n"
+    )
+    for exc in rejected:
+        out.write(f"  rejected: {exc}\n")
+    out.write(f"the body's database is {db_path}: open it with needlewatch serve --db {db_path}\n")
     return 0
 
 

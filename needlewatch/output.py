@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ingest.api import IngestReport
+    from ingest.submissions import SubmissionReport
 
 FORMATS = ("table", "csv", "json")
 #: Columns the table format prints to 3 decimals, and the p-value columns, when they hold
@@ -208,6 +209,29 @@ def write_ingest_summary(report: IngestReport, out: TextIO, *, stored: bool = Tr
         out.write(
             f"{report.rows_rejected} row(s) rejected and stored with their reasons; "
             f"list them with: needlewatch rejects {runs}\n"
+        )
+
+
+def write_submissions_summary(report: SubmissionReport, out: TextIO) -> None:
+    """One line per submission received: its clinic, quarter and version, and for a
+    resubmission the totals before and after."""
+    for r in report.received:
+        totals = "treatments {:,}, events {:,}, serious events {:,}".format(*r.totals)
+        if r.status == "new":
+            what = f"version 1 received ({totals})"
+        elif r.status == "unchanged":
+            what = f"the same counts as version {r.version}, nothing changed"
+        else:
+            before = r.replaced or (0, 0, 0)
+            what = (
+                f"version {r.version} replaces version {r.version - 1} (treatments "
+                f"{before[0]:,} -> {r.totals[0]:,}, events {before[1]:,} -> {r.totals[1]:,}, "
+                f"serious events {before[2]:,} -> {r.totals[2]:,})"
+            )
+        out.write(f"{r.file} (submission): {r.clinic_id} {r.quarter}: {what}\n")
+    if report.rejected:
+        out.write(
+            f"{len(report.rejected)} submission(s) rejected: the reasons are listed on stderr\n"
         )
 
 

@@ -20,6 +20,10 @@ DB_ENV_VAR = "NEEDLEWATCH_DB"
 DEFAULT_DEMO_DIR = Path("data/demo")
 DEFAULT_DEMO_SEED = 20261121
 DEFAULT_DEMO_TREATMENTS = 250_000
+#: Where ``needlewatch demo --network`` writes a professional body's database, and the
+#: folder of the member clinics' submissions (``submissions/``) and register.
+DEFAULT_NETWORK_DB = Path("data/network.duckdb")
+DEFAULT_NETWORK_DIR = Path("data/network")
 
 #: Dates before this are rejected as typos (dry needling registries start later).
 EARLIEST_DATE = date(1990, 1, 1)
@@ -32,6 +36,14 @@ MAX_DN_TRAINING_HOURS = 5000
 MAX_YEARS_DN_EXPERIENCE = 60
 #: A whole number of "years" from this to the current year reads as a calendar year.
 FIRST_PLAUSIBLE_YEAR = 1900
+
+#: A clinic's quarterly submission to a professional body is due this many days after
+#: the quarter ends (NHS quarterly data collections: about a month); later is "late".
+SUBMISSION_DUE_DAYS = 30
+#: A submitted quarter whose treatments fall below this share of the clinic's usual
+#: quarter (the median of its previous four) is flagged as a data problem to check: a
+#: sudden drop in the denominator is a missing export before it is a safety improvement.
+SUBMISSION_DROP_SHARE = 0.75
 
 #: Training-hours bands: inclusive upper bounds. Labels come out as
 #: ``0-20``, ``21-60``, ``61-100``, ``101-200``, ``>200``.

@@ -100,6 +100,7 @@ SCREENS = (
     Screen("clinics", "/clinics", r"^Clinics", charts=1, tables=1),
     Screen("serious", "/serious", r"(?i)serious events", tables=1),
     Screen("quality", "/quality", r"^Data quality", tables=4),
+    Screen("submissions", "/submissions", r"^Submissions"),  # the fixture has none: a note
     Screen("report", "/report", r"^Quarterly report"),  # the report is built on a click only
 )
 

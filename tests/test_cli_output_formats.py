@@ -268,3 +268,18 @@ def test_a_read_connection_prints_no_progress_bar(fixture_db, capfd) -> None:
         con.close()
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
+
+
+def test_an_ingest_prints_no_progress_bar_of_duckdb(tmp_path, capfd) -> None:
+    """The write connection too: `needlewatch demo --treatments 10000000 > log` once wrote
+    2.4 MB of DuckDB's bar into the log. The bar is asked to show at once here."""
+    from ingest.store import write_transaction
+
+    with write_transaction(tmp_path / "w.duckdb") as session:
+        session.con.execute("SET progress_bar_time = 0")
+        session.con.execute(
+            "SELECT count(DISTINCT md5(CAST(x AS VARCHAR) || y)) FROM range(3000) a(x), "
+            "range(600) b(y)"
+        ).fetchall()
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")

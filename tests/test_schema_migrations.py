@@ -55,7 +55,7 @@ def test_version_1_migrates_to_dated_profiles(tmp_path: Path) -> None:
     _v1(db)
     with duckdb.connect(str(db)) as con:
         assert migrate(con) == 1
-        assert current_version(con) == SCHEMA_VERSION == 4
+        assert current_version(con) == SCHEMA_VERSION == 5
         assert _columns(con, "practitioners") == PRACTITIONER_COLUMNS
         # version 4 counts the blanks of V1_ROWS once: every treatment lacks a patient
         # key, technique and retention, T2 a needle count; P2 a profession and years

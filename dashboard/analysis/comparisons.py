@@ -14,6 +14,7 @@ compute the same numbers with the same intervals and reference levels:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -317,14 +318,29 @@ def rate_model(
     Cells are practitioner x factor levels so that, if counts are overdispersed,
     standard errors can be clustered by practitioner (``method='auto'``). Reference levels
     are the methods' (``settings.REFERENCE_LEVELS``) where they have events in scope.
+
+    Clinics' submissions (``ingest.submissions``) name no practitioner: when any cell in
+    scope comes from one, the cells are clinic x factor levels and errors are clustered
+    by clinic, the finest unit every treatment has, and the method says so.
     """
     if method not in MODEL_METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(MODEL_METHODS)}")
-    return model_on_cells(_counts(con, (*MODEL_FACTORS, "practitioner"), filters), method, methods)
+    cells = _counts(con, (*MODEL_FACTORS, "practitioner"), filters)
+    if not cells["practitioner"].isna().any():
+        return model_on_cells(cells, method, methods)
+    by_clinic = _counts(con, (*MODEL_FACTORS, "clinic"), filters)
+    model = model_on_cells(by_clinic, method, methods, cluster="clinic")
+    return replace(
+        model,
+        method=f"{model.method}; cells and any clustering by clinic, since clinics' "
+        "submissions carry no practitioners",
+    )
 
 
-def model_on_cells(cells: pd.DataFrame, method: str, methods: Methods = DEFAULT) -> RateModel:
-    """``rate_model`` on its cells, (MODEL_FACTORS, practitioner, events, treatments)."""
+def model_on_cells(
+    cells: pd.DataFrame, method: str, methods: Methods = DEFAULT, cluster: str = "practitioner"
+) -> RateModel:
+    """``rate_model`` on its cells, (MODEL_FACTORS, ``cluster``, events, treatments)."""
     from dashboard.stats.regression import fit_rate_model
 
     if cells["events"].sum() == 0:
@@ -335,7 +351,7 @@ def model_on_cells(cells: pd.DataFrame, method: str, methods: Methods = DEFAULT)
         has = cells[cells[factor].astype(str) == ref]
         if ref is not None and has["events"].sum() > 0:
             references[factor] = ref
-    return fit_rate_model(cells, MODEL_FACTORS, references, cluster="practitioner", method=method)
+    return fit_rate_model(cells, MODEL_FACTORS, references, cluster=cluster, method=method)
 
 
 def spread_table(

@@ -196,13 +196,33 @@ def _named(nouns: list[str]) -> str:
 
 
 def serious_statements(
-    listing: pd.DataFrame | None, counts: dict[str, int | None], period: str
+    listing: pd.DataFrame | None,
+    counts: dict[str, int | None],
+    period: str,
+    counted_serious: int | None = None,
 ) -> list[Statement]:
     """Serious events and never-events of the period: named from the clinic edition's
     ``listing`` (event_date, clinic, category, severity, body_region, ultrasound), else
-    counted from ``counts`` ({"serious": n or None if suppressed, "<never category>": ...})."""
+    counted from ``counts`` ({"serious": n or None if suppressed, "<never category>": ...}).
+
+    ``counted_serious``: the serious events the counts store holds for the same filters.
+    The listing has the rows' events only; those the store counts beyond them came in
+    clinics' submissions (by month, without a day to name them by) and are said as a
+    number, so "no serious event" is never said while the headline counts one."""
     out = []
     if listing is not None:
+        listed = int((listing["severity"] == "serious").sum())
+        submitted = 0 if counted_serious is None else counted_serious - listed
+        if submitted > 0:
+            out.append(
+                Statement(
+                    "serious",
+                    f"Serious events from clinics' submissions in {period}: {submitted:,} "
+                    "(by month: listed on the Submissions page).",
+                    "severity",
+                    "concern",
+                )
+            )
         serious = listing[listing["severity"] == "serious"]
         never = listing[listing["category"].isin(NEVER_EVENTS)]
         for key, frame, what in (("serious", serious, "Serious"), ("never", never, "Never event")):

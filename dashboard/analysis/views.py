@@ -47,6 +47,7 @@ from dashboard.store.filters import (
 from dashboard.store.queries import Options, data_coverage, filter_options
 
 if TYPE_CHECKING:
+    from dashboard.analysis.submissions import Received
     from dashboard.stats.regression import (
         RateModel,
     )
@@ -74,6 +75,13 @@ class Overview:
     statements: tuple[Statement, ...] = ()
     chart: ChartedSeries | None = None  # the u-chart of all events over the trend window
     change_tone: str = "neutral"  # whether the rate's change is beyond chance, and which way
+
+
+def serious_count(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:
+    """Serious events of every category for ``filters``, from the counts store (rows and
+    submissions alike)."""
+    counts = rate_counts(con, (), replace(filters, category=None, severity="serious"))
+    return 0 if counts.empty else int(counts["events"].iloc[0])
 
 
 def _headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> Headline:
@@ -143,7 +151,7 @@ def overview(
     said.append(trend_statement(touching, period, any(c.chart is not None for c in charted)))
     if current.treatments:
         listing = serious_events(con, replace(filters, category=None, severity=None))
-        said.extend(serious_statements(listing, {}, period))
+        said.extend(serious_statements(listing, {}, period, serious_count(con, filters)))
         tables = compare_tables(con, FACTORS, filters, "body_region", methods)
         for factor, table in tables.items():
             if isinstance(table, Exception):
@@ -336,6 +344,16 @@ def quality(con: duckdb.DuckDBPyConnection) -> Quality:
     from dashboard.store.quality import ingest_runs, missing_rates, reject_rows, term_counts
 
     return Quality(ingest_runs(con), reject_rows(con), term_counts(con), missing_rates(con))
+
+
+def submissions(con: duckdb.DuckDBPyConnection) -> Received:
+    """The Submissions page: member clinics by quarter, on time, late or missing, with
+    every version received (``submissions.received_status``)."""
+    from dashboard.analysis.submissions import received_status
+    from dashboard.store.received import members, serious_submitted, versions
+
+    status = received_status(versions(con), members(con), today())
+    return replace(status, serious=serious_submitted(con))
 
 
 def today() -> date:

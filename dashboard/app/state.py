@@ -35,6 +35,7 @@ PAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "clinics": ("category", "compare", "within", "limits"),
     "serious": (),
     "quality": (),
+    "submissions": (),
     "report": ("report_quarter", "edition", "format", "rounding"),
 }
 PAGE_KEYS = frozenset(k for keys in PAGE_SETTINGS.values() for k in keys)

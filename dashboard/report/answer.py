@@ -59,7 +59,9 @@ def change(report: Report) -> Statement:
 def serious(report: Report) -> list[Statement]:
     quarter = report.request.quarter
     if report.listing is not None:
-        return serious_statements(report.listing, {}, quarter)
+        sev = report.section("severity").frame.set_index("level")
+        counted = int(sev.loc["serious", "events"]) if "serious" in sev.index else None
+        return serious_statements(report.listing, {}, quarter, counted)
     counts: dict[str, int | None] = {}
     sev = report.section("severity").frame.set_index("level")
     cat = report.section("category").frame.set_index("level")

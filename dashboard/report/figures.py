@@ -78,8 +78,8 @@ def report_figures(report: Report) -> dict[str, go.Figure]:
                 # categories with no events are listed in the table only
                 frame = frame[frame["suppressed"] | frame["events"].fillna(1).ne(0)]
             figures[key] = rate_bars(as_rate_table(frame, key), key, title=title)
-    ratios = report.section("ratios").frame
-    if len(ratios):
+    ratios = report.section("ratios").frame if report.has("ratios") else None
+    if ratios is not None and len(ratios):
         figures["ratios"] = ratio_forest(
             _ratio_table(ratios),
             label="level",

@@ -179,7 +179,6 @@ def build_submission(
         "serious_events.csv": queries.serious_list(con, clinic, first, last, bands),
         "quality.csv": quality,
     }
-    files = {name: _csv(frame) for name, frame in tables.items()}
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -193,12 +192,20 @@ def build_submission(
             "training_upper": list(bands.training_upper),
             "experience_cuts": list(bands.experience_cuts),
         },
-        "members": {
-            name: {"sha256": hashlib.sha256(data).hexdigest(), "rows": len(tables[name])}
-            for name, data in files.items()
-        },
     }
-    return Submission(clinic, quarter, tables, files, manifest)
+    return seal(Submission(clinic, quarter, {}, {}, manifest), tables)
+
+
+def seal(submission: Submission, tables: dict[str, pd.DataFrame]) -> Submission:
+    """``submission`` holding ``tables``: their CSV files, and the manifest's members (each
+    file's SHA-256 and row count) computed from them."""
+    files = {name: _csv(frame) for name, frame in tables.items()}
+    members = {
+        name: {"sha256": hashlib.sha256(data).hexdigest(), "rows": len(tables[name])}
+        for name, data in files.items()
+    }
+    manifest = {**submission.manifest, "members": members}
+    return Submission(submission.clinic, submission.quarter, tables, files, manifest)
 
 
 def submission_bytes(submission: Submission) -> bytes:

@@ -275,7 +275,9 @@ def summed_counts(wide: pd.DataFrame, dims: tuple[str, ...], filters: Filters) -
         raise ValueError(f"dims must be treatment dimensions of the counts, got {dims}")
     if wide.empty:
         return wide[[*dims, *COUNT_COLUMNS]].reset_index(drop=True)
-    summed = wide.groupby(list(dims), sort=False)[list(COUNT_COLUMNS)].sum().reset_index()
+    summed = (
+        wide.groupby(list(dims), sort=False, dropna=False)[list(COUNT_COLUMNS)].sum().reset_index()
+    )
     return sort_levels(summed, dims, filters, {})
 
 

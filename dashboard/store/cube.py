@@ -103,7 +103,11 @@ def total(
     if not dims:
         sums = part[counted].sum().to_frame().T.astype("int64")
         return sums if len(part) else sums.iloc[0:0]
-    sums = part.groupby(list(dims), sort=False, observed=True)[counted].sum().reset_index()
+    sums = (
+        part.groupby(list(dims), sort=False, observed=True, dropna=False)[counted]
+        .sum()
+        .reset_index()
+    )
     return sort_levels(sums, dims, cube.filters, cube.levels)
 
 

@@ -63,7 +63,7 @@ def connect_readonly(
         raise SchemaTooOldError(
             f"{db_path}: written by an older NeedleWatch (schema version {version}, this one "
             f"reads {SCHEMA_VERSION}): run `needlewatch upgrade --db {db_path}` once (it adds "
-            "the counts store and the blank counts; your rows are kept)"
+            "what this release stores beside your rows, which are kept)"
         )
     return con
 

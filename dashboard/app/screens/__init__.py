@@ -7,8 +7,9 @@ from dashboard.app.screens import (
     quality,
     reports,
     serious,
+    submissions,
     training,
     trends,
 )
 
-PAGES = (overview, incidence, training, trends, clinics, serious, quality, reports)
+PAGES = (overview, incidence, training, trends, clinics, serious, quality, submissions, reports)

@@ -1,0 +1,132 @@
+"""Which member clinic sent which quarter, and whether its counts look complete.
+
+The body's first question each quarter is not "which clinic is unsafe" but "whose
+numbers are in, and can they be read": PCORnet and OHDSI compare each refresh with the
+site's earlier ones before they use it. From the versions received and the register:
+
+    versions (clinic, quarter, version, received_at, treatments, ...) + members + today
+        --> grid: one row per member clinic and quarter, from the clinic's first quarter
+            received (the network's, for a clinic that never sent one) to the last ended:
+            clinic_id, name, quarter, status (on time, late, missing, due), version,
+            first_received, last_received, treatments, events, usual_treatments, check
+
+A quarter is due ``settings.SUBMISSION_DUE_DAYS`` after it ends; "on time" and "late"
+read the first version's arrival. ``usual_treatments`` is the median of the clinic's
+previous four received quarters (two at least); a quarter below
+``settings.SUBMISSION_DROP_SHARE`` of it is flagged for checking when chance alone would
+rarely fall that short: P(X <= treatments) < ``SUBMISSION_DROP_P`` for X ~ Poisson(usual),
+so a small clinic's ordinary quarter-to-quarter noise (17 treatments against a usual 32:
+P = 0.003) is not flagged, and a missing month at a busy one (68 against 126) is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pandas as pd
+
+from dashboard.stats.distributions import poisson_cdf
+from dashboard.store.filters import parse_quarter, quarter_of
+from needlewatch import settings
+
+#: How improbable a shortfall must be, under Poisson(usual), to be flagged.
+SUBMISSION_DROP_P = 0.001
+
+STATUSES = ("on time", "late", "missing", "due")
+GRID_COLUMNS = [
+    "clinic_id", "name", "quarter", "status", "version", "first_received", "last_received",
+    "treatments", "events", "serious_events", "usual_treatments", "check",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Received:
+    """The grid of member clinics by quarter, every version received, per quarter the
+    number of clinics in each status (columns ``STATUSES``), and the serious events the
+    counted versions list (by month: a submission gives no day)."""
+
+    grid: pd.DataFrame
+    versions: pd.DataFrame
+    by_quarter: pd.DataFrame
+    serious: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def due_date(quarter: str, due_days: int = settings.SUBMISSION_DUE_DAYS) -> date:
+    """The day a quarter's submission is due: '2026Q2' -> 2026-06-30 + 30 days = 2026-07-30."""
+    return parse_quarter(quarter)[1] + timedelta(days=due_days)
+
+
+def _quarters(first: str, last: str) -> list[str]:
+    """'2025Q3', '2026Q1' -> ['2025Q3', '2025Q4', '2026Q1']."""
+    out, day = [], parse_quarter(first)[0]
+    end = parse_quarter(last)[0]
+    while day <= end:
+        out.append(quarter_of(day))
+        day = parse_quarter(quarter_of(day))[1] + timedelta(days=1)
+    return out
+
+
+def received_status(
+    versions: pd.DataFrame,
+    members: pd.DataFrame,
+    today: date,
+    *,
+    due_days: int = settings.SUBMISSION_DUE_DAYS,
+    drop_share: float = settings.SUBMISSION_DROP_SHARE,
+) -> Received:
+    """The submissions grid (see the module docstring) from ``store.received``'s frames."""
+    if versions.empty:
+        empty = pd.DataFrame(columns=GRID_COLUMNS)
+        return Received(empty, versions, pd.DataFrame(columns=["quarter", *STATUSES]))
+    last_ended = quarter_of(parse_quarter(quarter_of(today))[0] - timedelta(days=1))
+    network_first = min(versions["quarter"])
+    first_of = versions.groupby("clinic_id")["quarter"].min().to_dict()
+    arrivals = versions.groupby(["clinic_id", "quarter"]).agg(
+        first_received=("received_at", "min"), last_received=("received_at", "max")
+    )
+    current = versions[versions["current"]].set_index(["clinic_id", "quarter"])
+    rows = []
+    for clinic, name in zip(members["clinic_id"], members["name"], strict=True):
+        history: list[int] = []
+        for quarter in _quarters(first_of.get(clinic, network_first), last_ended):
+            key = (clinic, quarter)
+            row = dict.fromkeys(GRID_COLUMNS)
+            row.update(clinic_id=clinic, name=name, quarter=quarter)
+            if key in current.index:
+                got = current.loc[key]
+                first = arrivals.loc[key, "first_received"]
+                late = first.date() > due_date(quarter, due_days)
+                treatments = int(got["treatments"])
+                usual = float(pd.Series(history[-4:]).median()) if len(history) >= 2 else None
+                row.update(
+                    status="late" if late else "on time", version=int(got["version"]),
+                    first_received=first, last_received=arrivals.loc[key, "last_received"],
+                    treatments=treatments, events=int(got["events"]),
+                    serious_events=int(got["serious_events"]), usual_treatments=usual,
+                    check=_check(treatments, usual, drop_share),
+                )  # fmt: skip
+                history.append(treatments)
+            else:
+                row["status"] = "missing" if today > due_date(quarter, due_days) else "due"
+            rows.append(row)
+    grid = pd.DataFrame(rows, columns=GRID_COLUMNS)
+    for column in ("version", "treatments", "events", "serious_events"):
+        grid[column] = grid[column].astype("Int64")
+    counts = pd.crosstab(grid["quarter"], pd.Categorical(grid["status"], categories=STATUSES))
+    by_quarter = counts.reindex(columns=list(STATUSES), fill_value=0).reset_index()
+    by_quarter.columns = ["quarter", *STATUSES]
+    return Received(grid, versions, by_quarter)
+
+
+def _check(treatments: int, usual: float | None, drop_share: float) -> str | None:
+    """A note when a quarter's treatments fall below ``drop_share`` of the clinic's usual,
+    further than chance would (module docstring)."""
+    if usual is None or usual <= 0 or treatments >= drop_share * usual:
+        return None
+    if float(poisson_cdf(treatments, usual)) >= SUBMISSION_DROP_P:
+        return None
+    return (
+        f"treatments {treatments:,} against a usual {usual:,.0f} a quarter "
+        f"({treatments / usual - 1:.0%}): check the export before reading its rates"
+    )

@@ -1,0 +1,191 @@
+"""A professional body's view of its network (issue 13): which clinic sent which quarter,
+on time, late or missing, with every version, and counts to check; ``needlewatch demo
+--network`` builds a body's database that shows each case, and the Submissions page draws
+it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from dashboard.analysis.submissions import due_date, received_status
+from needlewatch.cli import main
+
+from .test_app import run_page
+
+
+def _versions(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        rows, columns=["clinic_id", "quarter", "version", "current", "received_at", "treatments"]
+    )
+    return frame.assign(events=frame["treatments"] // 10, serious_events=0)
+
+
+MEMBERS = pd.DataFrame({"clinic_id": ["A", "B", "C", "D"], "name": ["Ash", "Birch", "C", "D"]})
+VERSIONS = _versions(
+    [
+        ("A", "2025Q1", 1, True, datetime(2025, 4, 20, 9), 100),  # due 30 Apr: on time
+        ("A", "2025Q2", 1, True, datetime(2025, 8, 15, 9), 100),  # due 30 Jul: late
+        ("B", "2025Q2", 1, False, datetime(2025, 7, 10, 9), 50),
+        ("B", "2025Q2", 2, True, datetime(2025, 8, 20, 9), 80),  # first arrival on time
+        ("D", "2024Q3", 1, True, datetime(2024, 10, 5), 100),
+        ("D", "2024Q4", 1, True, datetime(2025, 1, 5), 110),
+        ("D", "2025Q1", 1, True, datetime(2025, 4, 5), 90),
+        ("D", "2025Q2", 1, True, datetime(2025, 7, 5), 100),
+        ("D", "2025Q3", 1, True, datetime(2025, 10, 5), 60),  # usual 100: -40%, P 1e-5
+    ]
+)
+
+
+def test_a_quarter_is_due_thirty_days_after_it_ends() -> None:
+    assert due_date("2026Q2") == date(2026, 7, 30)
+    assert due_date("2025Q4") == date(2026, 1, 30)
+
+
+def test_the_grid_says_on_time_late_missing_and_due_and_flags_a_drop() -> None:
+    got = received_status(VERSIONS, MEMBERS, date(2025, 10, 20))
+    shown = got.grid[["clinic_id", "quarter", "status", "version", "treatments",
+                      "usual_treatments", "check"]]  # fmt: skip
+    expected = pd.DataFrame(
+        [
+            ("A", "2025Q1", "on time", 1, 100, None, None),
+            ("A", "2025Q2", "late", 1, 100, None, None),
+            ("A", "2025Q3", "due", None, None, None, None),
+            ("B", "2025Q2", "on time", 2, 80, None, None),
+            ("B", "2025Q3", "due", None, None, None, None),
+            # never sent: from the network's first quarter (D's 2024Q3); 2025Q3 not due yet
+            ("C", "2024Q3", "missing", None, None, None, None),
+            ("C", "2024Q4", "missing", None, None, None, None),
+            ("C", "2025Q1", "missing", None, None, None, None),
+            ("C", "2025Q2", "missing", None, None, None, None),
+            ("C", "2025Q3", "due", None, None, None, None),
+            ("D", "2024Q3", "on time", 1, 100, None, None),
+            ("D", "2024Q4", "on time", 1, 110, None, None),
+            ("D", "2025Q1", "on time", 1, 90, 105.0, None),
+            ("D", "2025Q2", "on time", 1, 100, 100.0, None),
+            (
+                "D",
+                "2025Q3",
+                "on time",
+                1,
+                60,
+                100.0,
+                "treatments 60 against a usual 100 a quarter (-40%): check the export before "
+                "reading its rates",
+            ),
+        ],
+        columns=shown.columns,
+    ).astype({"version": "Int64", "treatments": "Int64", "usual_treatments": "float64"})
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected)
+    assert got.by_quarter.to_dict("records")[-1] == {
+        "quarter": "2025Q3", "on time": 1, "late": 0, "missing": 0, "due": 3,
+    }  # fmt: skip
+    # a month on, 2025Q3 is overdue
+    later = received_status(VERSIONS, MEMBERS, date(2025, 11, 15)).by_quarter
+    assert later.to_dict("records")[-1] == {
+        "quarter": "2025Q3", "on time": 1, "late": 0, "missing": 3, "due": 0,
+    }  # fmt: skip
+
+
+def test_a_small_clinics_noise_is_not_flagged() -> None:
+    """17 treatments against a usual 32 is below 75%, but Poisson(32) gives 17 or fewer
+    in 0.3% of quarters (scipy.stats.poisson.cdf(17, 32) = 0.00277): not flagged; 14 is
+    (0.00029)."""
+    quarters = ("2024Q3", "2024Q4", "2025Q1", "2025Q2", "2025Q3")
+    for last, flagged in ((17, False), (14, True)):
+        versions = _versions(
+            [("D", q, 1, True, datetime(2025, 10, 5), n)
+             for q, n in zip(quarters, (30, 34, 32, 32, last), strict=True)]
+        )  # fmt: skip
+        grid = received_status(
+            versions, MEMBERS[MEMBERS["clinic_id"] == "D"], date(2025, 11, 15)
+        ).grid
+        assert grid["check"].notna().tolist() == [False, False, False, False, flagged]
+
+
+def test_no_submissions_give_an_empty_grid() -> None:
+    got = received_status(VERSIONS.iloc[0:0], MEMBERS, date(2025, 10, 20))
+    assert got.grid.empty and got.by_quarter.empty
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory) -> tuple[Path, Path, str]:
+    folder = tmp_path_factory.mktemp("network")
+    db = folder / "body.duckdb"
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(["demo", "--network", "--treatments", "50000", "--db", str(db),
+                       "--out", str(folder / "net")])  # fmt: skip
+    assert status == 0
+    return db, folder / "net", out.getvalue()
+
+
+def test_demo_network_receives_every_case(network) -> None:
+    db, folder, printed = network
+    subs = folder / "submissions"
+    assert printed == (
+        f"169 submission files from 14 demo clinics in {subs}: 168 received (1 replacing an "
+        "earlier version), 1 rejected:\n"
+        f"  rejected: {subs / 'C09-2026Q3-altered.zip'}: treatment_cells.csv does not match "
+        "its SHA-256 in manifest.json (changed after the clinic wrote it); ask the clinic to "
+        "send the file `needlewatch submit` wrote, unchanged\n"
+        f"the body's database is {db}: open it with needlewatch serve --db {db}\n"
+    )
+    with duckdb.connect(str(db), read_only=True) as con:
+        c04 = con.execute(
+            "SELECT version, current, treatments, replaced_treatments FROM submissions "
+            "WHERE clinic_id = 'C04' AND quarter = '2025Q2' ORDER BY version"
+        ).fetchall()
+        assert [row[:2] for row in c04] == [(1, False), (2, True)]
+        assert c04[1][3] == c04[0][2] < c04[1][2]
+        assert con.execute(
+            "SELECT count(*) FROM submissions WHERE clinic_id = 'C09' AND quarter = '2026Q3'"
+        ).fetchone() == (1,)
+        grid = received_status(
+            con.execute("SELECT * FROM submissions").df(),
+            con.execute("SELECT clinic_id, name FROM clinics ORDER BY 1").df(),
+            date(2026, 12, 3),
+        ).grid
+    odd = grid[(grid["status"] != "on time") | grid["check"].notna()]
+    assert odd[["clinic_id", "quarter", "status"]].values.tolist() == [
+        ["C07", "2025Q3", "late"],
+        ["C07", "2026Q2", "late"],
+        ["C11", "2026Q3", "missing"],
+        ["C13", "2026Q3", "on time"],
+    ]
+    assert odd["check"].notna().tolist() == [False, False, False, True]
+
+
+def test_the_submissions_page_shows_the_network(network, monkeypatch) -> None:
+    db, _, _ = network
+    monkeypatch.setenv("NEEDLEWATCH_DB", str(db))
+    at = run_page("submissions")
+    assert not at.exception
+    serious = views_serious(db)
+    assert [s.value for s in at.subheader] == [
+        "Counts to check (1)", "Clinics by quarter", f"Serious events submitted ({serious})",
+        "Every version received (168)",
+    ]  # fmt: skip
+    assert {m.label: m.value for m in at.metric}["2026Q3: missing"] == "1"
+
+
+def views_serious(db: Path) -> int:
+    """The serious events in the counted versions, counted from the rows the clinics sent."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT sum(serious_events) FROM submissions WHERE current").fetchone()[
+            0
+        ]
+
+
+def test_the_submissions_page_says_how_a_body_receives_them(fixture_db, monkeypatch) -> None:
+    monkeypatch.setenv("NEEDLEWATCH_DB", str(fixture_db))
+    at = run_page("submissions")
+    assert not at.exception
+    assert "needlewatch ingest --db body.duckdb submissions/*.zip" in at.info[0].value
