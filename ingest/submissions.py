@@ -40,23 +40,11 @@ from needlewatch import settings
 from .bands import experience_labels, experience_values, training_labels, training_values
 from .countstore import ROWS_SOURCE
 from .store import write_transaction
-from .submission_file import (
-    MEMBER_COLUMNS,
-    SubmissionFile,
-    SubmissionRejected,
-    _reject,
-    open_submission,
-)
-from .vocab import SEVERITY_TIERS, UNSPECIFIED
+from .submission_checks import first_problems, stage
+from .submission_file import AGAIN, SubmissionFile, SubmissionRejected, open_submission
 
 #: The counts store's source of every submitted count.
 SUBMISSION_SOURCE = "submission"
-_TABLE = {  # member -> the temp table its rows are read into
-    "treatment_cells.csv": "sub_treatments",
-    "event_cells.csv": "sub_events",
-    "serious_events.csv": "sub_serious",
-    "quality.csv": "sub_quality",
-}
 
 
 @dataclass(frozen=True)
@@ -101,39 +89,46 @@ def ingest_submissions(
     database's hours and years. ``received_by`` is recorded with each version (the
     signed-in user; the operating-system user by default); ``now`` the time of receipt
     (the clock's by default), or per file ``arrived`` (the demo network replays a
-    history of arrivals in one write: the files in the order given).
+    history of arrivals in one write). Files are taken in the order given: a later file
+    for the same clinic and quarter is the later version.
     """
     now = (now or datetime.now()).replace(microsecond=0)
     today = today or now.date()
     who = received_by if received_by is not None else _user()
+    bands = (tuple(map(float, training_upper)), tuple(map(float, experience_cuts)))
     opened: list[SubmissionFile | SubmissionRejected] = []
     for path in files:
         try:
             opened.append(open_submission(Path(path)))
         except SubmissionRejected as exc:
             opened.append(exc)
-    received: list[Received] = []
-    rejected = [x for x in opened if isinstance(x, SubmissionRejected)]
     size = sum(Path(f).stat().st_size for f in files if Path(f).is_file())
     with write_transaction(db_path, input_bytes=size) as session:
-        for sub in opened:
-            if isinstance(sub, SubmissionRejected):
-                continue
-            try:
-                received.append(
-                    _receive(
-                        session.con,
-                        sub,
-                        session.workdir,
-                        today,
-                        (who, (arrived or {}).get(sub.path, now).replace(microsecond=0)),
-                        tuple(map(float, training_upper)),
-                        tuple(map(float, experience_cuts)),
-                    )  # fmt: skip
-                )
-            except SubmissionRejected as exc:
-                rejected.append(exc)
-    return SubmissionReport(Path(db_path), tuple(received), tuple(rejected))
+        con = session.con
+        problems = _file_problems(con, opened, today, bands)
+        good = {
+            i: sub for i, sub in enumerate(opened)
+            if isinstance(sub, SubmissionFile) and i not in problems
+        }  # fmt: skip
+        labels = _labels(*bands)
+        if good:
+            stage(con, good, {i: _months(sub.quarter) for i, sub in good.items()}, session.workdir)
+            found = first_problems(con, good, labels)
+            problems.update({i: f"{why}; {AGAIN}" for i, why in found.items()})
+        taken = {i: sub for i, sub in good.items() if i not in problems}
+        times = {
+            i: (arrived or {}).get(sub.path, now).replace(microsecond=0) for i, sub in taken.items()
+        }
+        received = _take_in(con, taken, labels, who, times) if taken else {}
+    rejected = []
+    for i, sub in enumerate(opened):
+        if isinstance(sub, SubmissionRejected):
+            rejected.append(sub)
+        elif i in problems:
+            rejected.append(SubmissionRejected(f"{sub.path}: {problems[i]}"))
+    return SubmissionReport(
+        Path(db_path), tuple(received[i] for i in sorted(received)), tuple(rejected)
+    )
 
 
 def _user() -> str | None:
@@ -152,194 +147,167 @@ def _quarter_span(quarter: str) -> tuple[date, date, date]:
     return first, last_month, date.fromordinal(following.toordinal() - 1)
 
 
-def _receive(
-    con: duckdb.DuckDBPyConnection,
-    sub: SubmissionFile,
-    workdir: Path,
-    today: date,
-    receipt: tuple[str | None, datetime],
-    training_upper: tuple[float, ...],
-    experience_cuts: tuple[float, ...],
-) -> Received:
-    """Check ``sub`` against this database and take it in (or raise SubmissionRejected,
-    having written nothing)."""
-    path, clinic, quarter = sub.path, sub.clinic_id, sub.quarter
-    first, last_month, last_day = _quarter_span(quarter)
-    if last_day >= today:
-        raise _reject(path, f"{quarter} has not ended (it ends {last_day:%d %b %Y})",
-                      "send it once the quarter is over")  # fmt: skip
-    if first < settings.EARLIEST_DATE:
-        raise _reject(path, f"{quarter} is before {settings.EARLIEST_DATE:%Y}", "check the quarter")
-    if (sub.training_upper, sub.experience_cuts) != (training_upper, experience_cuts):
-        raise _reject(
-            path,
-            f"banded with training bands {_bounds(sub.training_upper)} and experience cuts "
-            f"{_bounds(sub.experience_cuts)}, but this body bands by {_bounds(training_upper)} "
-            f"and {_bounds(experience_cuts)}",
-            "ask the clinic to submit again with the body's profile (--profile)",
-        )
-    if not con.execute(
-        "SELECT count(*) FROM clinics WHERE clinic_id = $c", {"c": clinic}
-    ).fetchone()[0]:
-        raise _reject(
-            path,
-            f"clinic {clinic} is not in this body's member register (the clinics table)",
-            "ingest the register with the clinic in it first, or check the clinic id",
-        )
-    held_as_rows = con.execute(
-        "SELECT count(*) FROM counts_treatments WHERE source = $s AND clinic_id = $c "
-        "AND month BETWEEN $m1 AND $m3",
-        {"s": ROWS_SOURCE, "c": clinic, "m1": first, "m3": last_month},
-    ).fetchone()[0]
-    if held_as_rows:
-        raise _reject(
-            path,
-            f"clinic {clinic}'s {quarter} is held here as treatment rows already",
-            "a clinic's quarter is counted from its rows or from its submission, not both",
-        )
-    _read_members(con, sub, workdir)
-    labels = {
+def _months(quarter: str) -> list[str]:
+    first = _quarter_span(quarter)[0]
+    return [f"{first.year}-{m:02d}" for m in range(first.month, first.month + 3)]
+
+
+def _labels(training_upper: tuple[float, ...], experience_cuts: tuple[float, ...]) -> dict:
+    """The body's band labels and the store values that stand for them (``ingest.bands``)."""
+    return {
         "tb_labels": list(training_labels(training_upper)),
         "tb_values": list(training_values(training_upper)),
         "eb_labels": list(experience_labels(experience_cuts)),
         "eb_values": list(experience_values(experience_cuts)),
     }
-    months = [f"{first.year}-{m:02d}" for m in range(first.month, first.month + 3)]
-    _check_rows(con, sub, {"clinic": clinic, "months": months, **labels})
-    totals = _totals(con)
-    current = con.execute(
-        "SELECT version, treatments, events, serious_events, members_sha256 FROM submissions "
-        "WHERE clinic_id = $c AND quarter = $q AND current",
-        {"c": clinic, "q": quarter},
-    ).fetchone()
-    if current is not None and current[4] == " ".join(sub.data_checksums):
-        return Received(path, clinic, quarter, current[0], "unchanged", totals)
-    version = con.execute(
-        "SELECT coalesce(max(version), 0) + 1 FROM submissions WHERE clinic_id = $c AND quarter = $q",
-        {"c": clinic, "q": quarter},
-    ).fetchone()[0]
-    _replace(con, sub, version, (first, last_month), labels, receipt)
-    replaced = None if current is None else tuple(int(x) for x in current[1:4])
-    return Received(
-        path, clinic, quarter, version, "new" if current is None else "replaced", totals, replaced
-    )
 
 
 def _bounds(values: tuple[float, ...]) -> str:
     return "[" + ", ".join(f"{v:g}" for v in values) + "]"
 
 
-def _read_members(con: duckdb.DuckDBPyConnection, sub: SubmissionFile, workdir: Path) -> None:
-    """Each member into its temp table, every column text, with its line in the file."""
-    for name, table in _TABLE.items():
-        member = workdir / f"submission_{name}"
-        member.write_bytes(sub.members[name])
-        columns = ", ".join(f"'{c}': 'VARCHAR'" for c in MEMBER_COLUMNS[name])
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS "
-            "SELECT *, CAST(row_number() OVER () + 1 AS BIGINT) AS line_number "
-            f"FROM read_csv($p, header = true, auto_detect = false, delim = ',', "
-            f"quote = '\"', escape = '\"', columns = {{{columns}}})",
-            {"p": str(member)},
-        )
-        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        if rows != sub.rows[name]:
-            raise _reject(
-                sub.path, f"{name} holds {rows} rows but manifest.json says {sub.rows[name]}"
+def _file_problems(
+    con: duckdb.DuckDBPyConnection,
+    opened: list[SubmissionFile | SubmissionRejected],
+    today: date,
+    bands: tuple[tuple[float, ...], tuple[float, ...]],
+) -> dict[int, str]:
+    """What rejects a whole file before its rows are read (the text after its name, and
+    what to do): the quarter, the bands, the register, a quarter held as rows."""
+    subs = {i: s for i, s in enumerate(opened) if isinstance(s, SubmissionFile)}
+    members = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT clinic_id FROM clinics WHERE list_contains($c, clinic_id)",
+            {"c": sorted({s.clinic_id for s in subs.values()})},
+        ).fetchall()
+    }
+    as_rows = {
+        (r[0], r[1])
+        for r in con.execute(
+            "SELECT DISTINCT clinic_id, strftime(month, '%Y') || 'Q' || quarter(month) "
+            "FROM counts_treatments WHERE source = $s AND list_contains($c, clinic_id)",
+            {"s": ROWS_SOURCE, "c": sorted(members)},
+        ).fetchall()
+    }
+    problems = {}
+    for i, sub in subs.items():
+        first, _, last_day = _quarter_span(sub.quarter)
+        if last_day >= today:
+            problems[i] = (
+                f"{sub.quarter} has not ended (it ends {last_day:%d %b %Y}); send it once the "
+                "quarter is over"
             )
+        elif first < settings.EARLIEST_DATE:
+            problems[i] = f"{sub.quarter} is before {settings.EARLIEST_DATE:%Y}; check the quarter"
+        elif (sub.training_upper, sub.experience_cuts) != bands:
+            problems[i] = (
+                f"banded with training bands {_bounds(sub.training_upper)} and experience cuts "
+                f"{_bounds(sub.experience_cuts)}, but this body bands by {_bounds(bands[0])} "
+                f"and {_bounds(bands[1])}; ask the clinic to submit again with the body's "
+                "profile (--profile)"
+            )
+        elif sub.clinic_id not in members:
+            problems[i] = (
+                f"clinic {sub.clinic_id} is not in this body's member register (the clinics "
+                "table); ingest the register with the clinic in it first, or check the clinic id"
+            )
+        elif (sub.clinic_id, sub.quarter) in as_rows:
+            problems[i] = (
+                f"clinic {sub.clinic_id}'s {sub.quarter} is held here as treatment rows "
+                "already; a clinic's quarter is counted from its rows or from its submission, "
+                "not both"
+            )
+    return problems
 
 
-_COUNT = "(try_cast({c} AS BIGINT) IS NULL OR try_cast({c} AS BIGINT) < 0)"
-_FLAG = "(lower({c}) IS NULL OR lower({c}) NOT IN ('true', 'false'))"
-_KEY_CHECKS = (
-    ("month", "(month IS NULL OR NOT list_contains($months, month))",
-     "is not a month of the quarter (YYYY-MM)"),
-    ("clinic_id", "(clinic_id IS DISTINCT FROM $clinic)", "is not the manifest's clinic"),
-    ("training_band", "(training_band IS NULL OR NOT list_contains($tb_labels, training_band))",
-     "is not one of the body's training bands"),
-    ("experience_band",
-     "(experience_band IS NULL OR (experience_band <> 'unknown' AND "
-     "NOT list_contains($eb_labels, experience_band)))",
-     "is not one of the body's experience bands or unknown"),
-    ("body_region", "(body_region IS NULL)", "is empty"),
-    ("ultrasound_guided", _FLAG.format(c="ultrasound_guided"), "is not True or False"),
-    ("insertions_recorded", _FLAG.format(c="insertions_recorded"), "is not True or False"),
-)  # fmt: skip
-_SEVERITIES = "list_value(" + ", ".join(f"'{s}'" for s in (*SEVERITY_TIERS, UNSPECIFIED)) + ")"
-#: Per temp table: (column, SQL true for a bad value, what is wrong with it).
-_CHECKS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "sub_treatments": (
-        *_KEY_CHECKS,
-        ("treatments", _COUNT.format(c="treatments"), "is not a whole number of 0 or more"),
-        ("insertions", _COUNT.format(c="insertions"), "is not a whole number of 0 or more"),
-    ),
-    "sub_events": (
-        *_KEY_CHECKS,
-        ("severity", f"(severity IS NOT NULL AND NOT list_contains({_SEVERITIES}, severity))",
-         "is not a severity (mild, significant, serious, unspecified or empty)"),
-        ("events", _COUNT.format(c="events"), "is not a whole number of 0 or more"),
-        ("treatments_affected",
-         f"({_COUNT.format(c='treatments_affected')} OR "
-         "try_cast(treatments_affected AS BIGINT) > try_cast(events AS BIGINT))",
-         "is not a whole number from 0 to the row's events"),
-    ),
-    "sub_serious": (
-        ("month", "(month IS NULL OR NOT list_contains($months, month))",
-         "is not a month of the quarter (YYYY-MM)"),
-        ("category", "(category IS NULL)", "is empty"),
-        ("severity", "(severity IS NULL)", "is empty"),
-        ("body_region", "(body_region IS NULL)", "is empty"),
-        ("ultrasound", "(ultrasound IS NULL OR ultrasound NOT IN ('yes', 'no'))",
-         "is not yes or no"),
-        ("training_band",
-         "(training_band IS NULL OR NOT list_contains($tb_labels, training_band))",
-         "is not one of the body's training bands"),
-    ),
-    "sub_quality": (
-        ("measure", "(measure IS NULL)", "is empty"),
-        ("value", _COUNT.format(c="value"), "is not a whole number of 0 or more"),
-    ),
-}  # fmt: skip
-_MEMBER_OF = {table: name for name, table in _TABLE.items()}
-_KEYS = (
-    "month", "clinic_id", "profession", "training_band", "experience_band", "body_region",
-    "ultrasound_guided", "technique", "insertions_recorded",
-)  # fmt: skip
+def _totals(con: duckdb.DuckDBPyConnection) -> dict[int, tuple[int, int, int, int, int]]:
+    """Per staged file: treatments, insertions, events, treatments affected, serious events."""
+    rows = con.execute(
+        """
+        SELECT f.file_idx,
+               (SELECT coalesce(sum(CAST(treatments AS BIGINT)), 0) FROM stage_treatments t
+                WHERE t.file_idx = f.file_idx),
+               (SELECT coalesce(sum(CAST(insertions AS BIGINT)), 0) FROM stage_treatments t
+                WHERE t.file_idx = f.file_idx),
+               (SELECT coalesce(sum(CAST(events AS BIGINT)), 0) FROM stage_events e
+                WHERE e.file_idx = f.file_idx AND category IS NULL AND severity IS NULL),
+               (SELECT coalesce(sum(CAST(treatments_affected AS BIGINT)), 0) FROM stage_events e
+                WHERE e.file_idx = f.file_idx AND category IS NULL AND severity IS NULL),
+               (SELECT count(*) FROM stage_serious s WHERE s.file_idx = f.file_idx)
+        FROM stage_files f
+        """
+    ).fetchall()
+    return {int(r[0]): tuple(int(x) for x in r[1:]) for r in rows}
 
 
-def _check_rows(con: duckdb.DuckDBPyConnection, sub: SubmissionFile, params: dict) -> None:
-    """The first bad value of each member (its line and column), as one line; then that
-    every event cell has treatments in the treatment cells."""
-    for table, checks in _CHECKS.items():
-        for column, bad, what in checks:
-            sql = f"SELECT line_number, {column} FROM {table} WHERE {bad} ORDER BY 1 LIMIT 1"
-            row = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchone()
-            if row is not None:
-                raise _reject(
-                    sub.path,
-                    f"{_MEMBER_OF[table]} line {row[0]}, column {column}: {row[1]!r} {what}",
-                )
-    joined = " AND ".join(f"e.{k} IS NOT DISTINCT FROM t.{k}" for k in _KEYS)
-    orphan = con.execute(
-        f"SELECT min(line_number) FROM sub_events e WHERE NOT EXISTS "
-        f"(SELECT 1 FROM sub_treatments t WHERE {joined})"
-    ).fetchone()[0]
-    if orphan is not None:
-        raise _reject(
-            sub.path,
-            f"event_cells.csv line {orphan}: its cell has no treatments in treatment_cells.csv",
-        )
-
-
-def _totals(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
-    """(treatments, events, serious events) of the submission in the temp tables."""
-    row = con.execute(
-        "SELECT (SELECT coalesce(sum(CAST(treatments AS BIGINT)), 0) FROM sub_treatments), "
-        "(SELECT coalesce(sum(CAST(events AS BIGINT)), 0) FROM sub_events "
-        " WHERE category IS NULL AND severity IS NULL), "
-        "(SELECT count(*) FROM sub_serious)"
-    ).fetchone()
-    return int(row[0]), int(row[1]), int(row[2])
+def _take_in(
+    con: duckdb.DuckDBPyConnection,
+    taken: dict[int, SubmissionFile],
+    labels: dict,
+    who: str | None,
+    times: dict[int, datetime],
+) -> dict[int, Received]:
+    """Record each file as the next version of its clinic's quarter (or as unchanged),
+    and put the last version of each quarter's counts in the store, set by set."""
+    totals = _totals(con)
+    keys = sorted({(s.clinic_id, s.quarter) for s in taken.values()})
+    held = {
+        (r[0], r[1]): {"version": r[2], "members": r[3], "totals": (r[4], r[5], r[6]), "max": r[7]}
+        for r in con.execute(
+            """
+            SELECT clinic_id, quarter, max(version) FILTER (WHERE current),
+                   any_value(members_sha256) FILTER (WHERE current),
+                   any_value(treatments) FILTER (WHERE current),
+                   any_value(events) FILTER (WHERE current),
+                   any_value(serious_events) FILTER (WHERE current), max(version)
+            FROM submissions
+            WHERE list_contains($k, clinic_id || ' ' || quarter)
+            GROUP BY 1, 2
+            """,
+            {"k": [f"{c} {q}" for c, q in keys]},
+        ).fetchall()
+    }
+    received: dict[int, Received] = {}
+    versions: list[tuple] = []  # file_idx, clinic, quarter, version, replaced totals
+    last_of: dict[tuple[str, str], int] = {}
+    for i in sorted(taken):
+        sub = taken[i]
+        key, members = (sub.clinic_id, sub.quarter), " ".join(sub.data_checksums)
+        mine = (totals[i][0], totals[i][2], totals[i][4])
+        now = held.get(key)
+        if now is not None and now["members"] == members:
+            received[i] = Received(sub.path, *key, now["version"], "unchanged", mine)
+            continue
+        version = (now["max"] if now else 0) + 1
+        before = now["totals"] if now and now["version"] is not None else None
+        status = "new" if before is None else "replaced"
+        received[i] = Received(sub.path, *key, version, status, mine, before)
+        versions.append((i, *key, version, *(before or (None, None, None))))
+        held[key] = {"version": version, "members": members, "totals": mine, "max": version}
+        last_of[key] = i
+    if not versions:
+        return received
+    columns = list(zip(*versions, strict=True))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE taken AS SELECT unnest($i) AS file_idx, "
+        "unnest($c) AS clinic_id, unnest($q) AS quarter, unnest($v) AS version, "
+        "unnest($pt) AS p_t, unnest($pe) AS p_e, unnest($ps) AS p_s",
+        {"i": list(columns[0]), "c": list(columns[1]), "q": list(columns[2]),
+         "v": list(columns[3]), "pt": list(columns[4]), "pe": list(columns[5]),
+         "ps": list(columns[6])},
+    )  # fmt: skip
+    winners = sorted(last_of.values())
+    spans = [_quarter_span(taken[i].quarter) for i in winners]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE winners AS SELECT unnest($i) AS file_idx, "
+        "unnest($c) AS clinic_id, unnest($m1) AS m1, unnest($m3) AS m3",
+        {"i": winners, "c": [taken[i].clinic_id for i in winners],
+         "m1": [s[0] for s in spans], "m3": [s[1] for s in spans]},
+    )  # fmt: skip
+    _store(con, labels)
+    _record(con, taken, who, times, totals)
+    return received
 
 
 _PLACE = {"s": SUBMISSION_SOURCE}
@@ -355,73 +323,79 @@ _STORE_KEYS = """
 """
 
 
-def _replace(
-    con: duckdb.DuckDBPyConnection,
-    sub: SubmissionFile,
-    version: int,
-    months: tuple[date, date],
-    labels: dict,
-    receipt: tuple[str | None, datetime],
-) -> None:
-    """The submission's counts in place of the clinic's quarter's submitted counts, and
-    its version recorded (the one before it no longer current)."""
-    key = {"c": sub.clinic_id, "q": sub.quarter, "v": version}
-    span = {"s": SUBMISSION_SOURCE, "c": sub.clinic_id, "m1": months[0], "m3": months[1]}
+def _store(con: duckdb.DuckDBPyConnection, labels: dict) -> None:
+    """The winners' counts in place of their quarters' submitted counts."""
     for table in ("counts_treatments", "counts_events"):
         con.execute(
-            f"DELETE FROM {table} WHERE source = $s AND clinic_id = $c "
-            "AND month BETWEEN $m1 AND $m3",
-            span,
+            f"DELETE FROM {table} c USING winners w WHERE c.source = $s "
+            "AND c.clinic_id = w.clinic_id AND c.month BETWEEN w.m1 AND w.m3",
+            _PLACE,
         )
     con.execute(
         f"INSERT INTO counts_treatments SELECT $s, {_STORE_KEYS}, "
         "sum(CAST(treatments AS BIGINT)), sum(CAST(insertions AS BIGINT)) "
-        "FROM sub_treatments GROUP BY ALL",
+        "FROM stage_treatments WHERE file_idx IN (SELECT file_idx FROM winners) GROUP BY ALL",
         {**_PLACE, **labels},
     )
     con.execute(
         f"INSERT INTO counts_events SELECT $s, {_STORE_KEYS}, category, severity, "
         "sum(CAST(events AS BIGINT)), sum(CAST(treatments_affected AS BIGINT)) "
-        "FROM sub_events GROUP BY ALL",
+        "FROM stage_events WHERE file_idx IN (SELECT file_idx FROM winners) GROUP BY ALL",
         {**_PLACE, **labels},
     )
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    taken: dict[int, SubmissionFile],
+    who: str | None,
+    times: dict[int, datetime],
+    totals: dict[int, tuple[int, int, int, int, int]],
+) -> None:
+    """Every new version: its serious events, quality measures and ``submissions`` row;
+    the versions before it no longer current."""
     con.execute(
-        "INSERT INTO submitted_serious_events SELECT $c, $q, $v, "
-        "CAST(strptime(month, '%Y-%m') AS DATE), category, severity, body_region, "
-        "ultrasound = 'yes', training_band, outcome FROM sub_serious",
-        key,
+        "INSERT INTO submitted_serious_events SELECT t.clinic_id, t.quarter, t.version, "
+        "CAST(strptime(s.month, '%Y-%m') AS DATE), s.category, s.severity, s.body_region, "
+        "s.ultrasound = 'yes', s.training_band, s.outcome "
+        "FROM stage_serious s JOIN taken t USING (file_idx)"
     )
     con.execute(
-        "INSERT INTO submitted_quality SELECT $c, $q, $v, measure, kind, CAST(value AS BIGINT) "
-        "FROM sub_quality",
-        key,
+        "INSERT INTO submitted_quality SELECT t.clinic_id, t.quarter, t.version, q.measure, "
+        "q.kind, CAST(q.value AS BIGINT) FROM stage_quality q JOIN taken t USING (file_idx)"
     )
-    previous = con.execute(
-        "SELECT treatments, events, serious_events FROM submissions "
-        "WHERE clinic_id = $c AND quarter = $q AND current",
-        {"c": sub.clinic_id, "q": sub.quarter},
-    ).fetchone() or (None, None, None)
     con.execute(
-        "UPDATE submissions SET current = false WHERE clinic_id = $c AND quarter = $q",
-        {"c": sub.clinic_id, "q": sub.quarter},
+        "UPDATE submissions s SET current = false FROM taken t "
+        "WHERE s.clinic_id = t.clinic_id AND s.quarter = t.quarter"
     )
+    order = [r[0] for r in con.execute("SELECT file_idx FROM taken ORDER BY 1").fetchall()]
+    newest = {(taken[i].clinic_id, taken[i].quarter): i for i in order}  # the last wins
     con.execute(
         """
         INSERT INTO submissions
-        SELECT $c, $q, $v, true, $file, $sha, $members, $at, $who, $created, $tool, $fv,
-               (SELECT coalesce(sum(CAST(treatments AS BIGINT)), 0) FROM sub_treatments),
-               (SELECT coalesce(sum(CAST(insertions AS BIGINT)), 0) FROM sub_treatments),
-               (SELECT coalesce(sum(CAST(events AS BIGINT)), 0) FROM sub_events
-                WHERE category IS NULL AND severity IS NULL),
-               (SELECT coalesce(sum(CAST(treatments_affected AS BIGINT)), 0) FROM sub_events
-                WHERE category IS NULL AND severity IS NULL),
-               (SELECT count(*) FROM sub_serious),
-               $p_t, $p_e, $p_s
+        SELECT t.clinic_id, t.quarter, t.version, list_contains($newest, t.file_idx),
+               m.file, m.sha, m.members, m.at, $who, m.created, m.tool, m.fv,
+               m.treatments, m.insertions, m.events, m.affected, m.serious, t.p_t, t.p_e, t.p_s
+        FROM taken t JOIN (
+            SELECT unnest($i) AS file_idx, unnest($file) AS file, unnest($sha) AS sha,
+                   unnest($members) AS members, unnest($at) AS at, unnest($created) AS created,
+                   unnest($tool) AS tool, unnest($fv) AS fv, unnest($tr) AS treatments,
+                   unnest($ins) AS insertions, unnest($ev) AS events, unnest($af) AS affected,
+                   unnest($se) AS serious
+        ) m USING (file_idx)
+        ORDER BY t.file_idx
         """,
         {
-            **key, "file": str(sub.path), "sha": sub.sha256,
-            "members": " ".join(sub.data_checksums), "at": receipt[1],
-            "who": receipt[0], "created": sub.created_at, "tool": sub.tool_version,
-            "fv": sub.format_version, "p_t": previous[0], "p_e": previous[1], "p_s": previous[2],
+            "newest": list(newest.values()), "who": who, "i": order,
+            "file": [str(taken[i].path) for i in order],
+            "sha": [taken[i].sha256 for i in order],
+            "members": [" ".join(taken[i].data_checksums) for i in order],
+            "at": [times[i] for i in order],
+            "created": [taken[i].created_at for i in order],
+            "tool": [taken[i].tool_version for i in order],
+            "fv": [taken[i].format_version for i in order],
+            "tr": [totals[i][0] for i in order], "ins": [totals[i][1] for i in order],
+            "ev": [totals[i][2] for i in order], "af": [totals[i][3] for i in order],
+            "se": [totals[i][4] for i in order],
         },
     )  # fmt: skip

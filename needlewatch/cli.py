@@ -66,8 +66,9 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
         "upgrade",
         help="bring a database made by an older NeedleWatch to this release's schema",
         description="Adds what this release stores beside your rows (schemas 2 to 5: practitioner "
-        "history, the counts store every page, report and command reads, and the blank counts "
-        "of the optional columns), counted from the rows already loaded, in one atomic write. The dashboard and the analysis commands ask "
+        "history, the counts store every page, report and command reads, the blank counts "
+        "of the optional columns, and the tables of clinics' submissions a body receives), "
+        "counted from the rows already loaded, in one atomic write. The dashboard and the analysis commands ask "
         "for it when they meet an older database.",
     )
     add_db(p)

@@ -21,9 +21,11 @@ P = 0.003) is not flagged, and a missing month at a busy one (68 against 126) is
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 
 from dashboard.stats.distributions import poisson_cdf
@@ -81,36 +83,49 @@ def received_status(
         return Received(empty, versions, pd.DataFrame(columns=["quarter", *STATUSES]))
     last_ended = quarter_of(parse_quarter(quarter_of(today))[0] - timedelta(days=1))
     network_first = min(versions["quarter"])
-    first_of = versions.groupby("clinic_id")["quarter"].min().to_dict()
-    arrivals = versions.groupby(["clinic_id", "quarter"]).agg(
+    quarters = _quarters(network_first, last_ended)
+    due = {q: due_date(q, due_days) for q in quarters}
+    # every member x quarter, from the clinic's first quarter received (else the network's)
+    grid = members[["clinic_id", "name"]].merge(pd.DataFrame({"quarter": quarters}), how="cross")
+    first_of = versions.groupby("clinic_id")["quarter"].min()
+    start = grid["clinic_id"].map(first_of).fillna(network_first)
+    grid = grid[grid["quarter"] >= start].reset_index(drop=True)
+    arrivals = versions.groupby(["clinic_id", "quarter"], as_index=False).agg(
         first_received=("received_at", "min"), last_received=("received_at", "max")
     )
-    current = versions[versions["current"]].set_index(["clinic_id", "quarter"])
-    rows = []
-    for clinic, name in zip(members["clinic_id"], members["name"], strict=True):
-        history: list[int] = []
-        for quarter in _quarters(first_of.get(clinic, network_first), last_ended):
-            key = (clinic, quarter)
-            row = dict.fromkeys(GRID_COLUMNS)
-            row.update(clinic_id=clinic, name=name, quarter=quarter)
-            if key in current.index:
-                got = current.loc[key]
-                first = arrivals.loc[key, "first_received"]
-                late = first.date() > due_date(quarter, due_days)
-                treatments = int(got["treatments"])
-                usual = float(pd.Series(history[-4:]).median()) if len(history) >= 2 else None
-                row.update(
-                    status="late" if late else "on time", version=int(got["version"]),
-                    first_received=first, last_received=arrivals.loc[key, "last_received"],
-                    treatments=treatments, events=int(got["events"]),
-                    serious_events=int(got["serious_events"]), usual_treatments=usual,
-                    check=_check(treatments, usual, drop_share),
-                )  # fmt: skip
-                history.append(treatments)
-            else:
-                row["status"] = "missing" if today > due_date(quarter, due_days) else "due"
-            rows.append(row)
-    grid = pd.DataFrame(rows, columns=GRID_COLUMNS)
+    current = versions.loc[
+        versions["current"],
+        ["clinic_id", "quarter", "version", "treatments", "events", "serious_events"],
+    ]
+    grid = grid.merge(current, how="left", on=["clinic_id", "quarter"]).merge(
+        arrivals, how="left", on=["clinic_id", "quarter"]
+    )
+    got = grid["version"].notna()
+    due_day = pd.to_datetime(grid["quarter"].map(due))
+    late = pd.to_datetime(grid["first_received"]).dt.normalize() > due_day
+    overdue = pd.Timestamp(today) > due_day
+    grid["status"] = [
+        ("late" if lt else "on time") if g else ("missing" if od else "due")
+        for g, lt, od in zip(got, late, overdue, strict=True)
+    ]
+    # usual: the median of the clinic's previous four quarters received (two at least)
+    sent = grid[got].sort_values(["clinic_id", "quarter"])
+    by_clinic = sent.groupby("clinic_id")["treatments"]
+    before = np.column_stack(
+        [by_clinic.shift(k).to_numpy(dtype=float, na_value=np.nan) for k in range(1, 5)]
+    )  # the four quarters received before, NaN where the clinic had fewer
+    enough = (~np.isnan(before)).sum(axis=1) >= 2
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: not enough anyway
+        median = np.nanmedian(before, axis=1)
+    usual = pd.Series(np.where(enough, median, np.nan), index=sent.index)
+    grid["usual_treatments"] = usual.reindex(grid.index)
+    grid["check"] = [
+        _check(int(t), None if pd.isna(u) else float(u), drop_share) if g else None
+        for g, t, u in zip(got, grid["treatments"].fillna(0), grid["usual_treatments"],
+                           strict=True)
+    ]  # fmt: skip
+    grid = grid[GRID_COLUMNS].sort_values(["clinic_id", "quarter"]).reset_index(drop=True)
     for column in ("version", "treatments", "events", "serious_events"):
         grid[column] = grid[column].astype("Int64")
     counts = pd.crosstab(grid["quarter"], pd.Categorical(grid["status"], categories=STATUSES))

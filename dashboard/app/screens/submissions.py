@@ -8,6 +8,8 @@ from dashboard.app.cache import load
 from needlewatch import settings
 
 TITLE, SLUG = "Submissions", "submissions"
+#: The versions listed on the page (a body of 1,000 clinics has 4,000 a year).
+SHOWN_VERSIONS = 200
 GRID = {
     "clinic_id": "Clinic", "name": "Name", "quarter": "Quarter", "status": "Status",
     "version": "Version", "first_received": "First received", "last_received": "Last received",
@@ -72,8 +74,19 @@ def render(ctx) -> None:
     if len(checks):
         _table(checks, CHECKS)
     st.subheader("Clinics by quarter")
-    st.dataframe(data.by_quarter.rename(columns=lambda c: c.capitalize()), hide_index=True)
-    _table(data.grid.sort_values(["quarter", "clinic_id"], ascending=[False, True]), GRID)
+    st.dataframe(
+        data.by_quarter.sort_values("quarter", ascending=False).rename(columns=str.capitalize),
+        hide_index=True,
+    )
+    newest = data.grid[data.grid["quarter"] == latest["quarter"]]
+    st.caption(f"Each member clinic in {latest['quarter']}; every quarter in the download.")
+    _table(newest, GRID)
+    st.download_button(
+        f"Download every clinic and quarter (CSV, {len(data.grid):,} rows)",
+        data.grid.to_csv(index=False).encode(),
+        file_name="submissions-by-clinic-and-quarter.csv",
+        mime="text/csv",
+    )
     st.subheader(f"Serious events submitted ({len(data.serious)})")
     st.caption(
         "From the counted version of each clinic's quarter: by month (a submission gives no "
@@ -82,5 +95,14 @@ def render(ctx) -> None:
     )
     if len(data.serious):
         st.dataframe(data.serious.rename(columns=SERIOUS), hide_index=True, width="stretch")
-    st.subheader(f"Every version received ({len(data.versions)})")
-    _table(data.versions.sort_values("received_at", ascending=False), VERSIONS)
+    st.subheader(f"Every version received ({len(data.versions):,})")
+    recent = data.versions.sort_values("received_at", ascending=False)
+    if len(recent) > SHOWN_VERSIONS:
+        st.caption(f"The newest {SHOWN_VERSIONS}; every version in the download.")
+    _table(recent.head(SHOWN_VERSIONS), VERSIONS)
+    st.download_button(
+        "Download every version (CSV)",
+        recent.to_csv(index=False).encode(),
+        file_name="submission-versions.csv",
+        mime="text/csv",
+    )
