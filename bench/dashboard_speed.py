@@ -213,7 +213,7 @@ def view_calls(slug: str, filters) -> list[tuple[str, tuple]]:
         "training": [("training_ultrasound", (filters,))],
         "trends": [("trends", (filters, "month"))],
         "clinics": [("clinics", (filters, "clinic", None))],
-        "serious": [("serious_events", (filters,))],
+        "serious": [("serious_page", (filters, False))],
         "quality": [("options", ()), ("quality", ())],
     }[slug]
 

@@ -46,9 +46,10 @@ from .errors import IngestBookkeepingError
 from .history import PROFILE_JOIN, commit_profiles, stage_profiles
 from .validate import COUNTED_COLUMNS
 
-#: Where counts come from. Rows loaded into this database; clinic submissions will add
-#: their own sources (one per submitting clinic and quarter).
+#: Where counts come from: rows loaded into this database, or clinics' submissions
+#: received by a professional body (``ingest.submissions``).
 ROWS_SOURCE = "rows"
+SUBMISSION_SOURCE = "submission"
 
 #: The store's keys, in table order (after ``source``).
 KEYS = (

@@ -38,13 +38,10 @@ import duckdb
 from needlewatch import settings
 
 from .bands import experience_labels, experience_values, training_labels, training_values
-from .countstore import ROWS_SOURCE
+from .countstore import ROWS_SOURCE, SUBMISSION_SOURCE
 from .store import write_transaction
 from .submission_checks import first_problems, stage
 from .submission_file import AGAIN, SubmissionFile, SubmissionRejected, open_submission
-
-#: The counts store's source of every submitted count.
-SUBMISSION_SOURCE = "submission"
 
 
 @dataclass(frozen=True)

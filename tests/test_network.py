@@ -189,3 +189,33 @@ def test_the_submissions_page_says_how_a_body_receives_them(fixture_db, monkeypa
     at = run_page("submissions")
     assert not at.exception
     assert "needlewatch ingest --db body.duckdb submissions/*.zip" in at.info[0].value
+
+
+def test_a_body_database_offers_its_professions_and_covers_its_months(network) -> None:
+    """No practitioner or treatment rows: the sidebar's professions and the span the data
+    cover come from the submitted counts (the demo's months, first day to last)."""
+    from dashboard.store.db import connect_readonly
+    from dashboard.store.queries import data_coverage, filter_options
+
+    db, _, _ = network
+    con = connect_readonly(db)
+    try:
+        assert data_coverage(con) == (date(2023, 10, 1), date(2026, 9, 30))
+        assert filter_options(con).professions == (
+            "chiropractor", "osteopath", "physician", "physiotherapist",
+        )  # fmt: skip
+    finally:
+        con.close()
+
+
+def test_a_submitting_clinics_practitioners_are_not_one_unnamed_unit(network, monkeypatch) -> None:
+    """The practitioner funnel of a clinic that sends counts once showed "0 of 1
+    practitioners" (its whole quarter as one unnamed unit, phi 0): it now says why not."""
+    db, _, _ = network
+    monkeypatch.setenv("NEEDLEWATCH_DB", str(db))
+    at = run_page("clinics", {"quarter": "2026Q3", "compare": "practitioners", "within": "C04"})
+    assert not at.exception
+    assert [i.value for i in at.info] == [
+        "These treatments come from clinics' quarterly submissions, which name no "
+        "practitioner: compare clinics here, and practitioners in the clinic's own NeedleWatch."
+    ]

@@ -382,7 +382,7 @@ def test_a_report_on_submissions_has_its_ratios_with_their_method(
     capsys.readouterr()
 
 
-def test_the_overview_counts_submitted_serious_events(base_db, tmp_path) -> None:
+def test_the_overview_counts_submitted_serious_events(base_db, tmp_path, monkeypatch) -> None:
     """tests/data's pneumothorax (E2: C01, 1 Mar 2025) sent in C01's 2025Q1 submission: the
     headline counts it, and the statement says so, where it once read "No serious event"
     beside a headline of 1 (the listing holds rows only)."""
@@ -407,4 +407,15 @@ def test_the_overview_counts_submitted_serious_events(base_db, tmp_path) -> None
     assert [s.text for s in shown.statements if s.key == "serious"] == [
         "Serious events from clinics' submissions in 2025Q1: 1 (by month: listed on the "
         "Submissions page)."
+    ]
+    # the Serious events page lists rows: it says where the submitted one is
+    from .test_app import run_page
+
+    monkeypatch.setenv("NEEDLEWATCH_DB", str(body))
+    at = run_page("serious", {"quarter": "2025Q1"})
+    assert not at.exception
+    assert [i.value for i in at.info] == [
+        "1 more serious event(s) in this view came in clinics' quarterly submissions: they "
+        "are listed by month on the Submissions page (a submission gives no day, id or "
+        "narrative)."
     ]

@@ -96,10 +96,33 @@ def funnel_chart(
     methods: Methods = DEFAULT,
     reveal_ids: bool = False,
 ) -> FunnelResult | None:
-    """Funnel of clinics or practitioners over the filtered treatments (see funnel_verdict)."""
+    """Funnel of clinics or practitioners over the filtered treatments (see funnel_verdict).
+
+    Clinics' submissions name no practitioner: a practitioner funnel leaves their
+    treatments out (never one unnamed "practitioner" for a whole clinic) and its method
+    says so."""
     check_units("month", units)
     counts = rate_counts(con, (UNITS[units],), filters)
-    return funnel_verdict(counts, UNITS[units], methods, unit_labels(con, units, reveal_ids))
+    unnamed = counts[UNITS[units]].isna()
+    if len(counts) and unnamed.all():
+        from dashboard.analysis.comparisons import NoDataError
+
+        raise NoDataError(
+            "these treatments come from clinics' quarterly submissions, which name no "
+            "practitioner: compare clinics here, and practitioners in the clinic's own "
+            "NeedleWatch"
+        )
+    result = funnel_verdict(
+        counts[~unnamed], UNITS[units], methods, unit_labels(con, units, reveal_ids)
+    )
+    if result is not None and unnamed.any():
+        left = int(counts.loc[unnamed, "treatments"].sum())
+        result = replace(
+            result,
+            method=f"{result.method}; {left:,} treatments from clinics' submissions are not "
+            "in this funnel (a submission names no practitioner)",
+        )
+    return result
 
 
 def serious_gchart(

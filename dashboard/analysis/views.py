@@ -333,6 +333,31 @@ def serious_events(
 
 
 @dataclass(frozen=True)
+class SeriousPage:
+    """The Serious events page: the listing of rows, and how many serious events in the
+    same view came from clinics' submissions (counted, by month, not listed here)."""
+
+    listing: pd.DataFrame
+    submitted: int
+
+
+def serious_page(
+    con: duckdb.DuckDBPyConnection, filters: Filters, reveal_ids: bool = False
+) -> SeriousPage:
+    """``serious_events``, and the serious events the counts store holds beyond it."""
+    listing = serious_events(con, filters, reveal_ids)
+    if filters.severity not in (None, "serious"):
+        return SeriousPage(listing, 0)
+    listed = int((listing["severity"] == "serious").sum())
+    counted = (
+        serious_count(con, replace(filters, category=None, severity=None))
+        if (filters.category is None)
+        else listed
+    )
+    return SeriousPage(listing, max(0, counted - listed))
+
+
+@dataclass(frozen=True)
 class Quality:
     runs: pd.DataFrame
     rejects: pd.DataFrame

@@ -13,6 +13,8 @@ from datetime import date
 
 import duckdb
 
+from ingest.countstore import SUBMISSION_SOURCE
+
 
 @dataclass(frozen=True)
 class Options:
@@ -43,7 +45,8 @@ def filter_options(con: duckdb.DuckDBPyConnection) -> Options:
     return Options(
         clinics=distinct("SELECT DISTINCT clinic_id FROM counts_treatments ORDER BY 1"),
         professions=distinct(
-            "SELECT DISTINCT coalesce(profession, 'unknown') FROM practitioner_history ORDER BY 1"
+            "SELECT coalesce(profession, 'unknown') FROM practitioner_history UNION "
+            "SELECT coalesce(profession, 'unknown') FROM counts_treatments ORDER BY 1"
         ),
         regions=distinct("SELECT DISTINCT body_region FROM counts_treatments ORDER BY 1"),
         techniques=distinct(
@@ -81,8 +84,16 @@ def unit_ids(con: duckdb.DuckDBPyConnection, kind: str) -> list[str]:
 
 def data_coverage(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
     """First and last treatment date stored: the span the data cover. A period that
-    starts before the first or ends after the last is incomplete."""
+    starts before the first or ends after the last is incomplete. Clinics' submissions
+    (counts by month) cover their months whole: first day to last."""
     first, last = con.execute(
-        "SELECT min(treatment_date), max(treatment_date) FROM treatments"
+        """
+        SELECT least((SELECT min(treatment_date) FROM treatments), s.first),
+               greatest((SELECT max(treatment_date) FROM treatments), s.last)
+        FROM (SELECT min(month) AS first, CAST(max(month) + INTERVAL 1 MONTH
+                                               - INTERVAL 1 DAY AS DATE) AS last
+              FROM counts_treatments WHERE source = $submitted) s
+        """,
+        {"submitted": SUBMISSION_SOURCE},
     ).fetchone()
     return first, last

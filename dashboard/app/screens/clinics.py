@@ -9,6 +9,7 @@ from dataclasses import replace
 import streamlit as st
 
 from dashboard.analysis import views
+from dashboard.analysis.comparisons import NoDataError
 from dashboard.analysis.methods import DEFAULT, FUNNEL_ADJUSTMENTS, Methods
 from dashboard.app.cache import load
 from dashboard.app.display import outliers_shown
@@ -61,7 +62,10 @@ def render(ctx) -> None:
     methods = Methods(funnel_overdispersion=how)
     for override in methods.overrides():
         st.warning(f"{override} The reports and `needlewatch signals` flag units by the default.")
-    result = load(views.clinics, filters, units, within, methods)
+    try:
+        result = load(views.clinics, filters, units, within, methods)
+    except NoDataError as exc:  # a submitting clinic's practitioners: none named
+        return st.info(str(exc)[0].upper() + str(exc)[1:] + ".")
     if result is None:
         return nothing_matches()
     scope = f" at {within}" if within else ""

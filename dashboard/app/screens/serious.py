@@ -30,10 +30,19 @@ def render(ctx) -> None:
         "download. Show their ids only where you are entitled to see who they are. (This "
         "choice is never put in a link.)",
     )
-    listing = load(views.serious_events, ctx.filters, reveal)
+    page = load(views.serious_page, ctx.filters, reveal)
+    listing = page.listing
     shown_as = "ids (shown on request)" if reveal else "keyed code"
     st.caption(f"{len(listing)} event(s). Practitioners are shown by {shown_as}.")
+    if page.submitted:
+        st.info(
+            f"{page.submitted:,} more serious event(s) in this view came in clinics' quarterly "
+            "submissions: they are listed by month on the Submissions page (a submission "
+            "gives no day, id or narrative)."
+        )
     if listing.empty:
+        if page.submitted:
+            return None
         return st.info("No significant or serious events match these filters.")
     shown = listing_shown(listing)
     st.dataframe(
