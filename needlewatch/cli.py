@@ -99,7 +99,8 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=None,
-        help="folder for the CSV files (with --network: for the submissions)",
+        help=f"folder for the CSV files (default {settings.DEFAULT_DEMO_DIR}; with --network: "
+        f"for the register and the submissions, default {settings.DEFAULT_NETWORK_DIR})",
     )
 
     if analysis:
