@@ -419,3 +419,28 @@ def test_the_overview_counts_submitted_serious_events(base_db, tmp_path, monkeyp
         "are listed by month on the Submissions page (a submission gives no day, id or "
         "narrative)."
     ]
+
+
+def test_a_mixed_practitioner_funnel_says_what_it_leaves_out(base_db, zips, tmp_path) -> None:
+    """Rows of C01 and C02 (tests/data) beside C03's 2025Q2 submission: the practitioners
+    funnel places the rows' practitioners and says how many submitted treatments it leaves
+    out, rather than one unnamed "practitioner" for all of C03."""
+    from dashboard.analysis import views
+    from dashboard.store.db import connect_readonly
+    from dashboard.store.filters import Filters
+
+    register = tmp_path / "c03.csv"
+    register.write_text("clinic_id,name\nC03,Claddagh\n", encoding="utf-8")
+    assert ingest_files(base_db, [register], IngestOptions(today=TODAY)).rows_rejected == 0
+    report = ingest_submissions(base_db, [zips["C03", "2025Q2"]], today=TODAY)
+    [received] = report.received
+    con = connect_readonly(base_db)
+    try:
+        funnel = views.clinics(con, Filters(), "practitioner")
+    finally:
+        con.close()
+    assert sorted(funnel.units["exposure"].astype(int)) == [1, 2, 2]  # P3; P1 and P2: T1-T5
+    assert funnel.method.endswith(
+        f"; {received.totals[0]:,} treatments from clinics' submissions are not in this "
+        "funnel (a submission names no practitioner)"
+    )
