@@ -55,7 +55,8 @@ _KEY_CHECKS = (
     ("ultrasound_guided", _FLAG.format(c="ultrasound_guided"), "is not True or False"),
     ("insertions_recorded", _FLAG.format(c="insertions_recorded"), "is not True or False"),
 )  # fmt: skip
-_SEVERITIES = "list_value(" + ", ".join(f"'{s}'" for s in (*SEVERITY_TIERS, UNSPECIFIED)) + ")"
+#: The severities a cell may carry, bound as ``$severities``.
+SEVERITIES = [*SEVERITY_TIERS, UNSPECIFIED]
 #: Per staging table: (column, SQL true for a bad value, what is wrong with it).
 CHECKS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "stage_treatments": (
@@ -65,7 +66,7 @@ CHECKS: dict[str, tuple[tuple[str, str, str], ...]] = {
     ),
     "stage_events": (
         *_KEY_CHECKS,
-        ("severity", f"(severity IS NOT NULL AND NOT list_contains({_SEVERITIES}, severity))",
+        ("severity", "(severity IS NOT NULL AND NOT list_contains($severities, severity))",
          "is not a severity (mild, significant, serious, unspecified or empty)"),
         ("events", _COUNT.format(c="events"), "is not a whole number of 0 or more"),
         ("treatments_affected",
@@ -147,7 +148,8 @@ def first_problems(
                 f"SELECT s.file_idx, min(s.line_number), arg_min(s.{column}, s.line_number) "
                 f"FROM {table} s JOIN stage_files f USING (file_idx) WHERE {bad} GROUP BY 1"
             )
-            params = {k: v for k, v in labels.items() if f"${k}" in sql}
+            bound = {**labels, "severities": SEVERITIES}
+            params = {k: v for k, v in bound.items() if f"${k}" in sql}
             for idx, line, value in con.execute(sql, params).fetchall():
                 found.setdefault(
                     idx, f"{MEMBER_OF[table]} line {line}, column {column}: {value!r} {what}"

@@ -39,6 +39,7 @@ from needlewatch import settings
 
 from .bands import experience_labels, experience_values, training_labels, training_values
 from .countstore import ROWS_SOURCE, SUBMISSION_SOURCE
+from .quarters import parse_quarter, quarter_months
 from .store import write_transaction
 from .submission_checks import first_problems, stage
 from .submission_file import AGAIN, SubmissionFile, SubmissionRejected, open_submission
@@ -109,7 +110,8 @@ def ingest_submissions(
         }  # fmt: skip
         labels = _labels(*bands)
         if good:
-            stage(con, good, {i: _months(sub.quarter) for i, sub in good.items()}, session.workdir)
+            months = {i: [f"{m:%Y-%m}" for m in quarter_months(s.quarter)] for i, s in good.items()}
+            stage(con, good, months, session.workdir)
             found = first_problems(con, good, labels)
             problems.update({i: f"{why}; {AGAIN}" for i, why in found.items()})
         taken = {i: sub for i, sub in good.items() if i not in problems}
@@ -133,20 +135,6 @@ def _user() -> str | None:
         return getpass.getuser()
     except (KeyError, OSError):
         return None
-
-
-def _quarter_span(quarter: str) -> tuple[date, date, date]:
-    """'2026Q2' -> (2026-04-01, 2026-06-01, 2026-06-30): first month, last month, last day."""
-    year, q = int(quarter[:4]), int(quarter[-1])
-    first = date(year, 3 * q - 2, 1)
-    last_month = date(year, 3 * q, 1)
-    following = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
-    return first, last_month, date.fromordinal(following.toordinal() - 1)
-
-
-def _months(quarter: str) -> list[str]:
-    first = _quarter_span(quarter)[0]
-    return [f"{first.year}-{m:02d}" for m in range(first.month, first.month + 3)]
 
 
 def _labels(training_upper: tuple[float, ...], experience_cuts: tuple[float, ...]) -> dict:
@@ -189,7 +177,7 @@ def _file_problems(
     }
     problems = {}
     for i, sub in subs.items():
-        first, _, last_day = _quarter_span(sub.quarter)
+        first, last_day = parse_quarter(sub.quarter)
         if last_day >= today:
             problems[i] = (
                 f"{sub.quarter} has not ended (it ends {last_day:%d %b %Y}); send it once the "
@@ -295,15 +283,15 @@ def _take_in(
          "ps": list(columns[6])},
     )  # fmt: skip
     winners = sorted(last_of.values())
-    spans = [_quarter_span(taken[i].quarter) for i in winners]
+    spans = [quarter_months(taken[i].quarter) for i in winners]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE winners AS SELECT unnest($i) AS file_idx, "
         "unnest($c) AS clinic_id, unnest($m1) AS m1, unnest($m3) AS m3",
         {"i": winners, "c": [taken[i].clinic_id for i in winners],
-         "m1": [s[0] for s in spans], "m3": [s[1] for s in spans]},
+         "m1": [s[0] for s in spans], "m3": [s[2] for s in spans]},
     )  # fmt: skip
     _store(con, labels)
-    _record(con, taken, who, times, totals)
+    _record(con, taken, [v[0] for v in versions], who, times, totals)
     return received
 
 
@@ -345,6 +333,7 @@ def _store(con: duckdb.DuckDBPyConnection, labels: dict) -> None:
 def _record(
     con: duckdb.DuckDBPyConnection,
     taken: dict[int, SubmissionFile],
+    order: list[int],
     who: str | None,
     times: dict[int, datetime],
     totals: dict[int, tuple[int, int, int, int, int]],
@@ -365,7 +354,6 @@ def _record(
         "UPDATE submissions s SET current = false FROM taken t "
         "WHERE s.clinic_id = t.clinic_id AND s.quarter = t.quarter"
     )
-    order = [r[0] for r in con.execute("SELECT file_idx FROM taken ORDER BY 1").fetchall()]
     newest = {(taken[i].clinic_id, taken[i].quarter): i for i in order}  # the last wins
     con.execute(
         """

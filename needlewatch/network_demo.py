@@ -35,7 +35,7 @@ from dashboard.report.submission import (
     seal,
     submission_bytes,
 )
-from dashboard.store.filters import parse_quarter, quarter_of
+from dashboard.store.filters import parse_quarter, quarter_of, quarters_between, shift_quarter
 from dashboard.store.queries import data_coverage, unit_ids
 from ingest.api import IngestOptions, ingest_files
 from ingest.demo import generate_demo
@@ -58,15 +58,6 @@ class Arrival:
 
     day: datetime
     path: Path
-
-
-def ended_quarters(first_day: date, today: date) -> list[str]:
-    """Every quarter from the one holding ``first_day`` to the last ended before ``today``."""
-    quarters, day = [], first_day
-    while parse_quarter(quarter_of(day))[1] < today:
-        quarters.append(quarter_of(day))
-        day = parse_quarter(quarter_of(day))[1] + timedelta(days=1)
-    return quarters
 
 
 def _at(day: date, hour: int = 10) -> datetime:
@@ -104,9 +95,8 @@ def _write_submissions(clinic_db: Path, folder: Path, today: date) -> list[Arriv
     with open_for_reading(clinic_db) as con:
         first, last = data_coverage(con)
         # the quarters with demo data that have ended (the same history whatever today)
-        quarters = ended_quarters(
-            first, min(today, parse_quarter(quarter_of(last))[1] + timedelta(days=1))
-        )
+        ended = shift_quarter(quarter_of(today), -1)
+        quarters = quarters_between(quarter_of(first), min(ended, quarter_of(last)))
         for clinic in unit_ids(con, "clinic"):
             for back, quarter in enumerate(reversed(quarters), start=1):
                 if (clinic, -back) in MISSING:

@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+import dashboard.store.frames  # noqa: F401  (text as the read side stores it, whatever ran first)
 from dashboard.analysis.submissions import due_date, received_status
 from needlewatch.cli import main
 

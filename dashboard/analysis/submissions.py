@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.stats.distributions import poisson_cdf
-from dashboard.store.filters import parse_quarter, quarter_of
+from dashboard.store.filters import parse_quarter, quarter_of, quarters_between, shift_quarter
 from needlewatch import settings
 
 #: How improbable a shortfall must be, under Poisson(usual), to be flagged.
@@ -59,16 +59,6 @@ def due_date(quarter: str, due_days: int = settings.SUBMISSION_DUE_DAYS) -> date
     return parse_quarter(quarter)[1] + timedelta(days=due_days)
 
 
-def _quarters(first: str, last: str) -> list[str]:
-    """'2025Q3', '2026Q1' -> ['2025Q3', '2025Q4', '2026Q1']."""
-    out, day = [], parse_quarter(first)[0]
-    end = parse_quarter(last)[0]
-    while day <= end:
-        out.append(quarter_of(day))
-        day = parse_quarter(quarter_of(day))[1] + timedelta(days=1)
-    return out
-
-
 def received_status(
     versions: pd.DataFrame,
     members: pd.DataFrame,
@@ -81,9 +71,9 @@ def received_status(
     if versions.empty:
         empty = pd.DataFrame(columns=GRID_COLUMNS)
         return Received(empty, versions, pd.DataFrame(columns=["quarter", *STATUSES]))
-    last_ended = quarter_of(parse_quarter(quarter_of(today))[0] - timedelta(days=1))
+    last_ended = shift_quarter(quarter_of(today), -1)
     network_first = min(versions["quarter"])
-    quarters = _quarters(network_first, last_ended)
+    quarters = quarters_between(network_first, last_ended)
     due = {q: due_date(q, due_days) for q in quarters}
     # every member x quarter, from the clinic's first quarter received (else the network's)
     grid = members[["clinic_id", "name"]].merge(pd.DataFrame({"quarter": quarters}), how="cross")

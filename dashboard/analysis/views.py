@@ -78,9 +78,9 @@ class Overview:
 
 
 def serious_count(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:
-    """Serious events of every category for ``filters``, from the counts store (rows and
-    submissions alike)."""
-    counts = rate_counts(con, (), replace(filters, category=None, severity="serious"))
+    """Serious events for ``filters`` (their category, if any), from the counts store: rows
+    and clinics' submissions alike."""
+    counts = rate_counts(con, (), replace(filters, severity="serious"))
     return 0 if counts.empty else int(counts["events"].iloc[0])
 
 
@@ -90,7 +90,6 @@ def _headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> Headline:
         return Headline(0, 0, None, None, None, None, 0)
     row = rate_table(counts, ()).iloc[0]
     affected = affected_rates(counts).iloc[0]
-    serious = rate_counts(con, (), replace(filters, severity="serious")).iloc[0]
     return Headline(
         treatments=int(row["treatments"]),
         events=int(row["events"]),
@@ -98,7 +97,7 @@ def _headline(con: duckdb.DuckDBPyConnection, filters: Filters) -> Headline:
         low=float(row["ci_low_per_1000"]),
         high=float(row["ci_high_per_1000"]),
         affected_percent=float(affected["affected_percent"]),
-        serious=int(serious["events"]),
+        serious=serious_count(con, filters),
     )
 
 
@@ -151,7 +150,9 @@ def overview(
     said.append(trend_statement(touching, period, any(c.chart is not None for c in charted)))
     if current.treatments:
         listing = serious_events(con, replace(filters, category=None, severity=None))
-        said.extend(serious_statements(listing, {}, period, serious_count(con, filters)))
+        every = replace(filters, category=None)  # the listing's scope: every category
+        counted = current.serious if filters.category is None else serious_count(con, every)
+        said.extend(serious_statements(listing, {}, period, counted))
         tables = compare_tables(con, FACTORS, filters, "body_region", methods)
         for factor, table in tables.items():
             if isinstance(table, Exception):
@@ -349,12 +350,7 @@ def serious_page(
     if filters.severity not in (None, "serious"):
         return SeriousPage(listing, 0)
     listed = int((listing["severity"] == "serious").sum())
-    counted = (
-        serious_count(con, replace(filters, category=None, severity=None))
-        if (filters.category is None)
-        else listed
-    )
-    return SeriousPage(listing, max(0, counted - listed))
+    return SeriousPage(listing, max(0, serious_count(con, filters) - listed))
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from dashboard.store.bands import Bands
+from ingest.quarters import (  # noqa: F401 (re-exported)
+    parse_quarter,
+    quarter_of,
+    quarters_between,
+    shift_quarter,
+)
 
 #: Dimensions a rate table can be split by. Event dimensions split the numerator only.
 TREATMENT_DIMS = (
@@ -25,30 +30,6 @@ TREATMENT_DIMS = (
 EVENT_DIMS = ("category", "severity")
 DIMS = EVENT_DIMS + TREATMENT_DIMS
 PER_UNITS = ("treatments", "insertions")
-
-_QUARTER = re.compile(r"^(\d{4})\s*-?\s*[Qq]([1-4])$")
-
-
-def parse_quarter(text: str) -> tuple[date, date]:
-    """``'2026Q3'`` -> (2026-07-01, 2026-09-30). Raises ValueError with the expected form."""
-    match = _QUARTER.match(text.strip())
-    if not match:
-        raise ValueError(f"'{text}' is not a quarter: write it like 2026Q3")
-    year, q = int(match.group(1)), int(match.group(2))
-    start = date(year, 3 * q - 2, 1)
-    end = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
-    return start, date.fromordinal(end.toordinal() - 1)
-
-
-def quarter_of(day: date) -> str:
-    """date(2025, 5, 17) -> '2025Q2'."""
-    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
-
-
-def shift_quarter(quarter: str, by: int) -> str:
-    """'2026Q1', -1 -> '2025Q4'."""
-    index = int(quarter[:4]) * 4 + int(quarter[-1]) - 1 + by
-    return f"{index // 4}Q{index % 4 + 1}"
 
 
 @dataclass(frozen=True)
