@@ -58,7 +58,13 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quarter", required=True, type=_quarter, help="calendar quarter, e.g. 2026Q3")
     p.add_argument("--clinic", metavar="ID", help="one clinic only (default: every clinic)")
     p.add_argument(
-        "--edition", choices=("clinic", "public"), default="clinic", help="default clinic"
+        "--edition",
+        choices=("clinic", "public", "feedback"),
+        default="clinic",
+        help="default clinic; feedback (with --clinic): what a professional body sends a member "
+        "clinic, that clinic against the network of every clinic in the database, "
+        "standardised for body region, on the funnel among unnamed peers (needs "
+        f"{settings.FEEDBACK_MIN_PEERS} other clinics treating that quarter)",
     )
     p.add_argument(
         "--threshold",

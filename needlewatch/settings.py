@@ -58,6 +58,9 @@ CONFIDENCE = 0.95
 #: Public reports hide counts from 1 to this (NHS hospital statistics: 1-7; CMS: 1-10),
 #: and anything from which such a count could be worked out.
 SUPPRESSION_THRESHOLD = 7
+#: A clinic feedback report needs at least this many other clinics with treatments in
+#: the quarter, so that its anonymous peers cannot be picked out (k-anonymity's k).
+FEEDBACK_MIN_PEERS = 3
 #: Monthly points on a u-chart when a period is chosen: the period's end and the months
 #: before it (a quarter and the 21 months before it), on every surface.
 REPORT_TREND_MONTHS = 24

@@ -74,3 +74,48 @@ def base_db(tmp_path: Path) -> Path:
     )
     assert report.rows_rejected == 0
     return db
+
+
+# The body's side (issue 13): every fixture clinic's submissions for two quarters.
+QUARTERS = ("2025Q2", "2025Q3")
+
+
+def _clinics(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT clinic_id FROM clinics ORDER BY 1").fetchall()]
+
+
+@pytest.fixture(scope="session")
+def zips(fixture_db: Path, tmp_path_factory) -> dict[tuple[str, str], Path]:
+    """Every fixture clinic's submission for 2025Q2 and 2025Q3 (idle quarters included)."""
+    from needlewatch.cli import main  # here, not at collection: the CLI loads the read side
+
+    folder = tmp_path_factory.mktemp("zips")
+    with duckdb.connect(str(fixture_db), read_only=True) as con:
+        clinics = _clinics(con)
+    made = {}
+    for clinic in clinics:
+        for quarter in QUARTERS:
+            out = folder / f"{clinic}-{quarter}.zip"
+            assert main(["submit", "--db", str(fixture_db), "--quarter", quarter,
+                         "--clinic", clinic, "--out", str(out)]) == 0  # fmt: skip
+            made[clinic, quarter] = out
+    return made
+
+
+def _register(db: Path, fixture_files: dict[str, Path]) -> None:
+    """A body database holding the member register (the fixture's clinics) alone."""
+    report = ingest_files(db, [fixture_files["clinics"]], IngestOptions(today=TODAY))
+    assert report.rows_rejected == 0
+
+
+@pytest.fixture(scope="session")
+def body_db(zips, fixture_files, tmp_path_factory) -> Path:
+    """A body's database: the register, and every zip of ``zips`` received."""
+    from ingest.submissions import ingest_submissions
+
+    db = tmp_path_factory.mktemp("body") / "body.duckdb"
+    _register(db, fixture_files)
+    report = ingest_submissions(db, list(zips.values()), today=TODAY, received_by="analyst")
+    assert report.rejected == ()
+    assert {r.status for r in report.received} == {"new"}
+    return db

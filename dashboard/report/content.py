@@ -40,26 +40,15 @@ from .answer import with_answer
 from .cells import (
     CubeIndex,
     Period,
-    headline_periods,
     months_of_quarter,
     quarter_system,
     window_months,
 )
+from .common import NoTreatmentsError, data_as_of, notices, opening_sections
+from .feedback import build_feedback
 from .methods import methods_text
 from .model import Report, ReportRequest, Section
 from .public import decide, public_edition
-
-BREAKDOWNS = (
-    ("category", "Incidence by event category"),
-    ("severity", "Incidence by severity tier"),
-    ("training_band", "Incidence by practitioner training hours"),
-    ("experience_band", "Incidence by practitioner years of dry-needling experience"),
-    ("ultrasound", "Incidence by ultrasound guidance"),
-)
-
-
-class NoTreatmentsError(ValueError):
-    """The quarter (and clinic) holds no treatments: there is nothing to report."""
 
 
 def _quality(con, public: bool) -> pd.DataFrame:
@@ -95,13 +84,6 @@ def _quality(con, public: bool) -> pd.DataFrame:
         }
     )
     return pd.concat([frame, miss], ignore_index=True)
-
-
-def _data_as_of(con) -> str:
-    runs = ingest_runs(con)
-    if runs.empty:
-        return "no ingest recorded"
-    return pd.Timestamp(runs["finished_at"].max()).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _quarters(first: str, last: str) -> list[str]:
@@ -145,6 +127,8 @@ def build_report(
     and no practitioners, and (unless ``suppressed=False``, for audits) its small counts
     suppressed over the publication series by ``dashboard.report.public``.
     """
+    if request.edition == "feedback":
+        return build_feedback(con, request)
     methods = request.methods
     start, end = request.period
     scope = request.clinic or "all"
@@ -175,17 +159,7 @@ def build_report(
         if request.reveal_ids
         else pseudonyms(practitioners, secret, "practitioner")
     )
-    periods = headline_periods(request.quarter)
-    sections = [
-        Section("headline", "Headline: all adverse events",
-                tables.headline(cube, scope, periods, None)),
-        Section("serious", "Headline: serious events",
-                tables.headline(cube, scope, periods, "serious")),
-        Section("affected", "Share of treatments with at least one event",
-                tables.affected(cube, scope, periods)),
-    ]  # fmt: skip
-    for dim, title in BREAKDOWNS:
-        sections.append(Section(dim, title, tables.breakdown(cube, scope, dim, quarter)))
+    sections = opening_sections(cube, scope, quarter)
     ratio_frame = tables.ratios(cube, scope, quarter, methods)
     if len(ratio_frame):
         sections.append(
@@ -223,14 +197,14 @@ def build_report(
         units=tuple(sorted(shown)),
         previous_quarter=shift_quarter(request.quarter, -1),
         trailing=(parse_quarter(shift_quarter(request.quarter, -3))[0], end),
-        data_as_of=_data_as_of(con),
+        data_as_of=data_as_of(con),
         sections=tuple(sections),
         signals=tuple(st.sentence for c in trend.charts for st in c.statements),
         listing=listing,
         methods=methods_text(request),
         trend_points=None if trend.overall is None else trend.overall.chart.points,
         funnel=funnel,
-        notices=_notices(request, coverage, clinics, unit_frame),
+        notices=notices(request, coverage, clinics, unit_frame),
         method_overrides=methods.overrides(),
     )
     if not series:
@@ -245,28 +219,3 @@ def build_report(
     systems = _series(cube, scope, request.quarter, coverage, [] if request.clinic else clinics,
                       methods)  # fmt: skip
     return with_answer(public_edition(report, systems, start_with)[0], trend.charts)
-
-
-def _notices(
-    request: ReportRequest, coverage, clinics: list[str], units: pd.DataFrame
-) -> tuple[str, ...]:
-    """Page-1 notices: an incomplete quarter, clinics with no treatments this quarter."""
-    out = []
-    first, last = coverage
-    start, end = request.period
-    if last is not None and last < end:
-        out.append(
-            f"{request.quarter} is incomplete: the data end on {last:%d %b %Y}, before the "
-            "quarter does. Its figures will change as the rest of the quarter is loaded, and "
-            "its part-filled month is not used for the u-chart's limits."
-        )
-    if first is not None and first > start:
-        out.append(f"The data start on {first:%d %b %Y}, after {request.quarter} begins.")
-    if len(units) and "signal" in units:
-        idle = units.loc[units["signal"] == tables.IDLE, "level"].tolist()
-        if idle:
-            out.append(
-                f"No treatments this quarter at {len(idle)} clinic(s): {', '.join(map(str, idle))}"
-                " (closed, joined later, or not loaded yet)."
-            )
-    return tuple(out)

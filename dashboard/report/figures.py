@@ -68,6 +68,26 @@ def _ratio_table(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _peer_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The feedback edition's peers section as ``ratio_forest`` draws it."""
+    names = {"all": "All adverse events", "severity": "Serious events"}
+    return pd.DataFrame(
+        {
+            "analysis": "standardised for body region",
+            "level": [
+                names.get(d, str(lv))
+                for d, lv in zip(frame["dimension"], frame["level"], strict=True)
+            ],
+            "rate_ratio": frame["value"].tolist(),
+            "ci_low": frame["ci_low"].tolist(),
+            "ci_high": frame["ci_high"].tolist(),
+            "events": frame["events"].tolist(),
+            "treatments": frame["treatments"].tolist(),
+            "note": frame["method"].tolist(),
+        }
+    )
+
+
 def report_figures(report: Report) -> dict[str, go.Figure]:
     """Every chart of the report, keyed by the section it illustrates, in print order."""
     figures: dict[str, go.Figure] = {}
@@ -85,6 +105,15 @@ def report_figures(report: Report) -> dict[str, go.Figure]:
             label="level",
             title="Rate ratios, crude and adjusted for body region (95% CI, log scale)",
         )
+    if report.has("peers"):
+        figures["peers"] = ratio_forest(
+            _peer_table(report.section("peers").frame),
+            label="level",
+            title="Observed over expected at the network's rates (95% CI, log scale)",
+        )
+        figures["peers"].update_layout(
+            legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.12, "yanchor": "top"}
+        )
     points = report.trend_points
     if points is not None:
         chart = UChart(points, (), float(points["centre"].iloc[0]), 1000.0, METHOD_U)
@@ -98,7 +127,11 @@ def report_figures(report: Report) -> dict[str, go.Figure]:
         )
         figures["trend"].update_xaxes(title_text=None)  # the month labels say it
     if report.funnel is not None:
-        unit = "Practitioner" if report.request.clinic else "Clinic"
+        unit = (
+            "Practitioner"
+            if report.request.edition == "clinic" and report.request.clinic
+            else "Clinic"
+        )
         figures["units"] = funnel_figure(
             report.funnel,
             title=f"Adverse events per 1,000 treatments by {unit.lower()}: 95% and 99.8% limits",

@@ -26,6 +26,7 @@ from .html_tables import (
     fmt_interval,
     fmt_number,
     listing_table,
+    peers_table,
     quality_table,
     rate_table,
     ratio_table,
@@ -88,10 +89,25 @@ BLOCK_NOTES = {
     "(Poisson regression); otherwise exact (crude) and Mantel-Haenszel (adjusted). The "
     "XLSX and CSV editions give each row's method.",
     "trend": MDC_CAPTION,
+    "peers": "Observed: this clinic's events in the quarter. Expected: the events it would "
+    "have had at the network's rate in each body region it needled. Ratio: observed over "
+    "expected (1: as the network), with an exact Poisson 95% interval, for chance alone. "
+    "Verdict: higher or lower when the interval excludes 1.",
     "units": "Limits are 95% and 99.8% around the overall rate for each unit's number of "
     "treatments (Spiegelhalter 2005), widened by additive random effects when units differ "
     "more than chance; the dashboard's Clinics page and needlewatch signals flag the same units.",
 }
+
+
+EDITION_NAMES = {
+    "public": "public edition",
+    "clinic": "clinic edition (confidential)",
+    "feedback": "feedback edition (for the clinic)",
+}
+FEEDBACK_NOTE = (
+    "Feedback from the professional body to this clinic: its own figures, and where it sits "
+    "among every clinic of the network. Other clinics are never named."
+)
 
 
 def _with_ci(row: dict) -> str:
@@ -210,6 +226,12 @@ def blocks(
                 note=BLOCK_NOTES["ratios"],
             )
         )
+    if report.has("peers"):
+        s = report.section("peers")
+        out.append(
+            Block("peers", s.title, peers_table(s), figures.get("peers", ""),
+                  note=BLOCK_NOTES["peers"])
+        )  # fmt: skip
     s = report.section("trend")
     out.append(
         Block(
@@ -255,11 +277,13 @@ def blocks(
                 s.title,
                 units_table(s),
                 figures.get("units", ""),
-                note=BLOCK_NOTES["units"],
+                note=" ".join(n for n in (s.note, BLOCK_NOTES["units"]) if n),
             )
         )
     if report.listing is not None:
         out.append(_listing_block(report.listing, listing_limit))
+    if not report.has("quality"):  # the feedback edition: not the body's database
+        return out
     out.append(
         Block(
             "quality",
@@ -296,6 +320,7 @@ def render_html(
     rows a second, so a national quarter's 1,300 events would take half a minute); the
     rest are counted in a note that says which editions list them."""
     public = report.request.edition == "public"
+    feedback = report.request.edition == "feedback"
     start, end = report.request.period
     serious, serious_note = _serious_table(report, serious_limit)
     context = {
@@ -303,8 +328,10 @@ def render_html(
         "css": PRINT_CSS + SCREEN_CSS,
         "plotly_js": plotly_js,
         "period": f"{report.request.label} ({start:%d %b %Y} to {end:%d %b %Y})",
-        "edition_name": "public edition" if public else "clinic edition (confidential)",
-        "edition_note": (
+        "edition_name": EDITION_NAMES[report.request.edition],
+        "edition_note": FEEDBACK_NOTE
+        if feedback
+        else (
             f"Public: counts from 1 to {report.request.threshold} and anything that would reveal them "
             "are suppressed; clinics under anonymous codes; no narratives or identifiers."
             if public

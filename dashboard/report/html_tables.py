@@ -130,6 +130,25 @@ def trend_table(section: Section) -> TableView:
     return TableView(tuple(Header(h, 0 < i < 5) for i, h in enumerate(head)), rows)
 
 
+def peers_table(section: Section) -> TableView:
+    """The feedback edition's observed against expected events, one row per kind."""
+    rows = tuple(
+        (
+            "All adverse events" if r["dimension"] == "all" else
+            "Serious events" if r["dimension"] == "severity" else str(r["level"]),
+            fmt_count(r["events"]),
+            fmt_number(r["expected"], 1),
+            fmt_number(r["network_rate"]),
+            fmt_number(r["value"]),
+            fmt_interval(r["ci_low"], r["ci_high"]),
+            str(r["signal"]) or str(r["method"]),
+        )
+        for r in section.frame.to_dict("records")
+    )  # fmt: skip
+    head = ("Events", "Observed", "Expected", "Network per 1,000", "Ratio", "95% CI", "Verdict")
+    return TableView(tuple(Header(h, 0 < i < 6) for i, h in enumerate(head)), rows)
+
+
 def units_table(section: Section) -> TableView:
     rows = tuple(
         (

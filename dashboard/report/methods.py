@@ -108,6 +108,23 @@ def methods_text(request: ReportRequest) -> tuple[tuple[str, str], ...]:
                 "signal statements give no rates.",
             )
         )
+    elif request.edition == "feedback":
+        parts.append(
+            (
+                "Against the network (feedback edition)",
+                "The network is every clinic in the body's database with treatments in the "
+                "quarter, this one included. Expected events apply the network's rate in "
+                "each body region to this clinic's treatments there (indirect "
+                "standardisation, Breslow and Day 1987); the ratio is observed over "
+                "expected, with the exact Poisson interval of the observed count divided by "
+                "the expected (R's poisson.test(O, T = E)). That interval allows for chance "
+                "alone; the funnel's limits also allow for differences between clinics "
+                "beyond chance when there are any, so a ratio can exclude 1 while the "
+                "clinic sits inside the funnel. Other clinics are unlabelled points and "
+                "counts of where they sit: never named, and the report needs at least "
+                f"{settings.FEEDBACK_MIN_PEERS} of them.",
+            )
+        )
     else:
         parts.append(
             (

@@ -25,7 +25,7 @@ from dashboard.stats.funnel import FunnelResult
 from dashboard.store.filters import parse_quarter
 from needlewatch import settings
 
-EDITIONS = ("clinic", "public")
+EDITIONS = ("clinic", "public", "feedback")
 FORMATS = ("pdf", "html", "xlsx", "csv")
 LONG_COLUMNS = (
     "section", "dimension", "level", "reference", "treatments", "events", "ref_events", "measure", "value",
@@ -55,11 +55,13 @@ class ReportRequest:
     def __post_init__(self) -> None:
         parse_quarter(self.quarter)
         if self.edition not in EDITIONS:
-            raise ValueError(f"unknown edition {self.edition!r}: use clinic or public")
+            raise ValueError(f"unknown edition {self.edition!r}: use clinic, public or feedback")
+        if self.edition == "feedback" and self.clinic is None:
+            raise ValueError("the feedback edition is one clinic's: add --clinic ID")
         if self.rounding is not None and self.edition != "public":
             raise ValueError("rounding applies to the public edition only: add --edition public")
-        if self.reveal_ids and self.edition == "public":
-            raise ValueError("the public edition never shows practitioner ids")
+        if self.reveal_ids and self.edition != "clinic":
+            raise ValueError(f"the {self.edition} edition never shows practitioner ids")
         self.methods  # noqa: B018 - validates rounding and the overdispersion method
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, int):
             raise ValueError(

@@ -24,8 +24,9 @@ from .model import FORMATS, Report, ReportRequest
 
 #: Static chart size in the PDF, CSS pixels (A4 text width is about 660 px).
 PDF_WIDTH, PDF_HEIGHT = 680, 360
-#: Charts that need more height on paper: the u-chart, its legend under 24 month labels.
-PDF_HEIGHTS = {"trend": 470}
+#: Charts that need more height on paper: the u-chart, its legend under 24 month labels;
+#: the feedback edition's forest plot, a row per kind of event.
+PDF_HEIGHTS = {"trend": 470, "peers": 600}
 
 
 class ReportPathError(NeedleWatchError):

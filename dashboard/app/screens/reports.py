@@ -17,6 +17,7 @@ FORMATS = {
 EDITIONS = {
     "clinic": "Clinic (confidential, with narratives)",
     "public": "Public (suppressed, anonymous)",
+    "feedback": "Feedback (one clinic against the network, peers unnamed)",
 }
 MIME = {
     "pdf": "application/pdf",
@@ -61,6 +62,12 @@ def render(ctx) -> None:
         "format", list(FORMATS), "pdf", label="Format", key="report-format", format_func=FORMATS.get
     )
     rounding = None
+    if edition == "feedback" and clinic is None:
+        st.info(
+            "The feedback edition is what a professional body sends one member clinic: choose "
+            "that clinic (one) in the sidebar's Clinics."
+        )
+        return
     if edition == "public":
         rounded = page_setting(
             "rounding",
