@@ -19,9 +19,8 @@ from ingest.api import IngestOptions, ingest_files
 from ingest.submissions import ingest_submissions
 from needlewatch.cli import main
 
-from .conftest import TODAY, db_contents
+from .conftest import TODAY, _register, db_contents
 
-QUARTERS = ("2025Q2", "2025Q3")
 SPAN = ("--from", "2025-04-01", "--to", "2025-09-30")
 
 
@@ -29,42 +28,6 @@ def _run(capsys, *args: object) -> tuple[int, str, str]:
     status = main([str(a) for a in args])
     out, err = capsys.readouterr()
     return status, out, err
-
-
-def _clinics(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in con.execute("SELECT clinic_id FROM clinics ORDER BY 1").fetchall()]
-
-
-@pytest.fixture(scope="module")
-def zips(fixture_db: Path, tmp_path_factory) -> dict[tuple[str, str], Path]:
-    """Every fixture clinic's submission for 2025Q2 and 2025Q3 (idle quarters included)."""
-    folder = tmp_path_factory.mktemp("zips")
-    with duckdb.connect(str(fixture_db), read_only=True) as con:
-        clinics = _clinics(con)
-    made = {}
-    for clinic in clinics:
-        for quarter in QUARTERS:
-            out = folder / f"{clinic}-{quarter}.zip"
-            assert main(["submit", "--db", str(fixture_db), "--quarter", quarter,
-                         "--clinic", clinic, "--out", str(out)]) == 0  # fmt: skip
-            made[clinic, quarter] = out
-    return made
-
-
-def _register(db: Path, fixture_files: dict[str, Path]) -> None:
-    """A body database holding the member register (the fixture's clinics) alone."""
-    report = ingest_files(db, [fixture_files["clinics"]], IngestOptions(today=TODAY))
-    assert report.rows_rejected == 0
-
-
-@pytest.fixture(scope="module")
-def body_db(zips, fixture_files, tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("body") / "body.duckdb"
-    _register(db, fixture_files)
-    report = ingest_submissions(db, list(zips.values()), today=TODAY, received_by="analyst")
-    assert report.rejected == ()
-    assert {r.status for r in report.received} == {"new"}
-    return db
 
 
 RATES = (
@@ -418,6 +381,21 @@ def test_the_overview_counts_submitted_serious_events(base_db, tmp_path, monkeyp
         "1 more serious event(s) in this view came in clinics' quarterly submissions: they "
         "are listed by month on the Submissions page (a submission gives no day, id or "
         "narrative)."
+    ]
+    # the g-chart counts treatments between events: a submitted one has no day to sit on
+    at = run_page("trends", {"quarter": "2025Q1"})
+    assert not at.exception
+    assert [i.value for i in at.info][-2:] == [
+        "Fewer than 3 serious events from treatment rows in this view: too few for a g-chart.",
+        "1 serious event(s) in this view came in clinics' quarterly submissions, which give "
+        "the month, not the day: a g-chart counts the treatments between events, so they are "
+        "not on it (the Overview counts them; the Submissions page lists them by month).",
+    ]
+    monkeypatch.setenv("NEEDLEWATCH_DB", str(base_db))  # the same event as a row: placed
+    at = run_page("trends", {"quarter": "2025Q1"})
+    assert not at.exception
+    assert [i.value for i in at.info if "g-chart" in i.value] == [
+        "Fewer than 3 serious events in this view: too few for a g-chart."
     ]
 
 

@@ -43,7 +43,6 @@ from dashboard.analysis.trends import (  # noqa: F401 - the trend half of the ve
     incomplete_flags,
     period_bounds,
     spc_summary,
-    split_counts,
     touched_periods,
     trend_signals,
     trend_window,
@@ -133,7 +132,11 @@ def serious_gchart(
     positions p_1 < p_2 < ... of treatments with such an event (several events in one
     treatment count as gaps of 0) -> gaps g_1 = p_1 - 1, g_j = p_j - p_(j-1) - 1
     """
-    positions = serious_event_positions(con, filters, severity)
+    return g_chart_of(serious_event_positions(con, filters, severity))
+
+
+def g_chart_of(positions: pd.DataFrame) -> GChart | None:
+    """The g-chart of ``serious_event_positions`` rows (None under 3 events)."""
     gaps, labels, previous = [], [], 0
     for day, position, n_events in positions[["event_date", "position", "events"]].itertuples(
         index=False

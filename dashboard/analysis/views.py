@@ -21,7 +21,7 @@ from dashboard.analysis.rates import affected_rates, incidence_table, rate_table
 from dashboard.analysis.signals import (
     ChartedSeries,
     funnel_chart,
-    serious_gchart,
+    g_chart_of,
     spc_summary,
     trend_signals,
     unit_labels,
@@ -44,6 +44,7 @@ from dashboard.store.filters import (
     quarter_of,
     shift_quarter,
 )
+from dashboard.store.listing import serious_event_positions
 from dashboard.store.queries import Options, data_coverage, filter_options
 
 if TYPE_CHECKING:
@@ -272,6 +273,7 @@ class Trends:
     note: str = ""  # why there is no overall chart, when there is none
     severity_statements: tuple[SignalStatement, ...] = ()
     summary: pd.DataFrame | None = None  # the SPC summary table: a row per category, tier
+    unplaced: int = 0  # serious events of submissions: by month, so not on the g-chart
 
 
 def trends(
@@ -280,6 +282,9 @@ def trends(
     """u-charts over the period's trend window (``signals.trend_signals``, the same as
     ``needlewatch signals`` and the reports), explained; g-chart of serious events."""
     every = trend_signals(con, filters, by, "clinic", methods)
+    serious = replace(filters, category=None, severity=None)
+    positions = serious_event_positions(con, serious, "serious")  # rows: each has its day
+    gchart = g_chart_of(positions)
     first = every[:1]
     overall = [c for c in first if c.chart is not None]
     kinds = {
@@ -290,10 +295,11 @@ def trends(
         [s for c in overall for s in c.statements],
         [s for c in kinds["category"] for s in c.statements],
         [s for c in kinds["all"] for s in c.statements],
-        serious_gchart(con, replace(filters, category=None, severity=None)),
+        gchart,
         note=first[0].reason if first else "",
         severity_statements=tuple(s for c in kinds["severity"] for s in c.statements),
         summary=spc_summary(every),
+        unplaced=max(0, serious_count(con, serious) - int(positions["events"].sum())),
     )
 
 

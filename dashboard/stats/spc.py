@@ -115,10 +115,12 @@ def _part_of(ends: list[bool]) -> list[bool]:
 
 def _ends(signs: list[int], sign: int, width: int) -> list[bool]:
     """True where the last ``width`` entries of ``signs`` all equal ``sign``."""
-    return [
-        i >= width - 1 and all(s == sign for s in signs[i - width + 1 : i + 1])
-        for i in range(len(signs))
-    ]
+    hit = np.asarray(signs, dtype=int) == sign
+    ends = np.zeros(len(hit), dtype=bool)
+    if len(hit) >= width:
+        run = np.concatenate([[0], np.cumsum(hit)])  # hits among the last `width` entries
+        ends[width - 1 :] = run[width:] - run[:-width] == width
+    return ends.tolist()
 
 
 def _mdc_flags(
@@ -156,6 +158,25 @@ def _segment_flags(
     flags = _mdc_flags(points, side, step)
     flags["_side"] = [s > 0 for s in side]  # for directions
     return flags
+
+
+def _counts(
+    names: list[str], events: Sequence[int], exposure: Sequence[float]
+) -> tuple[list[int], list[float]]:
+    """Events as whole numbers >= 0 and exposures as positive numbers, or ValueError naming
+    the period. Whole arrays are checked at once (a body charts a thousand clinics); a
+    value that fails is found again one by one for its message."""
+    ys, ns = np.asarray(events), np.asarray(exposure)
+    arrays = ys.dtype.kind in "iu" and ns.dtype.kind in "iuf" and ys.ndim == ns.ndim == 1
+    if arrays and (ys >= 0).all() and np.isfinite(ns).all() and (ns > 0).all():
+        return ys.tolist(), ns.astype(float).tolist()
+    y = [_whole(e, f"events in period {p}") for e, p in zip(events, names, strict=True)]
+    n = []
+    for x, p in zip(exposure, names, strict=True):
+        if isinstance(x, numbers.Real) and not isinstance(x, bool) and x == 0:
+            raise ValueError(f"period {p} has zero exposure: drop it or merge it")
+        n.append(_positive(x, f"exposure in period {p}"))
+    return y, n
 
 
 def u_chart(
@@ -201,12 +222,7 @@ def u_chart(
     if unknown := [r for r in rebase if r not in names]:
         raise ValueError(f"rebase period(s) not on the chart: {', '.join(map(str, unknown))}")
     per = _positive(per, "per")
-    y = [_whole(e, f"events in period {p}") for e, p in zip(events, names, strict=True)]
-    n = []
-    for x, p in zip(exposure, names, strict=True):
-        if isinstance(x, numbers.Real) and not isinstance(x, bool) and x == 0:
-            raise ValueError(f"period {p} has zero exposure: drop it or merge it")
-        n.append(_positive(x, f"exposure in period {p}"))
+    y, n = _counts(names, events, exposure)
     starts = sorted({0, *(names.index(r) for r in rebase)})
     segment = [0] * len(names)
     for k, first in enumerate(starts):
@@ -239,20 +255,18 @@ def u_chart(
     cols["segment"] = segment
     signals = []
     first_rule = [""] * len(names)
-    side_of = [0] * len(names)
     for k in range(len(starts)):
         keep = [i for i in range(len(names)) if segment[i] == k and not partial[i]]
         tested = {c: np.asarray(cols[c])[keep] for c in ("rate", "centre", *LIMIT_COLUMNS)}
         flags = _segment_flags(
             tested, [y[i] for i in keep], [n[i] for i in keep], base_y[keep[0]], base_n[keep[0]]
         )
-        rows = [
-            {c: float(v[j]) for c, v in tested.items()} | {"period": names[i]}
-            for j, i in enumerate(keep)
-        ]
-        for j, row in enumerate(rows):
+        fired = np.zeros(len(keep), dtype=bool)
+        for rule in ORDER:
+            fired |= np.asarray(flags[rule], dtype=bool)
+        for j in np.flatnonzero(fired).tolist():  # in period order, as the rules fired
+            row = {c: float(v[j]) for c, v in tested.items()} | {"period": names[keep[j]]}
             high = flags["_side"][j]
-            side_of[keep[j]] = 1 if high else -1
             limits = {
                 RULE_BEYOND: row["ucl3"] if row["rate"] > row["ucl3"] else row["lcl3"],
                 RULE_TWO_OF_THREE: row["ucl2"] if high else row["lcl2"],

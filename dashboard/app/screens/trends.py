@@ -182,8 +182,23 @@ def render(ctx) -> None:
 
 def _gchart(data, filters) -> None:
     st.subheader("Serious events")
+    unplaced = (
+        f"{data.unplaced:,} serious event(s) in this view came in clinics' quarterly "
+        "submissions, which give the month, not the day: a g-chart counts the treatments "
+        "between events, so they are not on it (the Overview counts them; the Submissions "
+        "page lists them by month)."
+        if data.unplaced
+        else ""
+    )
     if data.gchart is None:
-        return st.info("Fewer than 3 serious events in this view: too few for a g-chart.")
+        st.info(
+            "Fewer than 3 serious events from treatment rows in this view: too few for a "
+            "g-chart." if data.unplaced else
+            "Fewer than 3 serious events in this view: too few for a g-chart."
+        )  # fmt: skip
+        return st.info(unplaced) if unplaced else None
+    if unplaced:
+        st.info(unplaced)
     chart(
         g_chart_figure(
             data.gchart,
