@@ -234,6 +234,10 @@ def _count_changes(
     good rows: an id already stored (now in ``old``) or repeated in the file is "updated".
     """
     table, key = kind.table, kind.id_column
+    if not con.execute("SELECT count(*) FROM (SELECT 1 FROM old LIMIT 1)").fetchone()[0]:
+        # nothing replaced (a first load, new ids): no join of the whole run with nothing
+        # (DuckDB scans the run's rows for it: 1.3 s for 5 million treatments)
+        return n_ids, inserted - n_ids, 0
     cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()][:-1]
     existing, unchanged = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE "
