@@ -307,7 +307,8 @@ def generate_demo(
     prac = _practitioners(rng, n_days, _day_weights(n_days))
     t = _treatments(rng, prac, n_treatments)
     events = simulate_events(rng, t)
-    clinics = pd.DataFrame([c[:4] for c in CLINICS], columns=list(KINDS["clinics"].names))
+    # a clinic's own database: no joined_on (a body's register gives it; see network_demo)
+    clinics = pd.DataFrame([c[:4] for c in CLINICS], columns=list(KINDS["clinics"].names[:4]))
     frames = {"clinics": clinics, "practitioners": prac, "treatments": t, "adverse_events": events}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,13 @@ CLINICS = Kind(
         Column("name", False, "text", "Clinic name (never printed in public reports)."),
         Column("region", False, "text", "Region or county."),
         Column("country", False, "text", "Country."),
+        Column(
+            "joined_on",
+            False,
+            "date",
+            "Date the clinic joined the body's network (a body's member register); a "
+            "submission for a quarter that ended before it is refused. Blank: no check.",
+        ),
     ),
 )
 

@@ -266,8 +266,21 @@ CREATE TABLE submitted_quality (
 );
 """
 
+#: Version 6: the date a clinic joined a body's network (``clinics.joined_on``, optional):
+#: a submission for a quarter that ended before it is refused. The table is rebuilt so the
+#: column sits before ``run_id``, in the order of the clinics file's columns.
+_V6 = """
+CREATE TABLE clinics_v6 AS
+    SELECT clinic_id, name, region, country, CAST(NULL AS DATE) AS joined_on, run_id
+    FROM clinics;
+DROP TABLE clinics;
+ALTER TABLE clinics_v6 RENAME TO clinics;
+ALTER TABLE clinics ALTER COLUMN clinic_id SET NOT NULL;
+ALTER TABLE clinics ALTER COLUMN run_id SET NOT NULL;
+"""
+
 #: Each entry upgrades the schema by one version. Append; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -158,15 +158,16 @@ def _file_problems(
     bands: tuple[tuple[float, ...], tuple[float, ...]],
 ) -> dict[int, str]:
     """What rejects a whole file before its rows are read (the text after its name, and
-    what to do): the quarter, the bands, the register, a quarter held as rows."""
+    what to do): the quarter, the bands, the register and the date the clinic joined, a
+    quarter held as rows."""
     subs = {i: s for i, s in enumerate(opened) if isinstance(s, SubmissionFile)}
-    members = {
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT clinic_id FROM clinics WHERE list_contains($c, clinic_id)",
+    members = dict(  # clinic -> the date it joined the network (None: not recorded)
+        con.execute(
+            "SELECT clinic_id, max(joined_on) FROM clinics WHERE list_contains($c, clinic_id) "
+            "GROUP BY clinic_id",
             {"c": sorted({s.clinic_id for s in subs.values()})},
         ).fetchall()
-    }
+    )
     as_rows = {
         (r[0], r[1])
         for r in con.execute(
@@ -196,6 +197,11 @@ def _file_problems(
             problems[i] = (
                 f"clinic {sub.clinic_id} is not in this body's member register (the clinics "
                 "table); ingest the register with the clinic in it first, or check the clinic id"
+            )
+        elif (joined := members[sub.clinic_id]) is not None and last_day < joined:
+            problems[i] = (
+                f"clinic {sub.clinic_id} joined on {joined:%Y-%m-%d}, after {sub.quarter} "
+                "ended; check the quarter, or the clinic's joined_on in the member register"
             )
         elif (sub.clinic_id, sub.quarter) in as_rows:
             problems[i] = (

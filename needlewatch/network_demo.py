@@ -38,7 +38,7 @@ from dashboard.report.submission import (
 from dashboard.store.filters import parse_quarter, quarter_of, quarters_between, shift_quarter
 from dashboard.store.queries import data_coverage, unit_ids
 from ingest.api import IngestOptions, ingest_files
-from ingest.demo import generate_demo
+from ingest.demo import DEMO_START, generate_demo
 from ingest.store import open_for_reading
 from ingest.submissions import SubmissionReport, ingest_submissions
 from needlewatch import __version__
@@ -77,7 +77,7 @@ def build_network(
         clinic_db = Path(tmp) / "clinics.duckdb"
         ingest_files(clinic_db, list(paths.values()), IngestOptions(today=today), replace=True)
         register = Path(out) / "register.csv"
-        shutil.copy(paths["clinics"], register)
+        _register(paths["clinics"], register)
         arrivals = _write_submissions(clinic_db, folder, today)
     # the register first, into a fresh body database; then every file in order of arrival
     ingest_files(db_path, [register], IngestOptions(today=today), replace=True)
@@ -87,6 +87,14 @@ def build_network(
         arrived={a.path: a.day for a in ordered},
     )  # fmt: skip
     return report, ordered
+
+
+def _register(clinics: Path, register: Path) -> None:
+    """The body's member register: the demo clinics, each joined when the demo network
+    began (``joined_on``: a submission for an earlier quarter would be refused)."""
+    lines = clinics.read_text(encoding="utf-8").splitlines()
+    rows = [f"{lines[0]},joined_on", *(f"{line},{DEMO_START.isoformat()}" for line in lines[1:])]
+    register.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
 def _write_submissions(clinic_db: Path, folder: Path, today: date) -> list[Arrival]:

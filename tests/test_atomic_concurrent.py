@@ -378,7 +378,7 @@ def test_no_program_can_open_the_database_during_an_ingest(base_db: Path, tmp_pa
         return done.stdout.strip()
 
     with write_transaction(base_db) as session:
-        session.con.execute("INSERT INTO clinics VALUES ('C09', 'During', NULL, NULL, 9)")
+        session.con.execute("INSERT INTO clinics VALUES ('C09', 'During', NULL, NULL, NULL, 9)")
         refused = _try_to_open_for_writing(base_db)
         assert refused.startswith(
             f'IO Error: Could not set lock on file "{base_db}": Conflicting lock is held in '

@@ -92,6 +92,22 @@ def test_the_grid_says_on_time_late_missing_and_due_and_flags_a_drop() -> None:
     }  # fmt: skip
 
 
+def test_a_clinic_is_expected_from_the_quarter_it_joined() -> None:
+    """C never sent a quarter: with its joined_on (15 Feb 2025, in 2025Q1) in the register
+    it is missing from 2025Q1, not from the network's first quarter (2024Q3)."""
+    members = MEMBERS.assign(joined_on=pd.to_datetime([None, None, "2025-02-15", None]))
+    grid = received_status(VERSIONS, members, date(2025, 10, 20)).grid
+    c = grid[grid["clinic_id"] == "C"]
+    assert c[["quarter", "status"]].values.tolist() == [
+        ["2025Q1", "missing"], ["2025Q2", "missing"], ["2025Q3", "due"],
+    ]  # fmt: skip
+    others = received_status(VERSIONS, MEMBERS, date(2025, 10, 20)).grid
+    pd.testing.assert_frame_equal(
+        grid[grid["clinic_id"] != "C"].reset_index(drop=True),
+        others[others["clinic_id"] != "C"].reset_index(drop=True),
+    )
+
+
 def test_a_small_clinics_noise_is_not_flagged() -> None:
     """17 treatments against a usual 32 is below 75%, but Poisson(32) gives 17 or fewer
     in 0.3% of quarters (scipy.stats.poisson.cdf(17, 32) = 0.00277): not flagged; 14 is

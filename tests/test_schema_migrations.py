@@ -55,8 +55,15 @@ def test_version_1_migrates_to_dated_profiles(tmp_path: Path) -> None:
     _v1(db)
     with duckdb.connect(str(db)) as con:
         assert migrate(con) == 1
-        assert current_version(con) == SCHEMA_VERSION == 5
+        assert current_version(con) == SCHEMA_VERSION == 6
         assert _columns(con, "practitioners") == PRACTITIONER_COLUMNS
+        # version 6: the register's joined date, before run_id, empty for older clinics
+        assert _columns(con, "clinics") == [
+            "clinic_id", "name", "region", "country", "joined_on", "run_id",
+        ]  # fmt: skip
+        assert con.execute("SELECT clinic_id, joined_on, run_id FROM clinics ORDER BY 1").fetchall() == [
+            ("C01", None, 1), ("C02", None, 1),
+        ]  # fmt: skip
         # version 4 counts the blanks of V1_ROWS once: every treatment lacks a patient
         # key, technique and retention, T2 a needle count; P2 a profession and years
         assert con.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -270,6 +271,40 @@ def test_bad_submissions_are_rejected_with_one_line_and_change_nothing(
         assert (name, err) == (name, f"rejected: {path}: {why}\n")
         assert out == "1 submission(s) rejected: the reasons are listed on stderr\n"
         assert db_contents(one_clinic_db) == state, name
+
+
+def test_a_quarter_before_the_clinic_joined_is_refused(zips, tmp_path, capsys) -> None:
+    """The register's joined_on: C01 joined on 15 Aug 2025, so its 2025Q2 (ended 30 Jun) is
+    refused and changes nothing; 2025Q3, the quarter it joined in, is received. A clinic
+    with no joined_on (C04) is not checked; a bad joined_on is a reject like any date."""
+    db = tmp_path / "body.duckdb"
+    register = tmp_path / "register.csv"
+    register.write_text(
+        "clinic_id,name,joined_on\nC01,Harbour,2025-08-15\nC04,Quay,\nC05,Late,2026-13-01\n",
+        encoding="utf-8",
+    )
+    assert ingest_files(db, [register], IngestOptions(today=TODAY)).rows_rejected == 1
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT row_number, column_name, value, reason FROM rejects").fetchall() == [
+            (4, "joined_on", "2026-13-01", "not an ISO 8601 date (YYYY-MM-DD): fix it or pass "
+             "--date-format, e.g. --date-format %d/%m/%Y"),
+        ]  # fmt: skip
+        assert con.execute("SELECT clinic_id, joined_on FROM clinics ORDER BY 1").fetchall() == [
+            ("C01", date(2025, 8, 15)), ("C04", None),
+        ]  # fmt: skip
+    state = db_contents(db)
+    status, out, err = _run(capsys, "ingest", zips["C01", "2025Q2"], "--db", db)
+    assert (status, out) == (3, "1 submission(s) rejected: the reasons are listed on stderr\n")
+    assert err == (
+        f"rejected: {zips['C01', '2025Q2']}: clinic C01 joined on 2025-08-15, after 2025Q2 "
+        "ended; check the quarter, or the clinic's joined_on in the member register\n"
+    )
+    assert db_contents(db) == state
+    report = ingest_submissions(db, [zips["C01", "2025Q3"], zips["C04", "2025Q2"]], today=TODAY)
+    assert report.rejected == ()
+    assert [(r.clinic_id, r.quarter) for r in report.received] == [
+        ("C01", "2025Q3"), ("C04", "2025Q2"),
+    ]  # fmt: skip
 
 
 def test_one_rejected_file_does_not_stop_the_others(one_clinic_db, zips, tmp_path) -> None:

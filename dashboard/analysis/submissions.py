@@ -5,8 +5,9 @@ numbers are in, and can they be read": PCORnet and OHDSI compare each refresh wi
 site's earlier ones before they use it. From the versions received and the register:
 
     versions (clinic, quarter, version, received_at, treatments, ...) + members + today
-        --> grid: one row per member clinic and quarter, from the clinic's first quarter
-            received (the network's, for a clinic that never sent one) to the last ended:
+        --> grid: one row per member clinic and quarter, from the quarter it joined (the
+            register's joined_on) or, not recorded, its first quarter received (the
+            network's, for a clinic that never sent one) to the last ended:
             clinic_id, name, quarter, status (on time, late, missing, due), version,
             first_received, last_received, treatments, events, usual_treatments, check
 
@@ -75,10 +76,18 @@ def received_status(
     network_first = min(versions["quarter"])
     quarters = quarters_between(network_first, last_ended)
     due = {q: due_date(q, due_days) for q in quarters}
-    # every member x quarter, from the clinic's first quarter received (else the network's)
+    # every member x quarter, from the quarter it joined (the register's joined_on), else
+    # from its first quarter received, else the network's
     grid = members[["clinic_id", "name"]].merge(pd.DataFrame({"quarter": quarters}), how="cross")
     first_of = versions.groupby("clinic_id")["quarter"].min()
     start = grid["clinic_id"].map(first_of).fillna(network_first)
+    if "joined_on" in members:
+        joined = {
+            c: quarter_of(pd.Timestamp(d).date())
+            for c, d in zip(members["clinic_id"], members["joined_on"], strict=True)
+            if pd.notna(d)
+        }
+        start = grid["clinic_id"].map(joined).fillna(start)
     grid = grid[grid["quarter"] >= start].reset_index(drop=True)
     arrivals = versions.groupby(["clinic_id", "quarter"], as_index=False).agg(
         first_received=("received_at", "min"), last_received=("received_at", "max")

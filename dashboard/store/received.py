@@ -31,9 +31,11 @@ def versions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def members(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The member register: clinic_id and name, by id."""
+    """The member register: clinic_id, name and the date it joined (joined_on, NaT when
+    not recorded), by id."""
     return con.execute(
-        "SELECT clinic_id, coalesce(name, clinic_id) AS name FROM clinics ORDER BY clinic_id"
+        "SELECT clinic_id, coalesce(name, clinic_id) AS name, joined_on FROM clinics "
+        "ORDER BY clinic_id"
     ).df()
 
 
