@@ -82,6 +82,12 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_overdispersion(p)
     add_ids(p)
+    p.add_argument(
+        "--each-clinic",
+        action="store_true",
+        help="feedback edition: one report for every clinic with treatments in the quarter, "
+        "each to --out with {clinic} replaced by its id (e.g. --out 'feedback/{clinic}.pdf')",
+    )
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="report file to write")
     add_db(p)
 
@@ -93,6 +99,8 @@ def cmd_report(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     from dashboard.store.queries import clinic_exists
 
     format_of(args.out)  # a wrong extension fails before any work
+    if args.each_clinic:
+        return _each_clinic(args, db_path, out)
     request = ReportRequest(
         args.quarter, args.clinic, args.edition, args.threshold, args.rounding,
         args.practitioner_ids, args.overdispersion,
@@ -116,6 +124,38 @@ def cmd_report(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
         print(f"note: {sentence}", file=sys.stderr)
     for heading, text in report.disclosure:  # for the publisher
         print(f"{heading.lower()}: {text}", file=sys.stderr)
+    return 0
+
+
+def _each_clinic(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    """``--each-clinic``: every clinic's feedback report, a line per file written."""
+    from dashboard.report.render import feedback_path, write_each_feedback
+    from dashboard.store.db import connect_readonly
+    from dashboard.store.queries import unit_ids
+
+    if args.edition != "feedback" or args.clinic:
+        raise ValueError(
+            "--each-clinic writes the feedback edition for every clinic: give --edition "
+            "feedback and no --clinic"
+        )
+    feedback_path(args.out, "x")  # {clinic} in the name, before any work
+    started = time.perf_counter()
+    con = connect_readonly(db_path)
+    try:
+        written = write_each_feedback(con, args.quarter, args.out, args.overdispersion)
+        members = unit_ids(con, "clinic")
+    finally:
+        con.close()
+    for path, report in written:
+        out.write(f"{path}: {report.title}, {report.scope} ({path.stat().st_size:,} bytes)\n")
+    sent = {r.request.clinic for _, r in written}
+    for clinic in (c for c in members if c not in sent):
+        out.write(f"no report for {clinic}: no treatments in {args.quarter} (idle, or its "
+                  "submission has not arrived)\n")  # fmt: skip
+    out.write(
+        f"{len(written)} feedback reports for {args.quarter} "
+        f"({time.perf_counter() - started:.1f} s)\n"
+    )
     return 0
 
 

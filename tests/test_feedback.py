@@ -258,3 +258,54 @@ def test_the_report_page_offers_it_for_one_clinic(fixture_db, monkeypatch) -> No
     assert [b.label for b in at.get("download_button")] == [
         f"Download needlewatch-{QUARTER}-{CLINIC}-feedback.csv"
     ]
+
+
+def test_each_clinic_gets_the_file_its_own_command_writes(fixture_db, tmp_path, capsys) -> None:
+    """``--each-clinic``: one file per clinic treating in the quarter, byte for byte what
+    ``--clinic ID`` writes (CSV), and a line for each member without treatments."""
+    folder = tmp_path / "feedback"
+    folder.mkdir()
+    status, printed, err = _run(capsys, "report", "--db", fixture_db, "--quarter", QUARTER,
+                                "--edition", "feedback", "--each-clinic",
+                                "--out", folder / "{clinic}.csv")  # fmt: skip
+    assert (status, err) == (0, "")
+    with duckdb.connect(str(fixture_db), read_only=True) as con:
+        treating = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT clinic_id FROM treatments WHERE treatment_date "
+                "BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) ORDER BY 1",
+                [START, END],
+            ).fetchall()
+        ]
+        members = [r[0] for r in con.execute("SELECT clinic_id FROM clinics ORDER BY 1").fetchall()]
+    assert sorted(p.stem for p in folder.iterdir()) == treating
+    lines = printed.splitlines()
+    assert lines[-1].startswith(f"{len(treating)} feedback reports for {QUARTER} (")
+    assert [ln.split(":")[0] for ln in lines[: len(treating)]] == [
+        str(folder / f"{c}.csv") for c in treating
+    ]
+    assert lines[len(treating) : -1] == [
+        f"no report for {c}: no treatments in {QUARTER} (idle, or its submission has not arrived)"
+        for c in members
+        if c not in treating
+    ]
+    one = tmp_path / "one.csv"
+    assert main(["report", "--db", str(fixture_db), "--quarter", QUARTER, "--clinic", CLINIC,
+                 "--edition", "feedback", "--out", str(one)]) == 0  # fmt: skip
+    assert (folder / f"{CLINIC}.csv").read_bytes() == one.read_bytes()
+    capsys.readouterr()
+    status, _, err = _run(capsys, "report", "--db", fixture_db, "--quarter", QUARTER,
+                          "--edition", "feedback", "--each-clinic", "--out", tmp_path / "x.csv")  # fmt: skip
+    assert (status, err) == (
+        2,
+        f"needlewatch: {tmp_path / 'x.csv'}: put {{clinic}} in the file name (e.g. "
+        "feedback/{clinic}-Q.pdf), so each clinic's report gets its own file\n",
+    )
+    status, _, err = _run(capsys, "report", "--db", fixture_db, "--quarter", QUARTER,
+                          "--each-clinic", "--out", folder / "{clinic}.csv")  # fmt: skip
+    assert (status, err) == (
+        2,
+        "needlewatch: --each-clinic writes the feedback edition for every clinic: give "
+        "--edition feedback and no --clinic\n",
+    )

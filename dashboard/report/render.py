@@ -57,8 +57,9 @@ def _plotly_html(figures) -> dict[str, str]:
 def render(report: Report, fmt: str, renderer=None) -> bytes:
     """The report in ``fmt`` (pdf, html, xlsx or csv) as bytes.
 
-    ``renderer``: a started ``images.ChartRenderer`` for the PDF's charts (one is started
-    here otherwise); starting it before building the report hides Chromium's start-up.
+    ``renderer``: a started ``images.ChartRenderer`` for the PDF's charts, left open for
+    the caller to reuse and close (one is started and closed here otherwise); starting it
+    before building the report hides Chromium's start-up.
     """
     if fmt == "csv":
         from .csvout import write_csv
@@ -81,13 +82,17 @@ def render(report: Report, fmt: str, renderer=None) -> bytes:
         from .pdf import html_to_pdf
 
         images: dict[str, bytes] = {}
-        with renderer or ChartRenderer() as charts:
+        charts = renderer or ChartRenderer()
+        try:
             for height in sorted({PDF_HEIGHTS.get(k, PDF_HEIGHT) for k in figures}):
                 keys = [k for k in figures if PDF_HEIGHTS.get(k, PDF_HEIGHT) == height]
                 drawn = charts.render(
                     [figures[k] for k in keys], fmt="png", width=PDF_WIDTH, height=height, scale=2
                 )
                 images.update(zip(keys, drawn, strict=True))
+        finally:
+            if renderer is None:  # one started by the caller is the caller's to close
+                charts.close()
         tags = {
             k: img_tag(images[k], width=PDF_WIDTH, alt=figures[k].layout.title.text or k)
             for k in figures
@@ -142,11 +147,10 @@ def make_report(
     renderer = prepare(fmt)
     try:
         report = build_report(con, request)
-    except BaseException:
+        return report, render(report, fmt, renderer)
+    finally:
         if renderer is not None:
             renderer.close()
-        raise
-    return report, render(report, fmt, renderer)
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,62 @@ def write_atomically(out: Path, data: bytes, what: str = "the report") -> None:
         raise ReportPathError(
             f"{out}: cannot write {what} ({exc.strerror}); choose another --out"
         ) from None
+
+
+def feedback_path(pattern: Path, clinic: str) -> Path:
+    """``feedback/{clinic}-2026Q3.pdf`` -> ``feedback/C04-2026Q3.pdf``; ReportPathError when
+    the pattern has no ``{clinic}`` (every clinic's file would have one name)."""
+    if "{clinic}" not in pattern.name:
+        raise ReportPathError(
+            f"{pattern}: put {{clinic}} in the file name (e.g. feedback/{{clinic}}-Q.pdf), so "
+            "each clinic's report gets its own file"
+        )
+    return pattern.with_name(pattern.name.replace("{clinic}", clinic))
+
+
+def write_each_feedback(
+    con: duckdb.DuckDBPyConnection,
+    quarter: str,
+    pattern: Path,
+    overdispersion: str = settings.FUNNEL_OVERDISPERSION,
+) -> list[tuple[Path, Report]]:
+    """The feedback edition for every clinic with treatments in ``quarter``, one file each
+    (``feedback_path``), written atomically one after another through one Chromium (PDF):
+    what a body sends its members each quarter. Returns (path, report) per clinic, by id.
+    Raises ``feedback.TooFewPeersError`` before writing anything when the network is too
+    small."""
+    from dashboard.store.counts import rate_counts
+    from dashboard.store.filters import Filters, parse_quarter
+
+    from .common import NoTreatmentsError
+    from .content import build_report
+
+    fmt = format_of(pattern)
+    feedback_path(pattern, "x")  # the pattern names each clinic's file
+    writable_folder(pattern)
+    start, end = parse_quarter(quarter)
+    counts = rate_counts(con, ("clinic",), Filters(date_from=start, date_to=end))
+    clinics = sorted(str(c) for c in counts.loc[counts["treatments"] > 0, "clinic"])
+    if not clinics:
+        raise NoTreatmentsError(
+            f"no treatments in {quarter}: check the quarter (needlewatch rates --by quarter "
+            "lists them)"
+        )
+    requests = [ReportRequest(quarter, c, "feedback", overdispersion=overdispersion)
+                for c in clinics]  # fmt: skip
+    renderer = prepare(fmt)
+    written = []
+    try:
+        for request in requests:
+            report = build_report(con, request)
+            clinic = request.clinic
+            out = feedback_path(pattern, clinic)
+            write_atomically(out, render(report, fmt, renderer))
+            written.append((out, report))
+    finally:
+        if renderer is not None:
+            renderer.close()
+    return written
 
 
 def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Path) -> Report:
