@@ -45,8 +45,10 @@ _MONTH = ("month", "(month IS NULL OR NOT list_contains(f.file_months, month))",
 _KEY_CHECKS = (
     _MONTH,
     ("clinic_id", "(clinic_id IS DISTINCT FROM f.file_clinic)", "is not the manifest's clinic"),
-    ("training_band", "(training_band IS NULL OR NOT list_contains($tb_labels, training_band))",
-     "is not one of the body's training bands"),
+    ("training_band",
+     "(training_band IS NULL OR (training_band <> 'unknown' AND "
+     "NOT list_contains($tb_labels, training_band)))",
+     "is not one of the body's training bands or unknown"),
     ("experience_band",
      "(experience_band IS NULL OR (experience_band <> 'unknown' AND "
      "NOT list_contains($eb_labels, experience_band)))",
@@ -62,6 +64,11 @@ CHECKS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "stage_treatments": (
         *_KEY_CHECKS,
         ("treatments", _COUNT.format(c="treatments"), "is not a whole number of 0 or more"),
+        ("treatments",
+         "(try_cast(treatments AS BIGINT) < f.file_min_cell AND (training_band <> 'unknown' "
+         "OR experience_band <> 'unknown' OR profession IS NOT NULL OR technique IS NOT NULL))",
+         "is under the manifest's min_cell, yet the cell gives the practitioner's profession, "
+         "bands or the technique"),
         ("insertions", _COUNT.format(c="insertions"), "is not a whole number of 0 or more"),
     ),
     "stage_events": (
@@ -82,8 +89,9 @@ CHECKS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("ultrasound", "(ultrasound IS NULL OR ultrasound NOT IN ('yes', 'no'))",
          "is not yes or no"),
         ("training_band",
-         "(training_band IS NULL OR NOT list_contains($tb_labels, training_band))",
-         "is not one of the body's training bands"),
+         "(training_band IS NULL OR (training_band <> 'unknown' AND "
+         "NOT list_contains($tb_labels, training_band)))",
+         "is not one of the body's training bands or unknown"),
     ),
     "stage_quality": (
         ("measure", "(measure IS NULL)", "is empty"),
@@ -122,11 +130,13 @@ def stage(
         )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE stage_files AS SELECT unnest($idx) AS file_idx, "
-        "unnest($clinic) AS file_clinic, unnest($months) AS file_months",
+        "unnest($clinic) AS file_clinic, unnest($months) AS file_months, "
+        "CAST(unnest($min_cell) AS BIGINT) AS file_min_cell",
         {
             "idx": list(files),
             "clinic": [files[i].clinic_id for i in files],
             "months": [months[i] for i in files],
+            "min_cell": [files[i].min_cell or 0 for i in files],
         },
     )
 

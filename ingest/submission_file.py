@@ -80,6 +80,7 @@ class SubmissionFile:
     experience_cuts: tuple[float, ...]
     members: dict[str, bytes]
     rows: dict[str, int]
+    min_cell: int | None = None  # the minimum cell it was pooled to (the body's profile)
 
     @property
     def data_checksums(self) -> tuple[str, ...]:
@@ -146,6 +147,7 @@ def open_submission(path: Path) -> SubmissionFile:
         experience_cuts=manifest["experience_cuts"],
         members=members,
         rows=rows,
+        min_cell=manifest["min_cell"],
     )
 
 
@@ -184,4 +186,10 @@ def _manifest(path: Path, raw: bytes) -> dict:
         ) from None
     if not isinstance(manifest.get("members"), dict):
         raise _reject(path, "manifest.json lists no members")
-    return {**manifest, "training_upper": training, "experience_cuts": experience}
+    min_cell = manifest.get("min_cell")
+    if min_cell is not None and (isinstance(min_cell, bool) or not isinstance(min_cell, int)):
+        raise _reject(path, f"manifest.json's min_cell {min_cell!r} is not a whole number")
+    return {
+        **manifest, "training_upper": training, "experience_cuts": experience,
+        "min_cell": min_cell,
+    }  # fmt: skip

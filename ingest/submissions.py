@@ -76,6 +76,7 @@ def ingest_submissions(
     today: date | None = None,
     training_upper: tuple[float, ...] = settings.TRAINING_BAND_UPPER,
     experience_cuts: tuple[float, ...] = settings.EXPERIENCE_BAND_CUTS,
+    min_cell: int | None = None,
     received_by: str | None = None,
     now: datetime | None = None,
     arrived: Mapping[Path, datetime] | None = None,
@@ -84,7 +85,8 @@ def ingest_submissions(
 
     The bands are the body's (its profile; the settings' by default): a file banded any
     other way is rejected, since its band labels could not be read back as this
-    database's hours and years. ``received_by`` is recorded with each version (the
+    database's hours and years. With the body's ``min_cell`` (its profile's disclosure
+    policy), a file pooled to a smaller minimum, or not pooled, is rejected. ``received_by`` is recorded with each version (the
     signed-in user; the operating-system user by default); ``now`` the time of receipt
     (the clock's by default), or per file ``arrived`` (the demo network replays a
     history of arrivals in one write). Files are taken in the order given: a later file
@@ -103,7 +105,7 @@ def ingest_submissions(
     size = sum(Path(f).stat().st_size for f in files if Path(f).is_file())
     with write_transaction(db_path, input_bytes=size) as session:
         con = session.con
-        problems = _file_problems(con, opened, today, bands)
+        problems = _file_problems(con, opened, today, bands, min_cell)
         good = {
             i: sub for i, sub in enumerate(opened)
             if isinstance(sub, SubmissionFile) and i not in problems
@@ -156,6 +158,7 @@ def _file_problems(
     opened: list[SubmissionFile | SubmissionRejected],
     today: date,
     bands: tuple[tuple[float, ...], tuple[float, ...]],
+    min_cell: int | None = None,
 ) -> dict[int, str]:
     """What rejects a whole file before its rows are read (the text after its name, and
     what to do): the quarter, the bands, the register and the date the clinic joined, a
@@ -192,6 +195,11 @@ def _file_problems(
                 f"{_bounds(sub.experience_cuts)}, but this body bands by {_bounds(bands[0])} "
                 f"and {_bounds(bands[1])}; ask the clinic to submit again with the body's "
                 "profile (--profile)"
+            )
+        elif min_cell is not None and (sub.min_cell or 0) < min_cell:
+            problems[i] = (
+                f"pooled to a minimum cell of {sub.min_cell or 'none'}, but this body asks for "
+                f"{min_cell}; ask the clinic to submit again with the body's profile (--profile)"
             )
         elif sub.clinic_id not in members:
             problems[i] = (

@@ -58,8 +58,9 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
         "--profile",
         type=Path,
         metavar="BODY.toml",
-        help="the body's profile (its bands): submissions banded otherwise are rejected "
-        "(default: the settings' bands)",
+        help="the body's profile (its bands and any minimum cell): submissions banded "
+        "otherwise, or pooled to a smaller minimum cell, are rejected (default: the settings' "
+        "bands, no minimum)",
     )
 
     p = sub.add_parser(

@@ -54,10 +54,14 @@ def _ingest_submissions(args: argparse.Namespace, db_path: Path, zips: list[Path
         from dashboard.report.submission import read_profile
 
         try:
-            chosen = read_profile(args.profile).bands
+            profile = read_profile(args.profile)
         except ValueError as exc:
             raise NeedleWatchError(str(exc)) from None
-        bands = {"training_upper": chosen.training_upper, "experience_cuts": chosen.experience_cuts}
+        chosen = profile.bands
+        bands = {
+            "training_upper": chosen.training_upper, "experience_cuts": chosen.experience_cuts,
+            "min_cell": profile.min_cell,
+        }  # fmt: skip
     report = ingest_submissions(db_path, zips, **bands)
     for rejected in report.rejected:
         sys.stderr.write(f"rejected: {rejected}\n")

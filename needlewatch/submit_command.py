@@ -38,7 +38,9 @@ def add_submit_parser(sub: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="FILE",
         help="the body's profile (TOML: [body] id, name; [bands] training_upper, "
-        "experience_cuts); default: NeedleWatch's bands, no body named",
+        "experience_cuts; [disclosure] min_cell: cells with fewer treatments withhold the "
+        "practitioner's profession, bands and the technique); default: NeedleWatch's bands, "
+        "no body named, no minimum",
     )
     p.add_argument("--to", metavar="BODY", help="the body's id (default: the profile's)")
     where = p.add_mutually_exclusive_group(required=True)

@@ -213,7 +213,7 @@ def _rejections(zips, tmp_path):
         "foreign band": (
             _rezip(bad_band, tmp_path / "band.zip", reseal=True),
             "event_cells.csv line 2, column training_band: '1000-2000' is not one of the body's "
-            "training bands; ask the clinic to send the file `needlewatch submit` wrote, "
+            "training bands or unknown; ask the clinic to send the file `needlewatch submit` wrote, "
             "unchanged",
         ),
         "other bands": (

@@ -61,14 +61,27 @@ class BodyProfile:
     [bands]
     training_upper = [20, 60, 100, 200]   # inclusive upper bounds of training bands
     experience_cuts = [2, 5, 10]          # lower bounds of the later experience bands
+    [disclosure]
+    min_cell = 5                          # optional: see below
+
+    ``min_cell``: a treatment cell with fewer treatments withholds the practitioner's
+    profession, training and experience bands and the technique (not given: empty or
+    'unknown'), merging with the other cells of its month, body region, ultrasound and
+    insertions recorded; a serious event's training band is withheld when the clinic gave
+    fewer treatments in that band that month. Counts stay whole: every total is exact.
     """
 
     body_id: str | None = None
     name: str | None = None
     bands: Bands = field(default_factory=Bands)
+    min_cell: int | None = None
 
 
-_PROFILE_KEYS = {"body": {"id", "name"}, "bands": {"training_upper", "experience_cuts"}}
+_PROFILE_KEYS = {
+    "body": {"id", "name"},
+    "bands": {"training_upper", "experience_cuts"},
+    "disclosure": {"min_cell"},
+}
 
 
 def read_profile(path: Path) -> BodyProfile:
@@ -101,7 +114,15 @@ def read_profile(path: Path) -> BodyProfile:
     for key in ("id", "name"):
         if key in body and not isinstance(body[key], str):
             raise ValueError(f"{path}: body.{key} must be text in quotes; fix the file")
-    return BodyProfile(body.get("id"), body.get("name"), chosen)
+    min_cell = data.get("disclosure", {}).get("min_cell")
+    if min_cell is not None and (
+        isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 2
+    ):
+        raise ValueError(
+            f"{path}: disclosure.min_cell must be a whole number of 2 or more, got {min_cell!r}; "
+            "fix the file"
+        )
+    return BodyProfile(body.get("id"), body.get("name"), chosen, min_cell)
 
 
 @dataclass(frozen=True)
@@ -173,10 +194,11 @@ def build_submission(
         ],
         columns=["measure", "kind", "value"],
     )
+    small = profile.min_cell
     tables = {
-        "treatment_cells.csv": queries.treatment_cells(con, clinic, first, month_to, bands),
-        "event_cells.csv": queries.event_cells(con, clinic, first, month_to, bands),
-        "serious_events.csv": queries.serious_list(con, clinic, first, last, bands),
+        "treatment_cells.csv": queries.treatment_cells(con, clinic, first, month_to, bands, small),
+        "event_cells.csv": queries.event_cells(con, clinic, first, month_to, bands, small),
+        "serious_events.csv": queries.serious_list(con, clinic, first, last, bands, small),
         "quality.csv": quality,
     }
     manifest = {
@@ -192,6 +214,7 @@ def build_submission(
             "training_upper": list(bands.training_upper),
             "experience_cuts": list(bands.experience_cuts),
         },
+        "min_cell": profile.min_cell,
     }
     return seal(Submission(clinic, quarter, {}, {}, manifest), tables)
 

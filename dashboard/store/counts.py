@@ -330,7 +330,7 @@ def sort_levels(
     sort by value. Reports sort sums of counts with it so they list rows as the CLI does.
     """
     order = {
-        "training_band": list(filters.bands.training),
+        "training_band": [*filters.bands.training, "unknown"],
         "experience_band": [*filters.bands.experience, "unknown"],
         **levels,
     }

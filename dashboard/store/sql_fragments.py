@@ -31,8 +31,12 @@ TREATMENT_WHERE = (*ROW_WHERE, PROFESSION_WHERE)
 # Band index = how many bounds the value exceeds (training: x > bound, inclusive upper;
 # experience: x >= cut). list_filter keeps the bound list a parameter, not SQL text.
 def training_case(alias: str) -> str:
-    """The training band of ``<alias>.dn_training_hours`` (alias: a fixed table alias)."""
-    return f"$tb_labels[1 + len(list_filter($tb_bounds, b -> {alias}.dn_training_hours > b))]"
+    """The training band of ``<alias>.dn_training_hours`` (alias: a fixed table alias);
+    'unknown' when missing (a submission's cell pooled under the body's minimum cell)."""
+    return (
+        f"CASE WHEN {alias}.dn_training_hours IS NULL THEN 'unknown' ELSE "
+        f"$tb_labels[1 + len(list_filter($tb_bounds, b -> {alias}.dn_training_hours > b))] END"
+    )
 
 
 def experience_case(alias: str) -> str:

@@ -41,57 +41,118 @@ _KEY_SQL = (
 _WHERE = "c.clinic_id = $clinic AND c.month BETWEEN $m_from AND $m_to"
 
 
-def _params(clinic: str, first_month: date, last_month: date, bands: Bands) -> dict:
-    return {"clinic": clinic, "m_from": first_month, "m_to": last_month, **bands.params()}
+def _params(
+    clinic: str, first_month: date, last_month: date, bands: Bands, min_cell: int | None
+) -> dict:
+    return {
+        "clinic": clinic, "m_from": first_month, "m_to": last_month, "min_cell": min_cell or 0,
+        **bands.params(),
+    }  # fmt: skip
+
+
+#: A treatment cell under the body's minimum (``$min_cell``; 0: no policy) withholds the
+#: practitioner's profession, bands and the technique: they become not given (NULL, or
+#: 'unknown' for a band) and the cell merges with the others of its month, region,
+#: ultrasound and insertions recorded. Its counts stay whole, so every total is exact.
+_POOLED = (
+    "month, clinic_id, CASE WHEN small THEN NULL ELSE profession END AS profession, "
+    "CASE WHEN small THEN 'unknown' ELSE training_band END AS training_band, "
+    "CASE WHEN small THEN 'unknown' ELSE experience_band END AS experience_band, "
+    "body_region, ultrasound_guided, CASE WHEN small THEN NULL ELSE technique END AS technique, "
+    "insertions_recorded"
+)
+_KEYS = (
+    "month", "clinic_id", "profession", "training_band", "experience_band", "body_region",
+    "ultrasound_guided", "technique", "insertions_recorded",
+)  # fmt: skip
+_SIZES = (
+    f"SELECT {_KEY_SQL}, sum(c.treatments) < $min_cell AS small "
+    f"FROM counts_treatments c WHERE {_WHERE} GROUP BY ALL"
+)
 
 
 def treatment_cells(
-    con: duckdb.DuckDBPyConnection, clinic: str, first_month: date, last_month: date, bands: Bands
+    con: duckdb.DuckDBPyConnection,
+    clinic: str,
+    first_month: date,
+    last_month: date,
+    bands: Bands,
+    min_cell: int | None = None,
 ) -> pd.DataFrame:
     """Treatments and insertions of ``clinic`` by month and the cells' keys (months inclusive,
-    each the first day of its month), in key order."""
+    each the first day of its month), in key order; cells under ``min_cell`` treatments
+    pooled (``_POOLED``)."""
     return con.execute(
-        f"SELECT {_KEY_SQL}, CAST(sum(c.treatments) AS BIGINT) AS treatments, "
-        "CAST(sum(c.insertions) AS BIGINT) AS insertions "
-        f"FROM counts_treatments c WHERE {_WHERE} GROUP BY ALL HAVING sum(c.treatments) > 0 "
-        f"ORDER BY ALL",
-        _params(clinic, first_month, last_month, bands),
+        f"SELECT {_POOLED}, CAST(sum(treatments) AS BIGINT) AS treatments, "
+        "CAST(sum(insertions) AS BIGINT) AS insertions FROM ("
+        f"SELECT {_KEY_SQL}, sum(c.treatments) AS treatments, sum(c.insertions) AS insertions, "
+        "sum(c.treatments) < $min_cell AS small "
+        f"FROM counts_treatments c WHERE {_WHERE} GROUP BY ALL HAVING sum(c.treatments) > 0"
+        ") GROUP BY ALL ORDER BY ALL",
+        _params(clinic, first_month, last_month, bands, min_cell),
     ).df()
 
 
 def event_cells(
-    con: duckdb.DuckDBPyConnection, clinic: str, first_month: date, last_month: date, bands: Bands
+    con: duckdb.DuckDBPyConnection,
+    clinic: str,
+    first_month: date,
+    last_month: date,
+    bands: Bands,
+    min_cell: int | None = None,
 ) -> pd.DataFrame:
     """Events and treatments affected of ``clinic`` by month, the cells' keys, category and
-    severity (NULL: all, as in the store), in key order."""
+    severity (NULL: all, as in the store), in key order; an event cell pooled with its
+    treatment cell (``_POOLED``)."""
+    same = " AND ".join(f"s.{k} IS NOT DISTINCT FROM e.{k}" for k in _KEYS)
     return con.execute(
-        f"SELECT {_KEY_SQL}, c.category, c.severity, CAST(sum(c.events) AS BIGINT) AS events, "
-        "CAST(sum(c.treatments_affected) AS BIGINT) AS treatments_affected "
-        f"FROM counts_events c WHERE {_WHERE} GROUP BY ALL HAVING sum(c.events) > 0 "
-        "ORDER BY ALL NULLS FIRST",
-        _params(clinic, first_month, last_month, bands),
+        f"SELECT {_POOLED}, category, severity, CAST(sum(events) AS BIGINT) AS events, "
+        "CAST(sum(treatments_affected) AS BIGINT) AS treatments_affected FROM ("
+        "SELECT e.*, coalesce(s.small, false) AS small FROM ("
+        f"SELECT {_KEY_SQL}, c.category, c.severity, sum(c.events) AS events, "
+        "sum(c.treatments_affected) AS treatments_affected "
+        f"FROM counts_events c WHERE {_WHERE} GROUP BY ALL HAVING sum(c.events) > 0"
+        f") e LEFT JOIN ({_SIZES}) s ON {same}"
+        ") GROUP BY ALL ORDER BY ALL NULLS FIRST",
+        _params(clinic, first_month, last_month, bands, min_cell),
     ).df()
 
 
 def serious_list(
-    con: duckdb.DuckDBPyConnection, clinic: str, first_day: date, last_day: date, bands: Bands
+    con: duckdb.DuckDBPyConnection,
+    clinic: str,
+    first_day: date,
+    last_day: date,
+    bands: Bands,
+    min_cell: int | None = None,
 ) -> pd.DataFrame:
     """The serious events of ``clinic`` whose treatment falls in the period: month (never
     the day), category, severity, body region, ultrasound, training band (the profile in
-    force on the treatment's date, by ``bands``) and outcome; no id, narrative or event
-    term. Sorted by its columns, so the order tells nothing the rows do not."""
+    force on the treatment's date, by ``bands``; 'unknown' when the clinic gave fewer than
+    ``min_cell`` treatments in that band that month) and outcome; no id, narrative or
+    event term. Sorted by its columns, so the order tells nothing the rows do not."""
     sql = f"""
-        SELECT strftime(t.treatment_date, '%Y-%m') AS month, e.category, e.severity,
-               t.body_region, CASE WHEN t.ultrasound_guided THEN 'yes' ELSE 'no' END
-               AS ultrasound, {training_case("p")} AS training_band, e.outcome
-        FROM adverse_events e JOIN treatments t USING (treatment_id) {PROFILE_JOIN}
-        WHERE t.clinic_id = $clinic AND t.treatment_date BETWEEN $d_from AND $d_to
-          AND e.severity = $serious
+        SELECT x.month, x.category, x.severity, x.body_region, x.ultrasound,
+               CASE WHEN coalesce(z.n, 0) < $min_cell THEN 'unknown' ELSE x.training_band END
+               AS training_band, x.outcome
+        FROM (
+            SELECT strftime(t.treatment_date, '%Y-%m') AS month, e.category, e.severity,
+                   t.body_region, CASE WHEN t.ultrasound_guided THEN 'yes' ELSE 'no' END
+                   AS ultrasound, {training_case("p")} AS training_band, e.outcome
+            FROM adverse_events e JOIN treatments t USING (treatment_id) {PROFILE_JOIN}
+            WHERE t.clinic_id = $clinic AND t.treatment_date BETWEEN $d_from AND $d_to
+              AND e.severity = $serious
+        ) x LEFT JOIN (
+            SELECT strftime(c.month, '%Y-%m') AS month, {training_case("c")} AS training_band,
+                   sum(c.treatments) AS n
+            FROM counts_treatments c
+            WHERE c.clinic_id = $clinic AND c.month BETWEEN $m_from AND $d_to GROUP BY ALL
+        ) z USING (month, training_band)
         ORDER BY ALL NULLS FIRST
     """
     params = {
         "clinic": clinic, "d_from": first_day, "d_to": last_day, "serious": "serious",
-        **bands.params(),
+        "m_from": first_day.replace(day=1), "min_cell": min_cell or 0, **bands.params(),
     }  # fmt: skip
     return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).df()
 
