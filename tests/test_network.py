@@ -180,6 +180,20 @@ def test_demo_network_receives_every_case(network) -> None:
     assert odd["check"].notna().tolist() == [False, False, False, True]
 
 
+def test_the_demo_register_dates_each_clinic_from_its_first_month(network) -> None:
+    """demo --network's register gives every clinic a joined_on: the first day of the demo
+    (1 Oct 2023), the first month each demo clinic has counts for, so none of its
+    quarters is refused (every rejection is in the printed line above)."""
+    db, _, _ = network
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(
+            "SELECT count(*), min(c.joined_on), max(c.joined_on), min(t.first), max(t.first) "
+            "FROM clinics c JOIN (SELECT clinic_id, min(month) AS first FROM counts_treatments "
+            "GROUP BY 1) t USING (clinic_id)"
+        ).fetchone() == (14, date(2023, 10, 1), date(2023, 10, 1), date(2023, 10, 1),
+                         date(2023, 10, 1))  # fmt: skip
+
+
 def test_the_submissions_page_shows_the_network(network, monkeypatch) -> None:
     db, _, _ = network
     monkeypatch.setenv("NEEDLEWATCH_DB", str(db))

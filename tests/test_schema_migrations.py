@@ -148,3 +148,52 @@ def test_version_2_dates_practitioners_by_their_latest_profile(tmp_path: Path) -
             ("P1", 120.0, date(2025, 7, 1)),
             ("P2", 250.0, None),
         ]
+
+
+def test_version_5_upgrades_to_a_register_with_joined_dates(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """``needlewatch upgrade`` of a version-5 database (the release before joined_on):
+    the register's clinics keep their rows and constraints, with no joined date (so no
+    submission is checked against one), and a register with joined_on then loads."""
+    from ingest import schema
+    from needlewatch.cli import main
+
+    db = tmp_path / "v5.duckdb"
+    _v1(db)
+    with monkeypatch.context() as m, duckdb.connect(str(db)) as con:
+        m.setattr(schema, "SCHEMA_VERSION", 5)  # what the release before version 6 did
+        assert migrate(con) == 1
+        assert current_version(con) == 5
+        assert "joined_on" not in _columns(con, "clinics")
+        # the runs that wrote V1_ROWS, so the next ingest is run 5 as in a real database
+        con.execute(
+            "INSERT INTO ingest_runs SELECT r, 1, k || '.csv', '00', k, 1, 1, 0, 0, 0, "
+            "TIMESTAMP '2025-07-01 09:00', TIMESTAMP '2025-07-01 09:00', 'accepted', NULL "
+            "FROM (VALUES (1, 'clinics'), (2, 'practitioners'), (3, 'treatments'), "
+            "(4, 'adverse_events')) v(r, k)"
+        )
+    assert main(["upgrade", "--db", str(db)]) == 0
+    assert capsys.readouterr().out == f"{db}: upgraded from schema version 5 to 6\n"
+    with duckdb.connect(str(db)) as con:
+        assert con.execute(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_name = 'clinics' ORDER BY ordinal_position"
+        ).fetchall() == [
+            ("clinic_id", "VARCHAR", "NO"), ("name", "VARCHAR", "YES"),
+            ("region", "VARCHAR", "YES"), ("country", "VARCHAR", "YES"),
+            ("joined_on", "DATE", "YES"), ("run_id", "INTEGER", "NO"),
+        ]  # fmt: skip
+        assert con.execute("SELECT * FROM clinics ORDER BY 1").fetchall() == [
+            ("C01", "Harbour", None, None, None, 1), ("C02", "Sol", None, None, None, 1),
+        ]  # fmt: skip
+    register = tmp_path / "clinics.csv"
+    register.write_text("clinic_id,name,joined_on\nC01,Harbour,2025-01-15\n", encoding="utf-8")
+    run = ingest_files(db, [register], IngestOptions(today=TODAY)).runs[0]
+    assert (run.rows_read, run.rows_updated, run.rows_rejected) == (1, 1, 0)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT clinic_id, joined_on FROM clinics ORDER BY 1").fetchall() == [
+            ("C01", date(2025, 1, 15)), ("C02", None),
+        ]  # fmt: skip
+    assert main(["upgrade", "--db", str(db)]) == 0
+    assert capsys.readouterr().out == f"{db}: already at schema version 6; nothing to do\n"
