@@ -309,3 +309,13 @@ def test_each_clinic_gets_the_file_its_own_command_writes(fixture_db, tmp_path, 
         "needlewatch: --each-clinic writes the feedback edition for every clinic: give "
         "--edition feedback and no --clinic\n",
     )
+
+
+def test_one_clinics_statements_claim_no_chart_per_clinic(feedback, fixture_con) -> None:
+    """A one-clinic report charts no clinic on its own: its trend sentence says so, and
+    the all-clinic report's says each clinic was charted."""
+    trend = next(s.text for s in feedback.statements if s.key == "trend")
+    assert "each clinic" not in trend
+    everyone = build_report(fixture_con, ReportRequest(QUARTER))
+    overall = next(s.text for s in everyone.statements if s.key == "trend")
+    assert overall.startswith(f"No special cause in {QUARTER}") == ("each clinic" in overall)

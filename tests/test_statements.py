@@ -123,7 +123,15 @@ def test_trend_statement_groups_by_place_and_direction() -> None:
         "dizziness events at C04 (each beyond its 3-sigma limit) and of improvement: a fall "
         "in headache events (run of 7 below centre)."
     )
-    assert trend_statement([], "2025Q2", True).text.startswith("No special cause in 2025Q2")
+    assert trend_statement([], "2025Q2", True).text == (
+        "No special cause in 2025Q2 on the monthly control charts (all events, each category "
+        "with enough events, each clinic): the variation is what chance gives."
+    )
+    # one clinic in scope: no clinic had a chart of its own, so none is claimed
+    assert trend_statement([], "2025Q2", True, each_unit=False).text == (
+        "No special cause in 2025Q2 on the monthly control charts (all events, each category "
+        "with enough events): the variation is what chance gives."
+    )
     assert trend_statement([], "2025Q2", False).text.startswith("Too few events")
 
 

@@ -132,9 +132,12 @@ def change_statement(
     return Statement("change", f"{head}: " + "; ".join(parts) + ".", "headline", tone)
 
 
-def trend_statement(statements: Sequence, period: str, charted_any: bool) -> Statement:
+def trend_statement(
+    statements: Sequence, period: str, charted_any: bool, each_unit: bool = True
+) -> Statement:
     """Special cause on the u-charts in ``period`` (the signal statements that touch it,
-    from ``signals.chart_series``), or common cause."""
+    from ``signals.chart_series``), or common cause; ``each_unit``: each clinic had its own
+    chart (several in scope), so the sentence says so."""
     if not charted_any:
         return Statement(
             "trend",
@@ -145,7 +148,8 @@ def trend_statement(statements: Sequence, period: str, charted_any: bool) -> Sta
         return Statement(
             "trend",
             f"No special cause in {period} on the monthly control charts (all events, each "
-            "category with enough events, each clinic): the variation is what chance gives.",
+            f"category with enough events{', each clinic' if each_unit else ''}): the "
+            "variation is what chance gives.",
             "trend",
         )
     rises = [s for s in statements if s.direction == "high"]

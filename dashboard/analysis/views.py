@@ -148,7 +148,10 @@ def overview(
         said.append(change)
     charted = trend_signals(con, filters, "month", "clinic", methods)
     touching = [st for c in charted for st in c.statements]
-    said.append(trend_statement(touching, period, any(c.chart is not None for c in charted)))
+    each_unit = sum(c.series.kind == "all" for c in charted) > 1  # clinics charted one by one
+    said.append(
+        trend_statement(touching, period, any(c.chart is not None for c in charted), each_unit)
+    )
     if current.treatments:
         listing = serious_events(con, replace(filters, category=None, severity=None))
         every = replace(filters, category=None)  # the listing's scope: every category

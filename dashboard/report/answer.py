@@ -107,13 +107,19 @@ def factors(report: Report) -> list[Statement]:
     return out
 
 
+def _units_charted(charted: Sequence[ChartedSeries]) -> bool:
+    """Whether clinics had charts of their own (several in scope): series of all events
+    beyond the overall one."""
+    return sum(c.series.kind == "all" for c in charted) > 1
+
+
 def with_answer(report: Report, charted: Sequence[ChartedSeries]) -> Report:
     """``report`` with its page-1 statements and its SPC summary section."""
     touching = [s for c in charted for s in c.statements]
     charted_any = any(c.chart is not None for c in charted)
     said = (
         change(report),
-        trend_statement(touching, report.request.quarter, charted_any),
+        trend_statement(touching, report.request.quarter, charted_any, _units_charted(charted)),
         *serious(report),
         *factors(report),
     )
