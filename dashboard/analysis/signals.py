@@ -32,6 +32,7 @@ import pandas as pd
 
 from dashboard.analysis.explain import events_noun
 from dashboard.analysis.methods import DEFAULT, Methods
+from dashboard.analysis.summary import spc_summary  # noqa: F401 - re-exported
 from dashboard.analysis.trends import (  # noqa: F401 - the trend half of the verdicts, re-exported
     ALL_UNITS,
     UNITS,
@@ -42,7 +43,6 @@ from dashboard.analysis.trends import (  # noqa: F401 - the trend half of the ve
     check_units,
     incomplete_flags,
     period_bounds,
-    spc_summary,
     touched_periods,
     trend_signals,
     trend_window,

@@ -28,7 +28,8 @@ from dashboard.analysis.statements import (
     serious_statements,
     trend_statement,
 )
-from dashboard.analysis.trends import ChartedSeries, spc_summary
+from dashboard.analysis.summary import spc_summary
+from dashboard.analysis.trends import ChartedSeries
 
 from .model import Report, Section
 
