@@ -426,6 +426,13 @@ def test_the_overview_counts_submitted_serious_events(base_db, tmp_path, monkeyp
         "the month, not the day: a g-chart counts the treatments between events, so they are "
         "not on it (the Overview counts them; the Submissions page lists them by month).",
     ]
+    # the Submissions page lists it by month, its codes in words as every listing
+    at = run_page("submissions")
+    assert not at.exception
+    serious = next(d.value for d in at.dataframe if "Body region" in d.value.columns)
+    assert serious[["Month", "Category", "Body region", "Ultrasound guidance"]].values.tolist() == [
+        ["2025-03", "pneumothorax", "upper trapezius", "ultrasound-guided"]
+    ]
     monkeypatch.setenv("NEEDLEWATCH_DB", str(base_db))  # the same event as a row: placed
     at = run_page("trends", {"quarter": "2025Q1"})
     assert not at.exception

@@ -87,7 +87,13 @@ def received_status(
             for c, d in zip(members["clinic_id"], members["joined_on"], strict=True)
             if pd.notna(d)
         }
-        start = grid["clinic_id"].map(joined).fillna(start)
+        if joined:
+            start = (
+                grid["clinic_id"]
+                .map(joined)
+                .astype(object)
+                .where(grid["clinic_id"].isin(list(joined)), start)
+            )
     grid = grid[grid["quarter"] >= start].reset_index(drop=True)
     arrivals = versions.groupby(["clinic_id", "quarter"], as_index=False).agg(
         first_received=("received_at", "min"), last_received=("received_at", "max")

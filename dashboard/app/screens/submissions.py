@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard.analysis import views
 from dashboard.app.cache import load
+from dashboard.app.display import listing_shown
 from needlewatch import settings
 
 TITLE, SLUG = "Submissions", "submissions"
@@ -41,8 +42,9 @@ NUMBERS = ("Treatments", "Events", "Serious events", "Treatments before", "Event
 def _table(frame, names: dict[str, str]) -> None:
     shown = frame[list(names)].rename(columns=names)
     config = {c: st.column_config.NumberColumn(format="localized") for c in NUMBERS if c in shown}
-    if "Usual treatments" in shown:
-        config["Usual treatments"] = st.column_config.NumberColumn(format="%.0f")
+    if "Usual treatments" in shown:  # a median: whole or half, shown to the nearest one
+        config["Usual treatments"] = st.column_config.NumberColumn(format="localized")
+        shown["Usual treatments"] = shown["Usual treatments"].round(0)
     st.dataframe(shown, hide_index=True, column_config=config, width="stretch")
 
 
@@ -94,7 +96,9 @@ def render(ctx) -> None:
         "or its g-chart, which need the day."
     )
     if len(data.serious):
-        st.dataframe(data.serious.rename(columns=SERIOUS), hide_index=True, width="stretch")
+        shown = listing_shown(data.serious[list(SERIOUS)])  # codes as words, as the listing
+        shown.columns = list(SERIOUS.values())
+        st.dataframe(shown, hide_index=True, width="stretch")
     st.subheader(f"Every version received ({len(data.versions):,})")
     recent = data.versions.sort_values("received_at", ascending=False)
     if len(recent) > SHOWN_VERSIONS:
