@@ -54,16 +54,14 @@ def _peer_frame(con: duckdb.DuckDBPyConnection, quarter: Filters, clinic: str) -
     """The peers section: all events, serious events and each category, O / E."""
     by_region = rate_counts(con, ("clinic", "body_region"), quarter)
     treatments = by_region[["clinic", "body_region", "treatments"]]
-    parts = [
-        (ALL_EVENTS, "all", by_region.assign(level=ALL_EVENTS), [ALL_EVENTS]),
-    ]
+    parts = [("all", by_region.assign(level=ALL_EVENTS), [ALL_EVENTS])]
     for dim in ("severity", "category"):
         counts = rate_counts(con, ("clinic", dim, "body_region"), quarter)
         counts = counts.rename(columns={dim: "level"})
         levels = ["serious"] if dim == "severity" else list(dict.fromkeys(counts["level"]))
-        parts.append((dim, dim, counts, levels))
+        parts.append((dim, counts, levels))
     frames = []
-    for _, dim, events, levels in parts:
+    for dim, events, levels in parts:
         table = peer_ratios(treatments, events, clinic, levels, drop_absent=dim == "category")
         frames.append(
             pd.DataFrame(
