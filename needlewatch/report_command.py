@@ -47,7 +47,7 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
         "'public' (keyed clinic codes, no narratives or identifiers, counts from 1 to "
         "--threshold suppressed with secondary suppression checked over this and every "
         "earlier quarter's public edition, optionally --rounding). The format follows the "
-        "extension of --out: .pdf (A4, static charts; needs Chromium and Pango; prints the "
+        "extension of --out: .pdf (A4, drawn and printed by Chromium, which it needs; prints the "
         f"first {settings.PDF_SERIOUS_ROWS} serious events of the quarter and every never "
         f"event on page 1 and the first {settings.PDF_LISTING_ROWS} rows of the listing, and "
         "counts the rest), .html (one "
@@ -112,7 +112,7 @@ def cmd_report(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
             raise ValueError(
                 f"no clinic {args.clinic!r} in {db_path}: `needlewatch rates --by clinic` lists them"
             )
-        report = write_report(con, request, args.out)
+        report = write_report(con, request, args.out, printer=args.printer)
     finally:
         con.close()
     seconds = time.perf_counter() - started
@@ -142,7 +142,9 @@ def _each_clinic(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     started = time.perf_counter()
     con = connect_readonly(db_path)
     try:
-        written = write_each_feedback(con, args.quarter, args.out, args.overdispersion)
+        written = write_each_feedback(
+            con, args.quarter, args.out, args.overdispersion, printer=args.printer
+        )
         members = unit_ids(con, "clinic")
     finally:
         con.close()

@@ -1,10 +1,10 @@
-"""Skip policy for tests that need a system package (Chromium, Pango) outside the lock file.
+"""Skip policy for tests that need a system package (Chromium) outside the lock file.
 
 On a developer machine a missing package skips the test, and the skip reason is the
 apt-get line that installs it. With ``NEEDLEWATCH_CI=1`` (CI installs every package) the
 same absence fails the test instead, so a broken CI image can never pass by skipping.
 
-    from tests.needs import need_chromium, need_pango
+    from tests.needs import need_chromium
 
     def test_chart_png():
         need_chromium()
@@ -19,7 +19,6 @@ import pytest
 
 CI_VARIABLE = "NEEDLEWATCH_CI"
 CHROMIUM_FIX = "apt-get install -y chromium"
-PANGO_FIX = "apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"
 
 
 def in_ci() -> bool:
@@ -41,19 +40,7 @@ def need(available: bool, what: str, fix: str) -> None:
 
 
 def need_chromium() -> None:
-    """Chromium (or Chrome) for kaleido's static chart images."""
-    from dashboard.report.images import find_chromium
+    """Chromium (or Chrome), which draws and prints report PDFs."""
+    from dashboard.report.pdf import find_chromium
 
     need(find_chromium() is not None, "Chromium", CHROMIUM_FIX)
-
-
-def need_pango() -> None:
-    """Pango and HarfBuzz, which WeasyPrint loads for PDF output."""
-    from dashboard.report.pdf import PANGO_MISSING, PdfEngineMissingError, _weasyprint
-
-    try:
-        _weasyprint()
-    except PdfEngineMissingError as exc:
-        if str(exc) != PANGO_MISSING:
-            raise  # weasyprint itself is missing: the lock file is not installed
-        need(False, "Pango", PANGO_FIX)

@@ -1,7 +1,7 @@
-"""Report rendering: Plotly figures to static images through one Chromium, HTML to A4 PDF.
+"""Report PDFs: HTML and its Plotly charts drawn, laid out and printed to A4 by one Chromium.
 
-Tests that need Chromium or Pango skip with the apt-get fix when it is missing, and fail
-instead under NEEDLEWATCH_CI=1 (see tests/needs.py).
+Tests that need Chromium skip with the apt-get fix when it is missing, and fail instead
+under NEEDLEWATCH_CI=1 (see tests/needs.py).
 """
 
 from __future__ import annotations
@@ -9,35 +9,28 @@ from __future__ import annotations
 import base64
 import io
 import struct
-import xml.etree.ElementTree as ET
 import zlib
 
 import plotly.graph_objects as go
 import pytest
 from pypdf import PdfReader
 
-from dashboard.report import images, pdf
-from dashboard.report.images import (
-    CHROMIUM_MISSING,
-    ChartRenderError,
-    ChromiumMissingError,
-    data_uri,
-    img_tag,
-    render_images,
-)
+from dashboard.report import pdf
 from dashboard.report.pdf import (
-    PANGO_MISSING,
+    CHROMIUM_MISSING,
     PRINT_CSS,
-    PdfEngineMissingError,
+    ChromiumMissingError,
+    PdfPrinter,
     PdfRenderError,
+    chart_html,
     html_to_pdf,
 )
 from ingest.errors import NeedleWatchError
 from tests import needs
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: A4 in points; Chromium prints 210 x 297 mm as 794 x 1123 CSS pixels, 0.3 pt short.
 A4_POINTS = (595.28, 841.89)
-WIDTH, HEIGHT, SCALE = 400, 260, 2
 
 
 def three_figures() -> list[go.Figure]:
@@ -69,12 +62,6 @@ def three_figures() -> list[go.Figure]:
     return [bars, band, scatter]
 
 
-def png_size(image: bytes) -> tuple[int, int]:
-    assert image[:8] == PNG_SIGNATURE, "not a PNG"
-    assert image[12:16] == b"IHDR"
-    return struct.unpack(">II", image[16:24])
-
-
 def tiny_png(width: int = 60, height: int = 30) -> bytes:
     """A valid solid-blue RGB PNG, built without Chromium."""
 
@@ -94,125 +81,135 @@ def tiny_png(width: int = 60, height: int = 30) -> bytes:
 
 @pytest.fixture()
 def count_starts(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
-    """Every browser start of dashboard.report.images, recorded as its keyword arguments."""
+    """Every browser start of dashboard.report.pdf, recorded as its keyword arguments."""
     starts: list[dict] = []
-    real = images._start_browser
+    real = pdf._start_browser
 
     def counted(**kwargs):
         starts.append(kwargs)
         return real(**kwargs)
 
-    monkeypatch.setattr(images, "_start_browser", counted)
+    monkeypatch.setattr(pdf, "_start_browser", counted)
     return starts
 
 
-# -- images -----------------------------------------------------------------------------
+def charts_document(figures: list[go.Figure], width: int = 600, height: int = 300) -> str:
+    tags = "".join(
+        f"<h2>Chart {i}</h2>" + chart_html(str(i), figure, width, height)
+        for i, figure in enumerate(figures, start=1)
+    )
+    return f"<!doctype html><html><head><meta charset='utf-8'></head><body>{tags}</body></html>"
 
 
-def test_png_batch_renders_every_figure_at_the_requested_size_through_one_browser(count_starts):
+def pages_text(document: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(document)).pages]
+
+
+# -- charts -----------------------------------------------------------------------------
+
+
+def test_charts_are_drawn_by_plotly_as_vectors_through_one_browser(count_starts):
     needs.need_chromium()
-    figures = three_figures()
-    pngs = render_images(figures, fmt="png", width=WIDTH, height=HEIGHT, scale=SCALE)
-    assert len(pngs) == 3
-    for image in pngs:  # the size asked for wins over a figure's own layout width/height
-        assert png_size(image) == (WIDTH * SCALE, HEIGHT * SCALE)
-    assert len({bytes(p) for p in pngs}) == 3, "each figure has its own image"
-    assert len(count_starts) == 1, "one Chromium for the whole batch"
-    assert count_starts[0]["n"] == 1
-    assert count_starts[0]["mathjax"] is False, "no MathJax fetched from a CDN"
+    document = html_to_pdf(charts_document(three_figures()))
+    reader = PdfReader(io.BytesIO(document))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for title in ("Bruising per 1,000 treatments", "Trend", "Funnel", "21-60", "outlier"):
+        assert title in text, f"{title!r}: chart text is searchable text in the PDF"
+    assert sum(len(page.images) for page in reader.pages) == 0, "vectors, not screenshots"
+    assert len(count_starts) == 1, "one Chromium for the whole document"
+    assert count_starts[0] == {"headless": True, "enable_extensions": False}
 
 
-def test_svg_batch_is_valid_svg_with_the_requested_size(count_starts):
+def test_chart_html_draws_at_the_size_asked_whatever_the_figure_says():
+    scatter = three_figures()[2]  # its own layout asks for 1234 x 999
+    tag = chart_html("funnel", scatter, 400, 260)
+    assert tag.startswith(
+        '<div class="chart" id="chart-funnel" style="width: 400px; height: 260px">'
+    )
+    assert '"width": 400' in tag and '"height": 260' in tag
+    assert "1234" not in tag and "999" not in tag
+    assert "staticPlot: true" in tag
+
+
+def test_a_title_cannot_end_the_chart_script_early():
     needs.need_chromium()
-    svgs = render_images(three_figures(), fmt="svg", width=WIDTH, height=HEIGHT, scale=SCALE)
-    assert len(svgs) == 3 and len(count_starts) == 1
-    for image in svgs:
-        root = ET.fromstring(image)
-        assert root.tag == "{http://www.w3.org/2000/svg}svg"
-        assert (float(root.get("width")), float(root.get("height"))) == (WIDTH, HEIGHT)
+    figure = go.Figure(go.Bar(x=["a"], y=[1]), layout={"title": "C04 </script> & co"})
+    tag = chart_html("k", figure, 400, 200)
+    assert tag.count("</script>") == 1, "only the script's own end tag"
+    (text,) = pages_text(html_to_pdf(charts_document([figure])))
+    assert "C04 </script> & co" in text
 
 
-def test_renderer_keeps_one_browser_across_render_calls(count_starts):
+def test_printer_keeps_one_browser_across_documents(count_starts):
     needs.need_chromium()
     bars, band, scatter = three_figures()
-    with images.ChartRenderer() as renderer:
-        first = renderer.render([bars], width=200, height=100, scale=1)
-        second = renderer.render([band, scatter], width=300, height=150, scale=1)
-    assert [png_size(p) for p in first + second] == [(200, 100), (300, 150), (300, 150)]
+    with PdfPrinter() as printer:
+        first = pages_text(printer.print_pdf(charts_document([bars])))
+        second = pages_text(printer.print_pdf(charts_document([band, scatter])))
+    assert "Bruising per 1,000 treatments" in first[0] and "Trend" not in "".join(first)
+    assert "Trend" in "".join(second) and "Bruising" not in "".join(second)
     assert len(count_starts) == 1
-    renderer.close()  # closing twice is harmless
+    printer.close()  # closing twice is harmless
 
 
-def test_empty_batch_starts_no_browser(monkeypatch: pytest.MonkeyPatch):
-    def refuse(**kwargs):
-        raise AssertionError("no browser should start for no figures")
+def test_a_chart_that_fails_is_a_one_line_error():
+    needs.need_chromium()
+    failing = (
+        "<!doctype html><html><head></head><body><p>x</p><script>"
+        "(window.__nwCharts = window.__nwCharts || []).push("
+        "Promise.reject(new Error('no axis for the funnel')))</script></body></html>"
+    )
+    with pytest.raises(PdfRenderError) as caught:
+        html_to_pdf(failing)
+    assert str(caught.value) == (
+        "a chart of the PDF could not be drawn by Plotly: Error: no axis for the funnel"
+    )
 
-    monkeypatch.setattr(images, "_start_browser", refuse)
-    assert render_images([]) == []
 
-
-def test_find_chromium_follows_kaleidos_search(monkeypatch: pytest.MonkeyPatch):
-    # no browser downloaded by kaleido_get_chrome; BROWSER_PATH is kaleido's own override
+def test_find_chromium_follows_choreographers_search(monkeypatch: pytest.MonkeyPatch):
+    # no browser downloaded by choreo_get_chrome; BROWSER_PATH is its own override
     for name in ("get_chrome_download_path", "get_old_chrome_download_path"):
         monkeypatch.setattr(
             f"choreographer.browsers.chromium.{name}", lambda **kw: None, raising=False
         )
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
-    assert images.find_chromium() is None
+    assert pdf.find_chromium() is None
     monkeypatch.setenv("BROWSER_PATH", "/bin/sh")  # an executable file counts as found
-    assert images.find_chromium() == "/bin/sh"
+    assert pdf.find_chromium() == "/bin/sh"
 
 
 def test_missing_chromium_is_a_one_line_error_before_any_start(
     monkeypatch: pytest.MonkeyPatch, count_starts
 ):
-    monkeypatch.setattr(images, "find_chromium", lambda: None)
+    monkeypatch.setattr(pdf, "find_chromium", lambda: None)
     with pytest.raises(ChromiumMissingError) as caught:
-        render_images(three_figures()[:1])
+        html_to_pdf("<p>x</p>")
     assert (
         str(caught.value)
         == CHROMIUM_MISSING
-        == ("static charts need Chromium: apt-get install -y chromium")
+        == ("PDF reports need Chromium: apt-get install -y chromium")
     )
     assert isinstance(caught.value, NeedleWatchError)
     assert caught.value.__cause__ is None and caught.value.__context__ is None
     assert count_starts == []
 
 
-def test_kaleido_start_errors_become_named_one_line_errors(monkeypatch: pytest.MonkeyPatch):
+def test_start_errors_become_named_one_line_errors(monkeypatch: pytest.MonkeyPatch):
     from choreographer.errors import BrowserFailedError, ChromeNotFoundError
 
-    monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(pdf, "find_chromium", lambda: "/usr/bin/chromium")
     for raised, expected in [
         (ChromeNotFoundError("Browser not found.\nLong help"), ChromiumMissingError),
-        (BrowserFailedError("Chromium exited\nwith code 1"), ChartRenderError),
+        (BrowserFailedError("Chromium exited\nwith code 1"), PdfRenderError),
     ]:
 
         def fail(exc=raised, **kwargs):
             raise exc
 
-        monkeypatch.setattr(images, "_start_browser", fail)
+        monkeypatch.setattr(pdf, "_start_browser", fail)
         with pytest.raises(expected) as caught:
-            render_images(three_figures()[:1])
+            html_to_pdf("<p>x</p>")
         assert "\n" not in str(caught.value) and "apt-get install" in str(caught.value)
-
-
-def test_bad_format_is_a_value_error():
-    with pytest.raises(ValueError, match="png"):
-        render_images(three_figures(), fmt="jpeg")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
-        data_uri(b"x", "gif")  # type: ignore[arg-type]
-
-
-def test_data_uri_and_img_tag_embed_the_bytes():
-    image = tiny_png()
-    uri = data_uri(image, "png")
-    assert uri.startswith("data:image/png;base64,")
-    assert base64.b64decode(uri.split(",", 1)[1]) == image
-    assert data_uri(b"<svg/>", "svg").startswith("data:image/svg+xml;base64,")
-    tag = img_tag(image, "png", width=330, alt='Rates "by" <band>')
-    assert 'alt="Rates &quot;by&quot; &lt;band&gt;"' in tag
-    assert "width: 330px" in tag and uri in tag
 
 
 # -- PDF --------------------------------------------------------------------------------
@@ -231,7 +228,7 @@ def sample_html(rows: int = 40) -> str:
 <h1>NeedleWatch sample report</h1>
 <p class="muted">2026Q3, all clinics.</p>
 <h2>Chart</h2>
-<figure><img src="{data_uri(tiny_png(), "png")}" style="width: 600px; height: 300px" alt="">
+<figure><img src="data:image/png;base64,{base64.b64encode(tiny_png()).decode()}" style="width: 600px; height: 300px" alt="">
 <figcaption>Figure 1. A blue rectangle.</figcaption></figure>
 <h2>Clinics</h2>
 <table><thead><tr><th>Clinic</th><th class="num">Treatments</th><th class="num">Events</th>
@@ -240,7 +237,7 @@ def sample_html(rows: int = 40) -> str:
 
 
 def test_html_to_pdf_is_a4_with_page_numbers_and_repeated_table_header():
-    needs.need_pango()
+    needs.need_chromium()
     document = html_to_pdf(sample_html())
     assert document.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(document))
@@ -253,46 +250,39 @@ def test_html_to_pdf_is_a4_with_page_numbers_and_repeated_table_header():
     assert "Page 1 of 2" in first and "Page 2 of 2" in second
     assert "Treatments" in second, "the table header repeats on the second page"
     assert "NeedleWatch sample report" in second, "running header from the h1"
-    assert "Clinics" in second, "running header names the section (the body says Clinic)"
-    assert "Footer text 2026Q3" in second, "running footer from .running-footer"
+    assert first.count("NeedleWatch sample report") == 1, "no running header on the title page"
+    assert "Footer text 2026Q3" in first and "Footer text 2026Q3" in second, "from .running-footer"
     assert "C40" in second
     assert len(reader.pages[0].images) == 1, "the image is embedded"
+    assert reader.outline[0].title == "NeedleWatch sample report", "bookmarks from headings"
 
 
 def test_stylesheets_style_an_html_without_its_own_css():
-    needs.need_pango()
-    bare = "<html><body><h1>Bare</h1><p>No style element.</p></body></html>"
-    plain = PdfReader(io.BytesIO(html_to_pdf(bare)))
-    styled = PdfReader(io.BytesIO(html_to_pdf(bare, stylesheets=[PRINT_CSS])))
+    needs.need_chromium()
+    bare = "<html><head></head><body><h1>Bare</h1><p>No style element.</p></body></html>"
+    with PdfPrinter() as printer:
+        plain = PdfReader(io.BytesIO(html_to_pdf(bare, printer=printer)))
+        styled = PdfReader(io.BytesIO(html_to_pdf(bare, stylesheets=[PRINT_CSS], printer=printer)))
     assert "Page 1 of 1" not in plain.pages[0].extract_text()
     assert "Page 1 of 1" in styled.pages[0].extract_text()
 
 
 def test_html_to_pdf_never_fetches_the_network_and_says_so():
-    needs.need_pango()
+    needs.need_chromium()
     html = '<html><body><p>x</p><img src="https://example.invalid/chart.png"></body></html>'
-    with pytest.raises(PdfRenderError, match="data: URIs"):
+    with pytest.raises(PdfRenderError) as caught:
         html_to_pdf(html)
-
-
-def test_missing_pango_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch):
-    def no_pango():
-        raise OSError("cannot load library 'libpango-1.0-0': libpango-1.0-0: cannot open")
-
-    monkeypatch.setattr(pdf, "_import_weasyprint", no_pango)
-    with pytest.raises(PdfEngineMissingError) as caught:
-        html_to_pdf("<p>x</p>")
-    assert str(caught.value) == PANGO_MISSING
-    assert "apt-get install -y libpango-1.0-0" in PANGO_MISSING and "\n" not in PANGO_MISSING
-    assert isinstance(caught.value, NeedleWatchError)
-    assert caught.value.__suppress_context__
+    assert str(caught.value) == (
+        "the report PDF would fetch https://example.invalid/chart.png: embed images as data: URIs"
+    )
 
 
 def test_print_css_has_the_rules_reports_rely_on():
     for rule in [
         "size: A4",
         'content: "Page " counter(page) " of " counter(pages)',
-        "string-set: report-title content()",
+        'content: var(--nw-title, "")',
+        'content: var(--nw-footer, "")',
         "display: table-header-group",
         "tr { break-inside: avoid; }",
         "tbody tr:nth-child(even)",
@@ -300,6 +290,7 @@ def test_print_css_has_the_rules_reports_rely_on():
         "figure { break-inside: avoid;",
         "break-after: avoid",
         '"DejaVu Sans"',
+        "font-variant-ligatures: no-common-ligatures",
     ]:
         assert rule in PRINT_CSS, rule
 

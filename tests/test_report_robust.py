@@ -21,7 +21,7 @@ from ingest.api import IngestOptions, ingest_files
 from needlewatch.cli import main
 
 from .conftest import TODAY
-from .needs import need_chromium, need_pango
+from .needs import need_chromium
 
 FORMATS = ("csv", "xlsx", "html", "pdf")
 
@@ -62,7 +62,6 @@ def test_every_format_and_edition_of_a_quarter_with_an_idle_clinic(
     """The first round's KeyError: a clinic with no treatments in the quarter."""
     if fmt == "pdf":
         need_chromium()
-        need_pango()
     out = tmp_path / f"q.{fmt}"
     status = main(["report", "--db", str(idle_db), "--quarter", "2025Q2", "--edition", edition,
                    "--out", str(out)])  # fmt: skip

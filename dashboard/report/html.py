@@ -316,9 +316,8 @@ def render_html(
     """The whole document. ``figures``: section key -> HTML of its chart (a Plotly div or
     an <img>), inserted unescaped; ``plotly_js``: the library, inlined once (HTML edition);
     ``listing_limit``: most listing rows printed, ``serious_limit``: most serious events
-    (besides never events) in page 1's table (the PDF: WeasyPrint lays out about 40 table
-    rows a second, so a national quarter's 1,300 events would take half a minute); the
-    rest are counted in a note that says which editions list them."""
+    (besides never events) in page 1's table (the PDF: a national quarter has 1,300
+    events, and a governance meeting reads pages, not a register); the rest are counted in a note that says which editions list them."""
     public = report.request.edition == "public"
     feedback = report.request.edition == "feedback"
     start, end = report.request.period

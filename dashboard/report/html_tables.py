@@ -238,8 +238,7 @@ def _serious_table(report: Report, limit: int | None = None) -> tuple[TableView 
     ``limit`` (the PDF): every never event but only the first ``limit`` other serious
     events are printed; the note counts the rest and says where every one is listed (the
     XLSX edition's sheet "Serious events" and the HTML edition). A national quarter has
-    over a thousand serious events: a governance meeting reads the first page, and
-    WeasyPrint would spend seconds laying the whole list out."""
+    over a thousand serious events: a governance meeting reads the first page, not 30."""
     if report.listing is None:
         return None, ""
     listing = report.listing

@@ -1,7 +1,7 @@
 """One report, four formats: ``render(report, fmt) -> bytes``, ``write_report`` and, for the
 dashboard's download button, ``report_file``.
 
-pdf   HTML with static chart images (one Chromium for every chart) -> WeasyPrint, A4
+pdf   HTML with Plotly charts, drawn and printed to A4 by one headless Chromium (report.pdf)
 html  one self-contained file: Plotly's library inlined once, interactive charts
 xlsx  one sheet per table, native Excel charts (dashboard.report.xlsx)
 csv   one tidy long table (dashboard.report.csvout)
@@ -9,7 +9,6 @@ csv   one tidy long table (dashboard.report.csvout)
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -54,12 +53,12 @@ def _plotly_html(figures) -> dict[str, str]:
     }
 
 
-def render(report: Report, fmt: str, renderer=None) -> bytes:
+def render(report: Report, fmt: str, printer=None) -> bytes:
     """The report in ``fmt`` (pdf, html, xlsx or csv) as bytes.
 
-    ``renderer``: a started ``images.ChartRenderer`` for the PDF's charts, left open for
-    the caller to reuse and close (one is started and closed here otherwise); starting it
-    before building the report hides Chromium's start-up.
+    ``printer``: a started ``pdf.PdfPrinter`` for a PDF, left open for the caller to reuse
+    and close (one is started and closed here otherwise); starting it before building the
+    report hides Chromium's start-up.
     """
     if fmt == "csv":
         from .csvout import write_csv
@@ -78,31 +77,18 @@ def render(report: Report, fmt: str, renderer=None) -> bytes:
 
         return render_html(report, _plotly_html(figures), get_plotlyjs()).encode("utf-8")
     if fmt == "pdf":
-        from .images import ChartRenderer, img_tag
-        from .pdf import html_to_pdf
+        from .pdf import chart_html, html_to_pdf
 
-        images: dict[str, bytes] = {}
-        charts = renderer or ChartRenderer()
-        try:
-            for height in sorted({PDF_HEIGHTS.get(k, PDF_HEIGHT) for k in figures}):
-                keys = [k for k in figures if PDF_HEIGHTS.get(k, PDF_HEIGHT) == height]
-                drawn = charts.render(
-                    [figures[k] for k in keys], fmt="png", width=PDF_WIDTH, height=height, scale=2
-                )
-                images.update(zip(keys, drawn, strict=True))
-        finally:
-            if renderer is None:  # one started by the caller is the caller's to close
-                charts.close()
         tags = {
-            k: img_tag(images[k], width=PDF_WIDTH, alt=figures[k].layout.title.text or k)
-            for k in figures
+            k: chart_html(k, figure, PDF_WIDTH, PDF_HEIGHTS.get(k, PDF_HEIGHT))
+            for k, figure in figures.items()
         }
-        return html_to_pdf(pdf_html(report, tags))
+        return html_to_pdf(pdf_html(report, tags), printer=printer)
     raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
 def pdf_html(report: Report, tags: dict[str, str]) -> str:
-    """The PDF's HTML: charts as ``tags`` (<img>), the serious events of page 1 and the
+    """The PDF's HTML: charts as ``tags`` (``pdf.chart_html``), the serious events of page 1 and the
     listing capped (``settings.PDF_SERIOUS_ROWS``, ``PDF_LISTING_ROWS``), the rest counted
     in notes that point to the XLSX and HTML editions."""
     from .html import render_html
@@ -116,41 +102,34 @@ def pdf_html(report: Report, tags: dict[str, str]) -> str:
 
 
 def prepare(fmt: str):
-    """Start the slow, data-independent parts of a format before the queries run: for a
-    PDF, Chromium (in the background) and the WeasyPrint import (in a thread). Returns
-    the renderer to pass to ``render`` (None for other formats)."""
+    """Start the slow, data-independent part of a format before the queries run: for a
+    PDF, Chromium and plotly.js (in the background). Returns the printer to pass to
+    ``render`` (None for other formats)."""
     if fmt != "pdf":
         return None
-    import threading
+    from .pdf import PdfPrinter
 
-    from .images import ChartRenderer
-    from .pdf import _weasyprint
-
-    threading.Thread(target=_import_quietly, args=(_weasyprint,), daemon=True).start()
-    renderer = ChartRenderer()
-    renderer.start()
-    return renderer
-
-
-def _import_quietly(load) -> None:
-    with contextlib.suppress(NeedleWatchError):  # said again, as one line, by html_to_pdf
-        load()
+    printer = PdfPrinter()
+    printer.start()
+    return printer
 
 
 def make_report(
-    con: duckdb.DuckDBPyConnection, request: ReportRequest, fmt: str
+    con: duckdb.DuckDBPyConnection, request: ReportRequest, fmt: str, printer=None
 ) -> tuple[Report, bytes]:
     """Build ``request``'s report and render it as ``fmt``: the command line's and the
-    dashboard's one path. A PDF's Chromium starts while the queries run."""
+    dashboard's one path. A PDF's Chromium starts while the queries run, unless the caller
+    passes a started ``printer`` (``pdf.PdfPrinter``, the caller's to close)."""
     from .content import build_report
 
-    renderer = prepare(fmt)
+    own = printer is None
+    printer = prepare(fmt) if own else printer
     try:
         report = build_report(con, request)
-        return report, render(report, fmt, renderer)
+        return report, render(report, fmt, printer)
     finally:
-        if renderer is not None:
-            renderer.close()
+        if own and printer is not None:
+            printer.close()
 
 
 @dataclass(frozen=True)
@@ -233,9 +212,11 @@ def write_each_feedback(
     quarter: str,
     pattern: Path,
     overdispersion: str = settings.FUNNEL_OVERDISPERSION,
+    printer=None,
 ) -> list[tuple[Path, Report]]:
     """The feedback edition for every clinic with treatments in ``quarter``, one file each
-    (``feedback_path``), written atomically one after another through one Chromium (PDF):
+    (``feedback_path``), written atomically one after another through one Chromium (PDF;
+    ``printer`` as in ``make_report``):
     what a body sends its members each quarter. Returns (path, report) per clinic, by id.
     Raises ``feedback.TooFewPeersError`` before writing anything when the network is too
     small."""
@@ -258,27 +239,30 @@ def write_each_feedback(
         )
     requests = [ReportRequest(quarter, c, "feedback", overdispersion=overdispersion)
                 for c in clinics]  # fmt: skip
-    renderer = prepare(fmt)
+    own = printer is None
+    printer = prepare(fmt) if own else printer
     written = []
     try:
         for request in requests:
             report = build_report(con, request)
             clinic = request.clinic
             out = feedback_path(pattern, clinic)
-            write_atomically(out, render(report, fmt, renderer))
+            write_atomically(out, render(report, fmt, printer))
             written.append((out, report))
     finally:
-        if renderer is not None:
-            renderer.close()
+        if own and printer is not None:
+            printer.close()
     return written
 
 
-def write_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Path) -> Report:
+def write_report(
+    con: duckdb.DuckDBPyConnection, request: ReportRequest, out: Path, printer=None
+) -> Report:
     """Build, render and write ``out`` atomically (``write_atomically``). Returns the
-    report written."""
+    report written. ``printer``: a started ``pdf.PdfPrinter`` (see ``make_report``)."""
     out = Path(out)
     fmt = format_of(out)
     writable_folder(out)  # before any work
-    report, data = make_report(con, request, fmt)
+    report, data = make_report(con, request, fmt, printer)
     write_atomically(out, data)
     return report

@@ -88,7 +88,7 @@ def render(ctx) -> None:
     try:
         with st.spinner("Building the report..."):
             made = load(report_file, quarter, clinic, edition, fmt, rounding)
-    except (NeedleWatchError, ValueError) as exc:  # no treatments, Chromium or Pango missing
+    except (NeedleWatchError, ValueError) as exc:  # no treatments, Chromium missing
         return st.error(f"The report could not be made: {exc}")
     name = (
         f"needlewatch-{quarter}-{clinic or 'all'}-{edition}{'-rounded' if rounding else ''}.{fmt}"
