@@ -17,6 +17,7 @@ from .kinds import KINDS, LOAD_ORDER
 from .linebreaks import is_line_break_error, mark_bare_crs
 from .load import RunResult, load_source
 from .loadsql import scan_sql
+from .mapping import MappingProfile, mapped_source
 from .progress import Progress
 from .readers import Source, file_sha256, open_sources
 from .schema import SCHEMA_VERSION, current_version
@@ -34,10 +35,17 @@ class IngestOptions:
     date_format: str | None = None
     strict: bool = False
     today: date | None = None  # tests pin "today"; None means the real date
+    #: Read every file as a foreign export through this profile (ingest.mapping).
+    mapping: MappingProfile | None = None
 
     def __post_init__(self) -> None:
         if self.kind is not None and self.kind not in KINDS:
             raise ValueError(f"unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
+        if self.mapping is not None and self.kind not in (None, self.mapping.kind):
+            raise ValueError(
+                f"--kind {self.kind} contradicts mapping {self.mapping.name!r}, which reads "
+                f"{self.mapping.kind}; leave out --kind"
+            )
 
 
 @dataclass(frozen=True)
@@ -115,13 +123,17 @@ def _ingest_batch(
         sources = [
             src
             for index, path in enumerate(files)
-            for src in open_sources(
-                con,
-                Path(path),
-                kind=options.kind,
-                encoding=options.encoding,
-                workdir=session.workdir,
-                index=index,
+            for src in (
+                [mapped_source(con, Path(path), options.mapping, index)]
+                if options.mapping is not None
+                else open_sources(
+                    con,
+                    Path(path),
+                    kind=options.kind,
+                    encoding=options.encoding,
+                    workdir=session.workdir,
+                    index=index,
+                )
             )
         ]
         order = [k.name for k in LOAD_ORDER]
@@ -136,6 +148,8 @@ def _ingest_batch(
                 decimal_comma=source.decimal_comma,
                 today=today,
                 earliest=settings.EARLIEST_DATE,
+                mapping=options.mapping.name if options.mapping else None,
+                mapping_date_format=options.mapping.date_format if options.mapping else None,
             )
             runs.append(
                 _load(
@@ -152,6 +166,7 @@ def _ingest_batch(
                         "encoding": options.encoding,
                         "date_format": options.date_format,
                         "strict": options.strict,
+                        "mapping": options.mapping.name if options.mapping else None,
                     },
                     progress=progress,
                 )

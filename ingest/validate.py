@@ -33,6 +33,10 @@ class ParseOptions:
     earliest: date
     max_training_hours: float = settings.MAX_DN_TRAINING_HOURS
     max_experience_years: float = settings.MAX_YEARS_DN_EXPERIENCE
+    #: The mapping profile the file is read through (``ingest.mapping``): its dates arrive
+    #: as ISO, its words as canonical values, so a reason points at the mapping instead.
+    mapping: str | None = None
+    mapping_date_format: str | None = None
 
     def params(self) -> dict[str, object]:
         return {
@@ -208,12 +212,20 @@ def column_checks(col: Column, opts: ParseOptions) -> list[Check]:
                 Check(
                     c,
                     f"{present} AND {parsed_ref(col)} IS NULL",
-                    "not a yes/no value: use yes/no, true/false, y/n or 1/0",
+                    "not a yes/no value: use yes/no, true/false, y/n or 1/0"
+                    + (
+                        f", or add the value under [values.{col.name}] in mapping {opts.mapping!r}"
+                        if opts.mapping
+                        else ""
+                    ),
                 )
             )
         case "date":
             expected = (
-                f"does not match --date-format {opts.date_format}: fix the date or the format"
+                f"not a date in the format of mapping {opts.mapping!r} "
+                f"({opts.mapping_date_format or 'YYYY-MM-DD'}): fix the date or the mapping"
+                if opts.mapping
+                else f"does not match --date-format {opts.date_format}: fix the date or the format"
                 if opts.date_format
                 else "not an ISO 8601 date (YYYY-MM-DD): fix it or pass --date-format, "
                 "e.g. --date-format %d/%m/%Y"

@@ -55,6 +55,14 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
     )
     p.add_argument("--strict", action="store_true", help="any rejected row aborts the whole batch")
     p.add_argument(
+        "--mapping",
+        metavar="PROFILE",
+        help="read every FILE as a foreign export (a practice-management system's CSV or XLSX) "
+        f"through this mapping profile: a .toml file, or a NAME in {settings.MAPPINGS_DIR}/ "
+        "(`needlewatch mapping suggest` writes one); rejected rows are named by the export's "
+        "own rows",
+    )
+    p.add_argument(
         "--profile",
         type=Path,
         metavar="BODY.toml",
@@ -149,6 +157,27 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
     add_format(p)
 
     p = sub.add_parser(
+        "mapping",
+        help="propose a mapping profile for a foreign export (column names, dates, yes/no words)",
+        description="Reads the export's first rows, finds its header (below any title rows), "
+        "matches its columns to a kind's canonical columns by name, synonyms and content, "
+        "finds its date format and maps its yes/no words, then prints the profile (TOML) "
+        "and a note on each choice and gap. Check and correct it, then load the export with "
+        "`needlewatch ingest --mapping PROFILE FILE`.",
+    )
+    msub = p.add_subparsers(dest="mapping_command", required=True, metavar="ACTION")
+    q = msub.add_parser("suggest", help="propose a profile for EXPORT")
+    q.add_argument("export", type=Path, metavar="EXPORT", help="the export (.csv, .tsv or .xlsx)")
+    q.add_argument("--kind", choices=list(KINDS), help="the kind it holds (default: guessed)")
+    q.add_argument("--name", help="the profile's name (default: the export's file name)")
+    q.add_argument(
+        "--out",
+        type=Path,
+        metavar="PROFILE.toml",
+        help="write the profile here (default: print it)",
+    )
+
+    p = sub.add_parser(
         "rejects", help="list rejected rows with file, row, column, value and reason"
     )
     add_db(p)
@@ -210,7 +239,7 @@ def _main(argv: list[str], printer) -> int:
     light = bool(argv) and (argv[0] in commands.HANDLERS or argv[0] == "--version")
     args = build_parser(analysis=not light).parse_args(argv)
     args.printer = printer  # a started PdfPrinter for a PDF report, else None
-    db_path = settings.resolve_db_path(args.db)
+    db_path = settings.resolve_db_path(getattr(args, "db", None))
     if args.command == "demo" and args.network and args.db is None:
         db_path = settings.DEFAULT_NETWORK_DB
     handler = _handler(args.command)

@@ -24,16 +24,22 @@ from .output import ProgressBar, write_frame, write_ingest_summary, write_submis
 def cmd_ingest(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     from ingest.api import IngestOptions, ingest_files
 
+    mapping = None
+    if args.mapping is not None:
+        from ingest.mapping import load_profile
+
+        mapping = load_profile(_profile_path(args.mapping))
     options = IngestOptions(
-        kind=args.kind, encoding=args.encoding, date_format=args.date_format, strict=args.strict
-    )
+        kind=args.kind, encoding=args.encoding, date_format=args.date_format, strict=args.strict,
+        mapping=mapping,
+    )  # fmt: skip
     zips = [f for f in args.files if Path(f).suffix.lower() == ".zip"]
     files = [f for f in args.files if f not in zips]
     status = 0
     if files:
         bar = ProgressBar(sys.stderr)
         try:
-            with _duckdb_without_pandas(files):
+            with _duckdb_without_pandas(files, mapped=mapping is not None):
                 report = ingest_files(db_path, files, options, progress=bar)
         finally:
             bar.close()
@@ -70,19 +76,24 @@ def _ingest_submissions(args: argparse.Namespace, db_path: Path, zips: list[Path
 
 
 @contextmanager
-def _duckdb_without_pandas(files: list[Path]) -> Iterator[None]:
+def _duckdb_without_pandas(files: list[Path], mapped: bool = False) -> Iterator[None]:
     """Hide pandas from DuckDB while the command line ingests CSV or Parquet files.
 
     DuckDB's Python client imports pandas, when installed, at the first statement with a
     bound parameter (to recognise pandas values among them): 1.5 s of a one-event
     follow-up that never uses pandas. While ``sys.modules["pandas"]`` is None that import
     fails and DuckDB binds the plain Python values as usual; afterwards pandas imports
-    normally. Workbooks are read through pandas (``ingest.readers``), so an ingest with
-    one, or a process that already imported pandas, is left as it is.
+    normally. Workbooks and mapped exports are read through pandas (``ingest.readers``,
+    ``ingest.mapping``), so an ingest with one, or a process that already imported pandas,
+    is left as it is.
     """
     from ingest.readers import XLSX_SUFFIXES  # (0.1 s: not for the analysis commands)
 
-    if "pandas" in sys.modules or any(Path(f).suffix.lower() in XLSX_SUFFIXES for f in files):
+    if (
+        mapped
+        or "pandas" in sys.modules
+        or any(Path(f).suffix.lower() in XLSX_SUFFIXES for f in files)
+    ):
         yield
         return
     sys.modules["pandas"] = None  # type: ignore[assignment]
@@ -247,6 +258,42 @@ def cmd_upgrade(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     return 0
 
 
+def _profile_path(text: str) -> Path:
+    """``--mapping``: a path to a .toml as given, else NAME in the mappings folder."""
+    path = Path(text)
+    if path.suffix.lower() == ".toml" or path.parent != Path("."):
+        return path
+    return settings.MAPPINGS_DIR / f"{text}.toml"
+
+
+def cmd_mapping(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    """`mapping suggest EXPORT`: the proposed profile, printed or written, notes on stderr;
+    exit status 3 when the proposal lacks a required column (a draft to complete)."""
+    from ingest.mapping import save_profile
+    from ingest.mapping_guess import propose
+
+    proposal = propose(args.export, kind=args.kind, name=args.name)
+    for note in proposal.notes:
+        print(f"note: {note}", file=sys.stderr)
+    profile = proposal.profile
+    problems = profile.problems()
+    if args.out is None:
+        out.write(profile.to_toml())
+        if problems:
+            print(f"note: incomplete: {problems[0]}; correct it before ingesting", file=sys.stderr)
+        return 3 if problems else 0
+    if problems:  # a draft to complete by hand: written, and said to be incomplete
+        args.out.write_text(profile.to_toml(), encoding="utf-8")
+        out.write(
+            f"{args.out}: mapping {profile.name!r} for {profile.kind} written, incomplete: "
+            f"{problems[0]}; correct it before ingesting\n"
+        )
+        return 3
+    save_profile(profile, args.out)
+    out.write(f"{args.out}: mapping {profile.name!r} for {profile.kind} written; check it\n")
+    return 0
+
+
 HANDLERS = {
     "upgrade": cmd_upgrade,
     "serve": cmd_serve,
@@ -254,4 +301,5 @@ HANDLERS = {
     "demo": cmd_demo,
     "terms": cmd_terms,
     "rejects": cmd_rejects,
+    "mapping": cmd_mapping,
 }

@@ -16,6 +16,9 @@ DEFAULT_DB = Path("data/needlewatch.duckdb")
 #: Environment variable that overrides DEFAULT_DB; ``--db`` overrides both.
 DB_ENV_VAR = "NEEDLEWATCH_DB"
 
+#: Where ``ingest --mapping NAME`` looks for NAME.toml (a path to a .toml works anywhere).
+MAPPINGS_DIR = Path("data/mappings")
+
 #: Where ``needlewatch demo`` writes its CSV files.
 DEFAULT_DEMO_DIR = Path("data/demo")
 DEFAULT_DEMO_SEED = 20261121
