@@ -136,8 +136,8 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
         "--host",
         default=settings.SERVE_HOST,
         help=f"address to listen on (default {settings.SERVE_HOST}: this computer only). "
-        "Another address serves narratives and practitioner listings to anyone who can reach "
-        "it, with no sign-in: use only on a network you trust",
+        "Another address needs sign-in: an [auth] table in .streamlit/secrets.toml, and "
+        f'roles in {settings.ROLES_FILE} (README, "A shared deployment")',
     )
     p.add_argument(
         "--headless",

@@ -220,13 +220,13 @@ def cmd_serve(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
 
     app = Path(__file__).resolve().parent.parent / "dashboard/app/main.py"
     env = {**os.environ, settings.DB_ENV_VAR: str(db_path.resolve())}
-    if not _loopback(args.host):
-        print(
-            f"warning: listening on {args.host}: anyone who can reach this computer on port "
-            f"{args.port} can read the event narratives and practitioner listings, and there is "
-            "no sign-in yet. Use it only on a network you trust; the default, 127.0.0.1, "
-            "serves this computer alone.",
-            file=sys.stderr,
+    from dashboard.store.access import secrets_files, sign_in_configured
+
+    if not _loopback(args.host) and not sign_in_configured():
+        raise NeedleWatchError(
+            f"--host {args.host}: without sign-in the dashboard serves this computer only "
+            f'(local mode); configure [auth] in {secrets_files()[0]} (README, "A shared '
+            'deployment") to serve others, or leave out --host'
         )
     shown = "localhost" if _loopback(args.host) else args.host
     out.write(f"NeedleWatch dashboard on http://{shown}:{args.port} (database {db_path})\n")

@@ -101,8 +101,11 @@ INGEST_MEMORY_LIMIT = "1200MB"
 INGEST_THREADS = 2
 
 #: The dashboard listens on this computer only unless ``needlewatch serve --host`` says
-#: otherwise (it has no sign-in yet, and shows narratives and practitioner listings).
+#: otherwise, which needs sign-in configured (``dashboard.store.access``).
 SERVE_HOST = "127.0.0.1"
+#: The roles of a shared deployment (``dashboard.store.access``); ``$NEEDLEWATCH_ROLES`` overrides.
+ROLES_FILE = Path(".streamlit/roles.toml")
+ROLES_ENV_VAR = "NEEDLEWATCH_ROLES"
 
 #: Seconds an ingest waits for another ingest on the same database before giving up.
 LOCK_TIMEOUT_SECONDS = 600.0
@@ -122,6 +125,11 @@ RETRY_PAUSE_SECONDS = 0.02
 #: Free space an ingest wants beside the database on top of twice the input files' size
 #: (what the rows add to the file; DuckDB's spill and any transcoded copy).
 FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024
+
+
+def roles_path() -> Path:
+    """The roles file: ``$NEEDLEWATCH_ROLES`` if set, else ``ROLES_FILE``."""
+    return Path(os.environ.get(ROLES_ENV_VAR) or ROLES_FILE)
 
 
 def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:

@@ -46,7 +46,9 @@ def test_first_page_is_the_one_computed_at_start(fixture_db: Path, monkeypatch) 
     ]
     computed: list[str] = []
     real = cache.compute
-    monkeypatch.setattr(cache, "compute", lambda n, p, a: computed.append(n) or real(n, p, a))
+    monkeypatch.setattr(
+        cache, "compute", lambda n, p, a, s=cache.EVERYTHING: computed.append(n) or real(n, p, a, s)
+    )
     first = AppTest.from_function(page_script, args=("overview",), default_timeout=60).run()
     assert not first.exception
     assert computed == []  # both views came from the warm start
@@ -63,7 +65,9 @@ def test_a_database_changed_after_the_warm_start_is_computed_afresh(
     monkeypatch.setattr(cache, "version", lambda: stamp + 1)  # as after an ingest
     computed: list[str] = []
     real = cache.compute
-    monkeypatch.setattr(cache, "compute", lambda n, p, a: computed.append(n) or real(n, p, a))
+    monkeypatch.setattr(
+        cache, "compute", lambda n, p, a, s=cache.EVERYTHING: computed.append(n) or real(n, p, a, s)
+    )
     at = AppTest.from_function(page_script, args=("overview",), default_timeout=60).run()
     assert not at.exception
     assert computed == ["dashboard.analysis.views:options", "dashboard.analysis.views:overview"]

@@ -144,12 +144,21 @@ def test_serve_listens_on_this_computer_unless_told(monkeypatch, capsys, tmp_pat
     assert command[command.index("--server.address") + 1] == settings.SERVE_HOST == "127.0.0.1"
     out, err = capsys.readouterr()
     assert out.startswith("NeedleWatch dashboard on http://localhost:8501") and err == ""
-    main(["serve", "--db", str(tmp_path / "x.duckdb"), "--host", "0.0.0.0", "--port", "9000"])
+    monkeypatch.chdir(tmp_path)  # no .streamlit/secrets.toml: local mode
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["serve", "--db", "x.duckdb", "--host", "0.0.0.0", "--port", "9000"]) == 2
+    assert len(calls) == 1, "nothing served"
+    _, err = capsys.readouterr()
+    assert err == (
+        "needlewatch: --host 0.0.0.0: without sign-in the dashboard serves this computer only "
+        f'(local mode); configure [auth] in {tmp_path}/.streamlit/secrets.toml (README, "A '
+        'shared deployment") to serve others, or leave out --host\n'
+    )
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text('[auth]\nredirect_uri = "x"\n')
+    assert main(["serve", "--db", "x.duckdb", "--host", "0.0.0.0", "--port", "9000"]) == 0
     command = calls[-1]
     assert command[command.index("--server.address") + 1] == "0.0.0.0"
-    _, err = capsys.readouterr()
-    assert err.startswith("warning: listening on 0.0.0.0: anyone who can reach this computer")
-    assert "no sign-in yet" in err
 
 
 def test_report_files_get_an_ordinary_files_permissions(fixture_db, tmp_path, capsys) -> None:

@@ -1,9 +1,11 @@
 """Cached, short-lived, read-only database access for the dashboard.
 
-Each call opens a read-only connection, runs one ``dashboard.analysis.views`` function (or the
-report's ``report_file``) and closes it; results are cached per (database file, its
-modification time, arguments), so what an ingest writes is picked up on the next rerun,
-and no connection is held open that an ingest would have to wait for.
+Each call opens a read-only connection, restricts it to the session's clinics (the one
+place a clinic user's scope is applied: ``dashboard.store.scope``), runs one
+``dashboard.analysis.views`` function (or the report's ``report_file``) and closes it;
+results are cached per (database file, its modification time, arguments, scope), so what
+an ingest writes is picked up on the next rerun, no reader is handed another scope's
+answer, and no connection is held open that an ingest would have to wait for.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.store.db import DASHBOARD_MEMORY_LIMIT, connect_readonly, keep_per_state
+from dashboard.store.scope import EVERYTHING, Scope, apply_scope
 from needlewatch import settings
 
 # a filter change reuses what does not depend on the filters (the serious-event rows, the
@@ -47,8 +50,9 @@ def data_function(name: str) -> Callable:
     return getattr(importlib.import_module(module), function)
 
 
-def compute(name: str, path: str, args: tuple) -> Any:
-    """``data_function(name)(con, *args)`` on a fresh read-only connection, without the cache.
+def compute(name: str, path: str, args: tuple, scope: Scope = EVERYTHING) -> Any:
+    """``data_function(name)(con, *args)`` on a fresh read-only connection restricted to
+    ``scope`` (``dashboard.store.scope``), without the cache.
 
     Every count is a sum over the counts store (``dashboard.store.counts``).
     ``bench/dashboard_speed.py`` times this as "the page's queries alone".
@@ -56,6 +60,7 @@ def compute(name: str, path: str, args: tuple) -> Any:
     function = data_function(name)
     con = connect_readonly(Path(path), DASHBOARD_MEMORY_LIMIT)
     try:
+        apply_scope(con, scope)
         return function(con, *args)
     finally:
         con.close()
@@ -82,15 +87,19 @@ def compute_ahead(view: Callable, *args: object) -> Any:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _cached(name: str, path: str, stamp: int, args: tuple) -> Any:
+def _cached(name: str, path: str, stamp: int, args: tuple, scope: Scope) -> Any:
     WARM_IDLE.wait(WARM_WAIT_S)
-    ahead = _WARMED.pop((name, path, stamp, args), _NOT_AHEAD)
+    ahead = _WARMED.pop((name, path, stamp, args), _NOT_AHEAD) if scope.everything else _NOT_AHEAD
     for key in [k for k in _WARMED if k[1] == path and k[2] != stamp]:
         _WARMED.pop(key, None)  # computed before an ingest: nobody will ask for it again
-    return compute(name, path, args) if ahead is _NOT_AHEAD else ahead
+    return compute(name, path, args, scope) if ahead is _NOT_AHEAD else ahead
 
 
 def load(view: Callable, *args: object) -> Any:
     """``view(con, *args)`` (a ``dashboard.analysis.views`` function, or the report's
-    ``report_file``), cached until the database changes."""
-    return _cached(f"{view.__module__}:{view.__qualname__}", str(db_path()), version(), args)
+    ``report_file``) on this session's clinics only (``auth.session_scope``: from the
+    signed-in identity, never from the URL), cached per scope until the database changes."""
+    from dashboard.app.auth import session_scope
+
+    name = f"{view.__module__}:{view.__qualname__}"
+    return _cached(name, str(db_path()), version(), args, session_scope())

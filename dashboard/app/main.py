@@ -1,6 +1,8 @@
 """NeedleWatch dashboard: ``needlewatch serve`` runs this with Streamlit.
 
-Settings, then data, then show: the sidebar collects the global filters and each page its
+Who first: with sign-in configured a visitor signs in, and an identity with no role sees
+an explanation only (``dashboard.app.auth``); a clinic role's every data call is scoped to
+its clinics. Settings, then data, then show: the sidebar collects the global filters and each page its
 own settings (both mirrored in the URL so a copied link reopens the same view, and kept
 across a page switch), each page calls one function of ``dashboard.analysis.views`` through
 ``dashboard.app.cache`` and draws the result.
@@ -10,13 +12,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.app import sidebar
+from dashboard.app import auth, sidebar
 from dashboard.app.screens import PAGES
 from dashboard.app.screens._common import draw_page
 
 
 def main() -> None:
     st.set_page_config(page_title="NeedleWatch", page_icon="💉", layout="wide")
+    access = auth.current_access()
+    if access is None:  # sign-in configured, not signed in: nothing else is drawn
+        auth.sign_in_screen()
+        return
+    if not access.sees_dashboard:  # deny by default: an explanation, nothing else
+        auth.no_role_screen(access)
+        return
+    auth.identity_sidebar(access)
     drawn: dict[str, sidebar.Context] = {}
     pages = [
         st.Page(lambda p=p: draw_page(p, drawn["ctx"]), title=p.TITLE, url_path=p.SLUG)

@@ -76,9 +76,9 @@ def duckdb_size(value: str) -> str:
 
 
 def database_state(con: duckdb.DuckDBPyConnection) -> tuple | None:
-    """What identifies the data a connection reads: the file's path, and the size and
-    modification time of the file and of its write-ahead log (every commit changes one);
-    None for an in-memory database. Read it *before* the data it keys: a commit landing
+    """What identifies the data a connection reads: the file's path, the size and
+    modification time of the file and of its write-ahead log (every commit changes one),
+    and the clinics it is scoped to (``scope.apply_scope``); None for an in-memory database. Read it *before* the data it keys: a commit landing
     in between then changes the state, so nothing is kept under a key older than it."""
     row = con.execute(
         "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
@@ -93,7 +93,9 @@ def database_state(con: duckdb.DuckDBPyConnection) -> tuple | None:
             stamp += [None, None]
         else:
             stamp += [st.st_size, st.st_mtime_ns]
-    return tuple(stamp)
+    from .scope import scope_of  # a clinic's reader keeps its own answers
+
+    return (*stamp, scope_of(con).clinics)
 
 
 _T = TypeVar("_T")
@@ -124,7 +126,7 @@ def per_state(
         return _HELD[key]  # type: ignore[return-value]
     value = compute()
     with _HELD_LOCK:
-        for old in [k for k in _HELD if k[0][0] == state[0] and k[0] != state]:
+        for old in [k for k in _HELD if k[0][0] == state[0] and k[0][:-1] != state[:-1]]:
             del _HELD[old]  # an earlier state of this file: never asked for again
         while len(_HELD) >= _HELD_MAX:
             _HELD.pop(next(iter(_HELD)))
