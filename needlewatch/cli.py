@@ -178,6 +178,16 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
+        "audit",
+        help="list the dashboard's downloads: when, who, the clinics they could see, the file",
+        description="Every download from the dashboard (a chart's data, a listing, a report) "
+        "is logged in DATABASE.audit.duckdb beside the database: the time (UTC), the signed-in "
+        "user (or 'local'), the clinics they could see, the page, the file's kind and name.",
+    )
+    add_db(p)
+    add_format(p)
+
+    p = sub.add_parser(
         "rejects", help="list rejected rows with file, row, column, value and reason"
     )
     add_db(p)

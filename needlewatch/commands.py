@@ -202,6 +202,18 @@ def cmd_rejects(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:
+    """Every dashboard download logged beside ``db_path``, newest first."""
+    from dashboard.store.audit import audit_path, downloads
+
+    frame = downloads(audit_path(db_path))
+    if frame.empty and args.format == "table":
+        out.write(f"no downloads logged ({audit_path(db_path)})\n")
+        return 0
+    write_frame(frame, args.format, out)
+    return 0
+
+
 def _loopback(host: str) -> bool:
     """True for an address only this computer can reach (127.0.0.0/8, ::1, localhost)."""
     import ipaddress
@@ -302,4 +314,5 @@ HANDLERS = {
     "terms": cmd_terms,
     "rejects": cmd_rejects,
     "mapping": cmd_mapping,
+    "audit": cmd_audit,
 }

@@ -166,3 +166,27 @@ def test_a_connection_is_scoped_once(fixture_db: Path) -> None:
     assert everyone.execute(
         "SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal"
     ).fetchone() == (0,)
+
+
+def test_the_audit_table_logs_each_download(tmp_path: Path, capsys) -> None:
+    from dashboard.store.audit import audit_path, downloads, record
+    from needlewatch.cli import main
+
+    db = tmp_path / "clinic.duckdb"
+    path = audit_path(db)
+    assert path == tmp_path / "clinic.audit.duckdb"
+    assert downloads(path).empty
+    assert main(["audit", "--db", str(db)]) == 0
+    assert capsys.readouterr().out == f"no downloads logged ({path})\n"
+    record(path, "safety@harbour.example", "C04", "serious", "c04-2026Q3-serious-events.csv")
+    record(path, "local", "all clinics", "report", "needlewatch-2026Q3-all-clinic.pdf")
+    frame = downloads(path)
+    assert frame[["user_name", "scope", "page", "file_kind", "file_name"]].values.tolist() == [
+        ["local", "all clinics", "report", "pdf", "needlewatch-2026Q3-all-clinic.pdf"],
+        ["safety@harbour.example", "C04", "serious", "csv", "c04-2026Q3-serious-events.csv"],
+    ]
+    assert frame["logged_at"].is_monotonic_decreasing
+    assert main(["audit", "--db", str(db), "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "logged_at,user_name,scope,page,file_kind,file_name"
+    assert lines[1].endswith(",local,all clinics,report,pdf,needlewatch-2026Q3-all-clinic.pdf")

@@ -185,9 +185,17 @@ def server(browser, fixture_db: Path, tmp_path_factory: pytest.TempPathFactory) 
     command += ["--port", str(port), "--headless"]
     # No file watcher: edits elsewhere in the tree must not rerun the app under test.
     env = {**os.environ, "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+    with serving(command, ROOT, env, log, url):
+        yield url
+
+
+@contextlib.contextmanager
+def serving(command: list[str], cwd: Path, env: dict, log: Path, url: str) -> Iterator[None]:
+    """Run ``command`` (a ``needlewatch serve``) until the block ends, once ``url`` answers;
+    a server that dies or never answers fails the test with its log."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
         deadline = time.monotonic() + SERVER_START_S
@@ -195,7 +203,7 @@ def server(browser, fixture_db: Path, tmp_path_factory: pytest.TempPathFactory) 
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"needlewatch serve did not answer {url}:\n{log.read_text()}")
             time.sleep(0.2)
-        yield url
+        yield
     finally:
         _stop(proc)
 

@@ -7,7 +7,8 @@ its clinics (``dashboard.app.cache.load`` opens each connection through
 ``dashboard.store.scope.apply_scope``), body and admin see every clinic, and an identity
 with no role sees an explanation and nothing else. Without ``[auth]`` the dashboard is in
 local mode: the one user of this computer (``needlewatch serve`` binds 127.0.0.1), every
-clinic, and a banner that says so.
+clinic, and a banner that says so. Every download goes through :func:`download_button`,
+which logs it in the audit table (``dashboard.store.audit``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import streamlit as st
 
 from dashboard.store.access import Access, RolesFile, load_roles
+from dashboard.store.audit import audit_path, record
 from dashboard.store.scope import Scope
 from needlewatch import settings
 
@@ -108,3 +110,18 @@ def identity_sidebar(access: Access) -> None:
     st.sidebar.caption(f"Signed in as {access.user} · {scope}")
     if st.sidebar.button("Sign out"):
         st.logout()
+
+
+def _log_download(page: str, file_name: str) -> None:
+    access = current_access()
+    who = access.user if access is not None else "unknown"
+    record(audit_path(settings.resolve_db_path(None)), who, session_scope().describe(),
+           page, file_name)  # fmt: skip
+
+
+def download_button(label: str, data: bytes, *, file_name: str, mime: str, page: str,
+                    **kwargs: object) -> None:  # fmt: skip
+    """``st.download_button`` that adds a row to the audit table when clicked (who, when,
+    the clinics they could see, the page, the file): every download goes through here."""
+    st.download_button(label, data, file_name=file_name, mime=mime, on_click=_log_download,
+                       args=(page, file_name), **kwargs)  # fmt: skip

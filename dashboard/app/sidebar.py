@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard.analysis import views
 from dashboard.analysis.labels import label
+from dashboard.app.auth import session_scope
 from dashboard.app.cache import db_path, load
 from dashboard.app.state import (
     KEYS,
@@ -109,6 +110,9 @@ def context(page: str | None = None) -> Context | None:
     keep_dates = quarter == ALL_DATES and state.quarter is None
     if keep_dates and (f.date_from or f.date_to):
         sb.caption(f"Period from the link: {f.date_from or 'first'} to {f.date_to or 'last'}")
+    if not clinics and not session_scope().everything:
+        # a clinic role's "all clinics" is its own: say so in every title and file name
+        clinics = list(options.clinics)
     chosen = ViewState(
         Filters(
             date_from=f.date_from if keep_dates else None,
@@ -127,5 +131,6 @@ def context(page: str | None = None) -> Context | None:
     in_url = {**params, **settings}  # the page checks and rewrites its own settings
     if dict(st.query_params) != in_url:
         st.query_params.from_dict(in_url)
-    sb.caption(f"Database: {db_path()}")
+    if session_scope().everything:  # the server's file paths are not a clinic's business
+        sb.caption(f"Database: {db_path()}")
     return Context(validated.filters, options, validated.quarter)

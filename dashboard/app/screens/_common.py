@@ -29,6 +29,7 @@ import streamlit as st
 
 from dashboard.analysis.explain import events_noun
 from dashboard.analysis.labels import heading, label, per_text
+from dashboard.app.auth import download_button
 from dashboard.app.display import rates_shown
 from dashboard.app.downloads import file_stem, for_download
 from dashboard.app.state import PAGE_KEYS, setting_from_params
@@ -126,11 +127,12 @@ def chart(
     ``per="insertions"`` gives them per 10,000 needle insertions, as the chart."""
     st.plotly_chart(fig, width="stretch")
     stem = file_stem(filters, name) if filters is not None else name
-    st.download_button(
+    download_button(
         f"Data behind this chart (CSV): {stem}.csv",
         for_download(data, per).to_csv(index=False).encode(),
         file_name=f"{stem}.csv",
         mime="text/csv",
+        page=name,
         key=f"csv-{name}",
     )
 

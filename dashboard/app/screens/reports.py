@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dashboard.app.auth import download_button
 from dashboard.app.cache import load
 from dashboard.app.screens._common import page_setting
 from dashboard.report.render import report_file
@@ -93,8 +94,13 @@ def render(ctx) -> None:
     name = (
         f"needlewatch-{quarter}-{clinic or 'all'}-{edition}{'-rounded' if rounding else ''}.{fmt}"
     )
-    st.download_button(
-        f"Download {name}", made.data, file_name=name, mime=MIME[fmt], type="primary"
+    download_button(
+        f"Download {name}",
+        made.data,
+        file_name=name,
+        mime=MIME[fmt],
+        page="report",
+        type="primary",
     )
     for heading, text in made.disclosure:  # what the public edition hid, and the audit
         st.caption(f"**{heading}.** {text}")

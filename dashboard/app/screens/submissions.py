@@ -4,6 +4,7 @@ late or missing, every version received, and quarters whose counts need checking
 import streamlit as st
 
 from dashboard.analysis import views
+from dashboard.app.auth import download_button
 from dashboard.app.cache import load
 from dashboard.app.display import listing_shown
 from needlewatch import settings
@@ -83,11 +84,12 @@ def render(ctx) -> None:
     newest = data.grid[data.grid["quarter"] == latest["quarter"]]
     st.caption(f"Each member clinic in {latest['quarter']}; every quarter in the download.")
     _table(newest, GRID)
-    st.download_button(
+    download_button(
         f"Download every clinic and quarter (CSV, {len(data.grid):,} rows)",
         data.grid.to_csv(index=False).encode(),
         file_name="submissions-by-clinic-and-quarter.csv",
         mime="text/csv",
+        page="submissions",
     )
     st.subheader(f"Serious events submitted ({len(data.serious)})")
     st.caption(
@@ -104,9 +106,10 @@ def render(ctx) -> None:
     if len(recent) > SHOWN_VERSIONS:
         st.caption(f"The newest {SHOWN_VERSIONS}; every version in the download.")
     _table(recent.head(SHOWN_VERSIONS), VERSIONS)
-    st.download_button(
+    download_button(
         "Download every version (CSV)",
         recent.to_csv(index=False).encode(),
         file_name="submission-versions.csv",
         mime="text/csv",
+        page="submissions",
     )
