@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -55,6 +56,9 @@ class IngestReport:
     db_path: Path
     batch_id: int
     runs: tuple[RunResult, ...] = field(default_factory=tuple)
+    #: A dry run's rejected rows (file, row, column, value, reason): its rejects table
+    #: was rolled back with the rest. Empty after a real ingest (``needlewatch rejects``).
+    rejected_rows: tuple[tuple, ...] = field(default_factory=tuple)
 
     @property
     def rows_rejected(self) -> int:
@@ -68,6 +72,7 @@ def ingest_files(
     *,
     replace: bool = False,
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> IngestReport:
     """Load ``files`` into ``db_path`` as one atomic batch.
 
@@ -77,6 +82,8 @@ def ingest_files(
     StrictModeAbort (nothing written) when ``options.strict`` and any row is rejected.
     ``replace=True`` builds a new database from these files alone (``needlewatch demo``).
     ``progress`` is called with (stage, percent) while long statements run.
+    ``dry_run=True`` does everything, counts and rejects included, then rolls back: the
+    report says what a real run would do, with the rejected rows in ``rejected_rows``.
 
     The batch is one transaction (``ingest.store.write_transaction``). A statement that
     fails aborts it, so a CSV file that DuckDB's reader refuses for its carriage returns
@@ -89,9 +96,21 @@ def ingest_files(
     marked: set[Path] = set()
     while True:
         try:
-            return _ingest_batch(db_path, files, options, replace, progress, frozenset(marked))
+            return _ingest_batch(
+                db_path, files, options, replace, progress, frozenset(marked), dry_run
+            )
+        except _DryRun as done:  # everything ran; the transaction rolled back
+            return done.report
         except _BareCarriageReturns as exc:
             marked.add(exc.path)
+
+
+class _DryRun(Exception):
+    """Raised at the end of a dry run so that the write transaction rolls back."""
+
+    def __init__(self, report: IngestReport) -> None:
+        super().__init__("dry run")
+        self.report = report
 
 
 class _BareCarriageReturns(Exception):
@@ -109,6 +128,7 @@ def _ingest_batch(
     replace: bool,
     progress: Progress | None,
     marked: frozenset[Path],
+    dry_run: bool = False,
 ) -> IngestReport:
     """One try of ``ingest_files``, reading the CSV files in ``marked`` with their bare
     carriage returns marked."""
@@ -182,6 +202,13 @@ def _ingest_batch(
                 f"--strict: {report.rows_rejected} row(s) rejected, nothing was written; "
                 "fix the rows listed above and run again"
             ).with_report(report)
+        if dry_run:
+            rejected = con.execute(
+                "SELECT file, row_number, column_name, value, reason FROM rejects "
+                "WHERE run_id >= ? ORDER BY run_id, row_number, column_name",
+                [next_run],
+            ).fetchall()
+            raise _DryRun(dataclasses.replace(report, rejected_rows=tuple(rejected)))
     return report
 
 

@@ -59,6 +59,7 @@ def build_parser(*, analysis: bool = True) -> argparse.ArgumentParser:
         metavar="PROFILE",
         help="read every FILE as a foreign export (a practice-management system's CSV or XLSX) "
         f"through this mapping profile: a .toml file, or a NAME in {settings.MAPPINGS_DIR}/ "
+        f"(${settings.MAPPINGS_ENV_VAR} overrides the folder) "
         "(`needlewatch mapping suggest` writes one); rejected rows are named by the export's "
         "own rows",
     )

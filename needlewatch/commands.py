@@ -275,7 +275,7 @@ def _profile_path(text: str) -> Path:
     path = Path(text)
     if path.suffix.lower() == ".toml" or path.parent != Path("."):
         return path
-    return settings.MAPPINGS_DIR / f"{text}.toml"
+    return settings.mappings_dir() / f"{text}.toml"
 
 
 def cmd_mapping(args: argparse.Namespace, db_path: Path, out: TextIO) -> int:

@@ -16,8 +16,10 @@ DEFAULT_DB = Path("data/needlewatch.duckdb")
 #: Environment variable that overrides DEFAULT_DB; ``--db`` overrides both.
 DB_ENV_VAR = "NEEDLEWATCH_DB"
 
-#: Where ``ingest --mapping NAME`` looks for NAME.toml (a path to a .toml works anywhere).
+#: Where ``ingest --mapping NAME`` and the upload page look for NAME.toml (a path to a .toml
+#: works anywhere); ``$NEEDLEWATCH_MAPPINGS`` overrides.
 MAPPINGS_DIR = Path("data/mappings")
+MAPPINGS_ENV_VAR = "NEEDLEWATCH_MAPPINGS"
 
 #: Where ``needlewatch demo`` writes its CSV files.
 DEFAULT_DEMO_DIR = Path("data/demo")
@@ -130,6 +132,12 @@ FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024
 def roles_path() -> Path:
     """The roles file: ``$NEEDLEWATCH_ROLES`` if set, else ``ROLES_FILE``."""
     return Path(os.environ.get(ROLES_ENV_VAR) or ROLES_FILE)
+
+
+def mappings_dir() -> Path:
+    """The folder of named mapping profiles: ``$NEEDLEWATCH_MAPPINGS`` if set, else
+    ``MAPPINGS_DIR``."""
+    return Path(os.environ.get(MAPPINGS_ENV_VAR) or MAPPINGS_DIR)
 
 
 def resolve_db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:

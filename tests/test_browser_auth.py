@@ -21,6 +21,7 @@ import io
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -173,14 +174,26 @@ def test_a_clinic_officer_sees_only_their_clinic_everywhere(
     rows = list(csv.DictReader(io.StringIO(Path(caught.value.path()).read_text())))
     assert rows and {r["clinic"] for r in rows} == {"C04"}
     # ... and is in the audit table: who, the clinics they could see, the file
-    logged = downloads(audit_path(fixture_db))
-    mine = logged[logged["user_name"] == OFFICER]
+    # (the row is written by the click's rerun, which can land just after the download)
+    deadline = time.monotonic() + 15
+    while True:
+        logged = downloads(audit_path(fixture_db))
+        mine = logged[logged["user_name"] == OFFICER]
+        if len(mine) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert mine[["scope", "page", "file_kind", "file_name"]].values.tolist()[0] == [
         "C04",
         "serious",
         "csv",
         caught.value.suggested_filename,
     ]
+    # the upload page is an admin's: not in a clinic role's navigation, nor behind its link
+    nav = app.page.get_by_test_id("stSidebarNavLink").all_inner_texts()
+    assert "Upload" not in [n.strip() for n in nav]
+    app.open("/upload")
+    assert "Upload an export" not in _text(app)
+    assert app.page.locator('[data-testid="stFileUploader"]').count() == 0
     app.page.context.close()
 
 

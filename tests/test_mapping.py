@@ -8,6 +8,7 @@ semicolon-separated file with dd.mm.yyyy dates, columns the canonical format lac
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import date
@@ -318,3 +319,64 @@ def test_a_fresh_process_ingests_through_a_mapping(base_db: Path, tmp_path: Path
     assert done.stdout.splitlines()[0] == (
         f"{APPOINTMENTS} (treatments): 6 rows read: 4 new, 0 updated (0 unchanged), 2 rejected"
     )
+
+
+def test_a_dry_run_reports_what_would_load_and_leaves_the_database_as_it_was(
+    base_db: Path,
+) -> None:
+    before = base_db.read_bytes()
+    tables = "SELECT count(*) FROM treatments UNION ALL SELECT count(*) FROM rejects"
+    counts = _rows(base_db, tables)
+    report = ingest_files(
+        base_db,
+        [APPOINTMENTS],
+        IngestOptions(today=TODAY, mapping=APPOINTMENTS_PROFILE),
+        dry_run=True,
+    )
+    (run,) = report.runs
+    # the same counts and reasons as the real ingest above, and nothing written
+    assert (run.rows_read, run.rows_accepted, run.rows_rejected) == (6, 4, 2)
+    assert report.rejected_rows == (
+        (str(APPOINTMENTS.resolve()), 8, "treatment_date", "31/09/2025",
+         "not a date in the format of mapping 'pms_appointments' (%d/%m/%Y): fix the date or "
+         "the mapping"),
+        (str(APPOINTMENTS.resolve()), 9, "ultrasound_guided", "unsure",
+         "not a yes/no value: use yes/no, true/false, y/n or 1/0, or add the value under "
+         "[values.ultrasound_guided] in mapping 'pms_appointments'"),
+    )  # fmt: skip
+    assert _rows(base_db, tables) == counts
+    assert _rows(base_db, "SELECT count(*) FROM treatments WHERE treatment_id LIKE 'A-%'") == [(0,)]
+    assert base_db.read_bytes() == before
+
+
+def test_the_upload_pages_job_prints_its_outcome_as_json(base_db: Path, tmp_path: Path) -> None:
+    """``python -m ingest.job``, as the upload page runs it: a dry run, then the load."""
+    profile = tmp_path / "pms.toml"
+    save_profile(APPOINTMENTS_PROFILE, profile)
+    command = [sys.executable, "-m", "ingest.job", "--db", str(base_db), "--mapping",
+               str(profile)]  # fmt: skip
+    outcomes = []
+    for extra in (["--dry-run"], []):
+        done = subprocess.run([*command, *extra, str(APPOINTMENTS)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        outcomes.append(json.loads(done.stdout))
+    checked, loaded = outcomes
+    assert [checked["ok"], checked["dry_run"], loaded["ok"], loaded["dry_run"]] == [
+        True, True, True, False,
+    ]  # fmt: skip
+    for outcome in outcomes:
+        assert [
+            (r["kind"], r["rows_read"], r["rows_accepted"], r["rows_updated"], r["rows_rejected"])
+            for r in outcome["runs"]
+        ] == [("treatments", 6, 4, 0, 2)]
+    assert [(r["row"], r["column"], r["value"]) for r in checked["rejected"]] == [
+        (8, "treatment_date", "31/09/2025"),
+        (9, "ultrasound_guided", "unsure"),
+    ]
+    assert loaded["rejected"] == []  # a real run's rejects are in the database
+    assert _rows(base_db, "SELECT count(*) FROM treatments WHERE treatment_id LIKE 'A-%'") == [(4,)]
+    # a file that is not there: one line, exit 2, nothing written
+    done = subprocess.run([*command, str(tmp_path / "missing.csv")], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert json.loads(done.stdout)["ok"] is False
+    assert "missing.csv" in json.loads(done.stdout)["message"]

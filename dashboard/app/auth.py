@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import streamlit as st
 
 from dashboard.store.access import Access, RolesFile, load_roles
@@ -125,3 +126,9 @@ def download_button(label: str, data: bytes, *, file_name: str, mime: str, page:
     the clinics they could see, the page, the file): every download goes through here."""
     st.download_button(label, data, file_name=file_name, mime=mime, on_click=_log_download,
                        args=(page, file_name), **kwargs)  # fmt: skip
+
+
+def csv_download(what: str, frame: pd.DataFrame, stem: str, page: str) -> None:
+    """``frame`` as "Download WHAT (CSV): STEM.csv", through ``download_button``."""
+    download_button(f"Download {what} (CSV): {stem}.csv", frame.to_csv(index=False).encode(),
+                    file_name=f"{stem}.csv", mime="text/csv", page=page)  # fmt: skip

@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.app import auth, sidebar
-from dashboard.app.screens import PAGES
+from dashboard.app.screens import ADMIN_PAGES, PAGES
 from dashboard.app.screens._common import draw_page
 
 
@@ -28,12 +28,13 @@ def main() -> None:
         return
     auth.identity_sidebar(access)
     drawn: dict[str, sidebar.Context] = {}
+    shown = [*PAGES, *(ADMIN_PAGES if access.local or "admin" in access.roles else ())]
     pages = [
         st.Page(lambda p=p: draw_page(p, drawn["ctx"]), title=p.TITLE, url_path=p.SLUG)
-        for p in PAGES
+        for p in shown
     ]
     current = st.navigation(pages)  # which page is asked for, before the sidebar reads the URL
-    slug = {p.TITLE: p.SLUG for p in PAGES}.get(current.title)
+    slug = {p.TITLE: p.SLUG for p in shown}.get(current.title)
     ctx = sidebar.context(page=slug)
     if ctx is None:  # no database yet: sidebar.context drew the empty state
         return

@@ -36,6 +36,7 @@ PAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "serious": (),
     "quality": (),
     "submissions": (),
+    "upload": (),
     "report": ("report_quarter", "edition", "format", "rounding"),
 }
 PAGE_KEYS = frozenset(k for keys in PAGE_SETTINGS.values() for k in keys)

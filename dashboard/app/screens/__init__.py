@@ -10,6 +10,9 @@ from dashboard.app.screens import (
     submissions,
     training,
     trends,
+    upload,
 )
 
 PAGES = (overview, incidence, training, trends, clinics, serious, quality, submissions, reports)
+#: Pages for admins (and local mode) only: not in a clinic or body role's navigation.
+ADMIN_PAGES = (upload,)

@@ -7,7 +7,7 @@ codes (join keys) and is named after the clinics and period it covers.
 import streamlit as st
 
 from dashboard.analysis import views
-from dashboard.app.auth import download_button
+from dashboard.app.auth import csv_download
 from dashboard.app.cache import load
 from dashboard.app.display import listing_shown
 from dashboard.app.downloads import file_stem
@@ -65,10 +65,4 @@ def render(ctx) -> None:
         },
     )
     stem = file_stem(ctx.filters, "serious-events" + ("-with-ids" if reveal else ""))
-    download_button(
-        f"Download the listing (CSV): {stem}.csv",
-        listing.to_csv(index=False).encode(),
-        file_name=f"{stem}.csv",
-        mime="text/csv",
-        page="serious",
-    )
+    csv_download("the listing", listing, stem, "serious")
