@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
@@ -38,6 +39,10 @@ class IngestOptions:
     today: date | None = None  # tests pin "today"; None means the real date
     #: Read every file as a foreign export through this profile (ingest.mapping).
     mapping: MappingProfile | None = None
+    #: Work done in the ingest's transaction around the load (``ingest.form``: an event's
+    #: versions and the filer's scope): ``before_load(con)`` and ``after_load(con, report)``;
+    #: an exception from either rolls the whole batch back.
+    filing: Filing | None = None
 
     def __post_init__(self) -> None:
         if self.kind is not None and self.kind not in KINDS:
@@ -49,6 +54,11 @@ class IngestOptions:
             )
 
 
+class Filing(Protocol):
+    def before_load(self, con: duckdb.DuckDBPyConnection) -> None: ...
+    def after_load(self, con: duckdb.DuckDBPyConnection, report: IngestReport) -> None: ...
+
+
 @dataclass(frozen=True)
 class IngestReport:
     """The outcome of one ``ingest`` call: one RunResult per file (or workbook sheet)."""
@@ -56,8 +66,9 @@ class IngestReport:
     db_path: Path
     batch_id: int
     runs: tuple[RunResult, ...] = field(default_factory=tuple)
-    #: A dry run's rejected rows (file, row, column, value, reason): its rejects table
-    #: was rolled back with the rest. Empty after a real ingest (``needlewatch rejects``).
+    #: A dry run's or a --strict abort's rejected rows (file, row, column, value, reason):
+    #: its rejects table was rolled back with the rest. Empty after a real ingest
+    #: (``needlewatch rejects`` lists those).
     rejected_rows: tuple[tuple, ...] = field(default_factory=tuple)
 
     @property
@@ -158,6 +169,8 @@ def _ingest_batch(
         ]
         order = [k.name for k in LOAD_ORDER]
         sources.sort(key=lambda s: order.index(s.kind.name))
+        if options.filing is not None:
+            options.filing.before_load(con)
         batch_id, next_run = con.execute(
             "SELECT coalesce(max(batch_id), 0) + 1, coalesce(max(run_id), 0) + 1 FROM ingest_runs"
         ).fetchone()
@@ -192,6 +205,15 @@ def _ingest_batch(
                 )
             )
         report = IngestReport(Path(db_path), batch_id, tuple(runs))
+        if (options.strict and report.rows_rejected) or dry_run:
+            rejected = con.execute(
+                "SELECT file, row_number, column_name, value, reason FROM rejects "
+                "WHERE run_id >= ? ORDER BY run_id, row_number, column_name",
+                [next_run],
+            ).fetchall()
+            report = dataclasses.replace(report, rejected_rows=tuple(rejected))
+        if options.filing is not None and not (options.strict and report.rows_rejected):
+            options.filing.after_load(con, report)
         if progress is not None:
             progress("updating the counts", None)
         refresh_counts(con)
@@ -203,12 +225,7 @@ def _ingest_batch(
                 "fix the rows listed above and run again"
             ).with_report(report)
         if dry_run:
-            rejected = con.execute(
-                "SELECT file, row_number, column_name, value, reason FROM rejects "
-                "WHERE run_id >= ? ORDER BY run_id, row_number, column_name",
-                [next_run],
-            ).fetchall()
-            raise _DryRun(dataclasses.replace(report, rejected_rows=tuple(rejected)))
+            raise _DryRun(report)
     return report
 
 

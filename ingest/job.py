@@ -1,6 +1,8 @@
 """One ingest in a process of its own, its outcome as JSON: for the dashboard's upload page.
 
     python -m ingest.job --db DB [--mapping PROFILE.toml] [--dry-run] FILE...
+    python -m ingest.job --db DB --event JSON --filed-by WHO [--clinic C]... [--practitioner P]...
+      -> {"ok": true, "event_id": ..., "version": n} (the incident form: ``ingest.form``)
       -> {"ok": true, "dry_run": true, "runs": [{"label": ..., "kind": ..., "rows_read": ...,
           "rows_accepted": ..., "rows_updated": ..., "rows_unchanged": ...,
           "rows_rejected": ..., "notices": [...]}],
@@ -19,10 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from pathlib import Path
 
 from .api import IngestOptions, ingest_files
 from .errors import NeedleWatchError
+from .form import EventReport, Filer, file_event
 from .mapping import load_profile
 
 
@@ -56,16 +60,47 @@ def run(db: Path, files: list[Path], mapping: Path | None, dry_run: bool) -> dic
     }
 
 
+def file_one(db: Path, fields: dict, filer: Filer) -> dict:
+    """``ingest.form.file_event`` of the form's fields, as a JSON-ready dict."""
+    try:
+        onset = fields.get("onset_date")
+        report = EventReport(
+            **{**fields, "onset_date": date.fromisoformat(onset) if onset else None}
+        )
+        filed = file_event(db, report, filer)
+    except (NeedleWatchError, ValueError, TypeError) as exc:
+        return {"ok": False, "message": str(exc)}
+    if not filed.ok:
+        return {"ok": False, "message": "a value was rejected", "event_id": filed.event_id,
+                "rejected": [list(r) for r in filed.rejected]}  # fmt: skip
+    return {"ok": True, "event_id": filed.event_id, "version": filed.version}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ingest.job", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--mapping", type=Path)
     parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--event", help="the incident form's fields as JSON (no FILE)")
+    parser.add_argument("--filed-by", default="local")
+    parser.add_argument("--clinic", action="append", help="the filer's clinics (any if none)")
+    parser.add_argument("--practitioner", action="append", help="the filer's practitioner ids")
     args = parser.parse_args(argv)
-    outcome = run(args.db, args.files, args.mapping, args.dry_run)
+    if args.event is not None:
+        limited = args.clinic is not None or args.practitioner is not None
+        filer = Filer(
+            args.filed_by,
+            practitioners=tuple(args.practitioner or ()) if limited else None,
+            clinics=tuple(args.clinic or ()) if limited else None,
+        )
+        outcome = file_one(args.db, json.loads(args.event), filer)
+    elif not args.files:
+        parser.error("give the FILE(s) to ingest, or --event")
+    else:
+        outcome = run(args.db, args.files, args.mapping, args.dry_run)
     json.dump(outcome, sys.stdout, default=str)
     return 0 if outcome["ok"] else 2
 

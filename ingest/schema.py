@@ -279,8 +279,32 @@ ALTER TABLE clinics ALTER COLUMN clinic_id SET NOT NULL;
 ALTER TABLE clinics ALTER COLUMN run_id SET NOT NULL;
 """
 
+#: Version 7: every version of an event filed through the incident report form
+#: (``ingest.form``): the row as stored after that filing, who filed it and when. Version 1
+#: of an event first loaded from a file is that row, filed by "file (ingest run N)".
+_V7 = """
+CREATE TABLE event_versions (
+    event_id VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    filed_by VARCHAR NOT NULL,
+    filed_at TIMESTAMP NOT NULL,
+    treatment_id VARCHAR NOT NULL,
+    event_type VARCHAR NOT NULL,
+    category VARCHAR NOT NULL,
+    severity_reported VARCHAR,
+    severity VARCHAR NOT NULL,
+    onset VARCHAR,
+    onset_date DATE,
+    outcome VARCHAR,
+    hospitalised BOOLEAN,
+    narrative VARCHAR,
+    run_id INTEGER NOT NULL,
+    PRIMARY KEY (event_id, version)
+);
+"""
+
 #: Each entry upgrades the schema by one version. Append; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -29,9 +29,9 @@ def _db(fixture_db, monkeypatch) -> None:
 
 # ---------------------------------------------------------------- state.py, no Streamlit
 def test_every_page_names_its_settings_and_none_clash_with_a_filter() -> None:
-    from dashboard.app.screens import ADMIN_PAGES, PAGES
+    from dashboard.app.screens import ADMIN_PAGES, FORM_PAGES, PAGES
 
-    assert set(PAGE_SETTINGS) == {p.SLUG for p in (*PAGES, *ADMIN_PAGES)}
+    assert set(PAGE_SETTINGS) == {p.SLUG for p in (*PAGES, *FORM_PAGES, *ADMIN_PAGES)}
     assert PAGE_SETTINGS["upload"] == ()  # nothing of the upload page goes in a link
     assert not PAGE_KEYS & set(KEYS)
     assert PAGE_SETTINGS["trends"] == ("category", "by", "base_from", "base_to", "rebase")

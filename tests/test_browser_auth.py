@@ -16,10 +16,12 @@ Skips (fails under NEEDLEWATCH_CI=1) without Chromium, as tests/test_browser.py.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import re
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -42,6 +44,7 @@ from .test_browser import (
     cli_rates,
     serving,
 )
+from .test_browser_form import _choose, _file, _fill
 
 OFFICER = "safety@harbour.example"
 ROLES = """
@@ -61,6 +64,7 @@ def provider() -> Iterator[str]:
     users = [
         User(sub="officer", claims={"email": OFFICER, "email_verified": True}),
         User(sub="stranger", claims={"email": "who@else.example", "email_verified": True}),
+        User(sub="practitioner", claims={"email": "ana@harbour.example", "email_verified": True}),
         User(sub="analyst", claims={"email": "a@body.example", "email_verified": True,
                          "groups": ["body-analysts"]}),
     ]  # fmt: skip
@@ -71,9 +75,15 @@ def provider() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def signed_server(browser, provider: str, fixture_db: Path, tmp_path_factory) -> Iterator[str]:
     """``needlewatch serve`` with sign-in through ``provider`` and the roles above."""
+    with signed_serving(provider, fixture_db, tmp_path_factory.mktemp("deployment")) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def signed_serving(provider: str, db: Path, home: Path) -> Iterator[str]:
+    """``needlewatch serve --db DB`` from ``home``, sign-in through ``provider``."""
     port = _free_port()
     url = f"http://localhost:{port}"
-    home = tmp_path_factory.mktemp("deployment")
     (home / ".streamlit").mkdir()
     (home / ".streamlit" / "secrets.toml").write_text(
         "[auth]\n"
@@ -86,7 +96,7 @@ def signed_server(browser, provider: str, fixture_db: Path, tmp_path_factory) ->
     )
     (home / ".streamlit" / "roles.toml").write_text(ROLES)
     log = home / "serve.log"
-    command = [sys.executable, "-m", "needlewatch.cli", "serve", "--db", str(fixture_db),
+    command = [sys.executable, "-m", "needlewatch.cli", "serve", "--db", str(db),
                "--port", str(port), "--headless"]  # fmt: skip
     env = {
         **os.environ,
@@ -226,3 +236,66 @@ def test_a_body_analyst_sees_every_clinic(
     everything = cli_rates(fixture_db, capsys)
     assert app.metrics()["Treatments"] == f"{everything['treatments']:,}"
     app.page.context.close()
+
+
+def test_a_practitioner_files_and_follows_up_an_event_on_their_own_treatment(
+    browser, provider: str, fixture_db: Path, tmp_path: Path
+) -> None:
+    """ana@harbour.example (practitioner:P017) on a copy of the fixture database: the form
+    alone, her own treatments alone; the event filed, then followed up, in the listing."""
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(fixture_db, db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        own, other = (
+            con.execute(
+                "SELECT min(treatment_id) FROM treatments WHERE practitioner_id " + op + " 'P017'"
+            ).fetchone()[0]
+            for op in ("=", "<>")
+        )
+    home = tmp_path / "deployment"
+    home.mkdir()
+    with signed_serving(provider, db, home) as url:
+        app = _sign_in(browser, url, "practitioner")
+        assert app.page.locator("h1").inner_text() == "Report an adverse event"
+        assert app.page.get_by_test_id("stSidebarNavLink").count() == 0  # the form alone
+        assert "Signed in as ana@harbour.example · practitioner P017" in _text(app)
+        started = time.monotonic()
+        _fill(app, "Treatment id", own)
+        _choose(app, "What happened", "fainting")
+        app.page.get_by_text("mild: short-lived").click()
+        _fill(app, "Outcome (resolved, ongoing, referred...)", "resolved")
+        _file(app)
+        filed_in = time.monotonic() - started
+        text = _text(app)
+        assert "Filed: event F-" in text, text[-500:]
+        event_id = text.split("Filed: event ")[1].split(",")[0]
+        assert filed_in < 60  # "a practitioner files an event in under a minute"
+        app.open("/")  # the form is her app's only page, at its root
+        _choose(app, "Event", event_id)  # her events, listed
+        app.page.get_by_text(f"History of {event_id}").wait_for()
+        app.page.wait_for_selector(IDLE)
+        _fill(app, "Outcome (resolved, ongoing, referred...)", "resolved after a day")
+        _file(app)
+        assert f"Filed: event {event_id}, version 2." in _text(app)
+        app.screenshot("practitioner-follow-up")
+        # another practitioner's treatment: refused, nothing written
+        app.open("/")
+        _fill(app, "Treatment id", other)
+        _file(app)
+        assert "Not filed: that treatment is not one of yours" in _text(app)
+        app.open("/clinics")  # a dashboard page's link: not found, the form, nothing else
+        assert app.page.locator("h1").inner_text() == "Report an adverse event"
+        assert app.page.locator('[data-testid="stPlotlyChart"]').count() == 0
+        app.page.context.close()
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(
+            "SELECT v.version, v.filed_by, v.treatment_id, v.outcome FROM event_versions v "
+            "WHERE event_id = ? ORDER BY version",
+            [event_id],
+        ).fetchall() == [
+            (1, "ana@harbour.example", own, "resolved"),
+            (2, "ana@harbour.example", own, "resolved after a day"),
+        ]
+        assert con.execute(
+            "SELECT count(*) FROM event_versions WHERE treatment_id = ?", [other]
+        ).fetchone() == (0,)

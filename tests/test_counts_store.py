@@ -487,11 +487,11 @@ def test_an_older_database_asks_for_upgrade_then_counts_its_rows(tmp_path: Path,
     assert main(["rates", "--db", str(db)]) == 2
     assert capsys.readouterr().err == (
         f"needlewatch: {db}: written by an older NeedleWatch (schema version 1, this one reads "
-        f"6): run `needlewatch upgrade --db {db}` once (it adds what this release stores "
+        f"7): run `needlewatch upgrade --db {db}` once (it adds what this release stores "
         "beside your rows, which are kept)\n"
     )
     assert main(["upgrade", "--db", str(db)]) == 0
-    assert capsys.readouterr().out == f"{db}: upgraded from schema version 1 to 6\n"
+    assert capsys.readouterr().out == f"{db}: upgraded from schema version 1 to 7\n"
     treatments, events = _store(db)
     assert treatments[["month", "ultrasound_guided", "treatments", "insertions"]].to_dict(
         "records"
@@ -505,4 +505,4 @@ def test_an_older_database_asks_for_upgrade_then_counts_its_rows(tmp_path: Path,
         ["all", "all", 1], ["all", "mild", 1], ["bruising", "all", 1], ["bruising", "mild", 1],
     ]  # fmt: skip
     assert main(["upgrade", "--db", str(db)]) == 0
-    assert capsys.readouterr().out == f"{db}: already at schema version 6; nothing to do\n"
+    assert capsys.readouterr().out == f"{db}: already at schema version 7; nothing to do\n"

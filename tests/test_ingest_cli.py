@@ -201,7 +201,7 @@ def test_demo_replaces_an_older_demo_database_and_refuses_other_data(
     )
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
-            "6",
+            "7",
         )
         assert con.execute("SELECT count(*) FROM treatments").fetchone() == (2000,)
     other = tmp_path / "mine.csv"

@@ -55,7 +55,7 @@ def test_version_1_migrates_to_dated_profiles(tmp_path: Path) -> None:
     _v1(db)
     with duckdb.connect(str(db)) as con:
         assert migrate(con) == 1
-        assert current_version(con) == SCHEMA_VERSION == 6
+        assert current_version(con) == SCHEMA_VERSION == 7
         assert _columns(con, "practitioners") == PRACTITIONER_COLUMNS
         # version 6: the register's joined date, before run_id, empty for older clinics
         assert _columns(con, "clinics") == [
@@ -174,7 +174,7 @@ def test_version_5_upgrades_to_a_register_with_joined_dates(
             "(4, 'adverse_events')) v(r, k)"
         )
     assert main(["upgrade", "--db", str(db)]) == 0
-    assert capsys.readouterr().out == f"{db}: upgraded from schema version 5 to 6\n"
+    assert capsys.readouterr().out == f"{db}: upgraded from schema version 5 to 7\n"
     with duckdb.connect(str(db)) as con:
         assert con.execute(
             "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
@@ -196,4 +196,4 @@ def test_version_5_upgrades_to_a_register_with_joined_dates(
             ("C01", date(2025, 1, 15)), ("C02", None),
         ]  # fmt: skip
     assert main(["upgrade", "--db", str(db)]) == 0
-    assert capsys.readouterr().out == f"{db}: already at schema version 6; nothing to do\n"
+    assert capsys.readouterr().out == f"{db}: already at schema version 7; nothing to do\n"

@@ -63,8 +63,11 @@ def current_access() -> Access | None:
 
 def session_scope() -> Scope:
     """The clinics this session may read: every clinic (local mode, body, admin), its
-    clinic roles' clinics, or none (not signed in, or no role)."""
+    clinic roles' clinics, a practitioner's own treatments (a practitioner-only role, for
+    the incident form), or none (not signed in, or no role)."""
     access = current_access()
+    if access is not None and not access.sees_dashboard and access.practitioners:
+        return Scope((), practitioners=access.practitioners)  # the form's own rows alone
     if access is None or not access.sees_dashboard:
         return NOTHING
     return Scope(access.clinics)
@@ -108,6 +111,8 @@ def identity_sidebar(access: Access) -> None:
         )
         return
     scope = "every clinic" if access.clinics is None else ", ".join(access.clinics)
+    if not access.sees_dashboard and access.practitioners:
+        scope = "practitioner " + ", ".join(access.practitioners)
     st.sidebar.caption(f"Signed in as {access.user} · {scope}")
     if st.sidebar.button("Sign out"):
         st.logout()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.app import auth, sidebar
-from dashboard.app.screens import ADMIN_PAGES, PAGES
+from dashboard.app.screens import ADMIN_PAGES, FORM_PAGES, PAGES
 from dashboard.app.screens._common import draw_page
 
 
@@ -23,12 +23,18 @@ def main() -> None:
     if access is None:  # sign-in configured, not signed in: nothing else is drawn
         auth.sign_in_screen()
         return
+    if not access.sees_dashboard and access.practitioners:  # the incident form alone
+        auth.identity_sidebar(access)
+        form = FORM_PAGES[0]
+        st.navigation([st.Page(lambda: form.render(None), title=form.TITLE,
+                               url_path=form.SLUG)], position="hidden").run()  # fmt: skip
+        return
     if not access.sees_dashboard:  # deny by default: an explanation, nothing else
         auth.no_role_screen(access)
         return
     auth.identity_sidebar(access)
     drawn: dict[str, sidebar.Context] = {}
-    shown = [*PAGES, *(ADMIN_PAGES if access.local or "admin" in access.roles else ())]
+    shown = [*PAGES, *FORM_PAGES, *(ADMIN_PAGES if access.local or "admin" in access.roles else ())]
     pages = [
         st.Page(lambda p=p: draw_page(p, drawn["ctx"]), title=p.TITLE, url_path=p.SLUG)
         for p in shown

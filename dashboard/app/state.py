@@ -36,6 +36,7 @@ PAGE_SETTINGS: dict[str, tuple[str, ...]] = {
     "serious": (),
     "quality": (),
     "submissions": (),
+    "report-event": (),
     "upload": (),
     "report": ("report_quarter", "edition", "format", "rounding"),
 }

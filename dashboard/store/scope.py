@@ -39,6 +39,7 @@ _SCOPED: dict[str, str] = {
     "practitioner_profiles": _IN_SCOPE,
     "treatments": _IN_SCOPE,
     "adverse_events": "treatment_id IN (SELECT treatment_id FROM temp.main.treatments)",
+    "event_versions": "treatment_id IN (SELECT treatment_id FROM temp.main.treatments)",
     "counts_treatments": _IN_SCOPE,
     "counts_events": _IN_SCOPE,
     "submissions": _IN_SCOPE,
@@ -48,18 +49,32 @@ _SCOPED: dict[str, str] = {
 }
 
 
+#: A practitioner-only scope keeps these tables' rows of the practitioner alone (the
+#: events follow their treatments); every other scoped table is empty to it.
+_PRACTITIONER_ROWS: dict[str, str] = {
+    "treatments": "practitioner_id IN (SELECT id FROM temp.main.scope_practitioners)",
+    "practitioners": "practitioner_id IN (SELECT id FROM temp.main.scope_practitioners)",
+    "clinics": "true",
+}
+
+
 @dataclass(frozen=True)
 class Scope:
     """The clinics a reader may see: ``None`` for every clinic, else these (possibly none)."""
 
     clinics: tuple[str, ...] | None = None
+    #: A practitioner-only reader (the incident form): their own treatments and events
+    #: alone, in their clinics; no counts, submissions or other practitioners' rows.
+    practitioners: tuple[str, ...] | None = None
 
     @property
     def everything(self) -> bool:
-        return self.clinics is None
+        return self.clinics is None and self.practitioners is None
 
     def describe(self) -> str:
         """'all clinics' or 'C04, C09', for notices and the audit log."""
+        if self.practitioners is not None:
+            return "practitioner " + (", ".join(self.practitioners) or "none")
         if self.clinics is None:
             return "all clinics"
         return ", ".join(self.clinics) if self.clinics else "no clinic"
@@ -103,7 +118,7 @@ def _blanks_view(tables: set[str]) -> str:
 def apply_scope(con: duckdb.DuckDBPyConnection, scope: Scope) -> duckdb.DuckDBPyConnection:
     """Restrict ``con`` (a connection of its own: the views live as long as it) to the
     scope's clinics, in place; returns it. Every clinic: nothing changes."""
-    if scope.clinics is None:
+    if scope.everything:
         return con
     if con in _GIVEN:
         raise ValueError("this connection is scoped already; open another one")
@@ -112,11 +127,25 @@ def apply_scope(con: duckdb.DuckDBPyConnection, scope: Scope) -> duckdb.DuckDBPy
     source = '"' + catalog.replace('"', '""') + '".main.'
     tables = _tables(con, catalog)
     con.execute("CREATE TEMP TABLE scope_clinics (clinic_id VARCHAR)")
-    con.execute(
-        "INSERT INTO scope_clinics SELECT unnest($clinics)", {"clinics": list(scope.clinics)}
-    )
+    own = scope.practitioners
+    if own is None:
+        con.execute(
+            "INSERT INTO scope_clinics SELECT unnest($clinics)", {"clinics": list(scope.clinics)}
+        )
+    else:  # the clinics of the practitioner's profile
+        con.execute(
+            f"INSERT INTO scope_clinics SELECT DISTINCT clinic_id FROM {source}practitioners "
+            "WHERE list_contains($own, practitioner_id)",
+            {"own": list(own)},
+        )
+        con.execute("CREATE TEMP TABLE scope_practitioners AS SELECT unnest($own) AS id",
+                    {"own": list(own)})  # fmt: skip
     for table, condition in _SCOPED.items():
         if table in tables:
+            if own is not None and table in _PRACTITIONER_ROWS:
+                condition = f"{condition} AND {_PRACTITIONER_ROWS[table]}"
+            elif own is not None and table not in ("adverse_events", "event_versions"):
+                condition = "false"
             con.execute(
                 f"CREATE TEMP VIEW {table} AS SELECT * FROM {source}{table} WHERE {condition}"
             )

@@ -5,6 +5,7 @@ from dashboard.app.screens import (
     incidence,
     overview,
     quality,
+    report_event,
     reports,
     serious,
     submissions,
@@ -14,5 +15,7 @@ from dashboard.app.screens import (
 )
 
 PAGES = (overview, incidence, training, trends, clinics, serious, quality, submissions, reports)
+#: The incident report form: for clinic roles, admins and local mode.
+FORM_PAGES = (report_event,)
 #: Pages for admins (and local mode) only: not in a clinic or body role's navigation.
 ADMIN_PAGES = (upload,)
