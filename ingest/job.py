@@ -1,6 +1,6 @@
 """One ingest in a process of its own, its outcome as JSON: for the dashboard's upload page.
 
-    python -m ingest.job --db DB [--mapping PROFILE.toml] [--dry-run] FILE...
+    python -m ingest.job --db DB [--mapping PROFILE.toml] [--dry-run] [--clinic C]... FILE...
     python -m ingest.job --db DB --event JSON --filed-by WHO [--clinic C]... [--practitioner P]...
       -> {"ok": true, "event_id": ..., "version": n} (the incident form: ``ingest.form``)
       -> {"ok": true, "dry_run": true, "runs": [{"label": ..., "kind": ..., "rows_read": ...,
@@ -27,13 +27,24 @@ from pathlib import Path
 from .api import IngestOptions, ingest_files
 from .errors import NeedleWatchError
 from .form import EventReport, Filer, file_event
+from .guard import ClinicGuard
 from .mapping import load_profile
 
 
-def run(db: Path, files: list[Path], mapping: Path | None, dry_run: bool) -> dict:
-    """The ingest's outcome as a JSON-ready dict (see the module docstring)."""
+def run(
+    db: Path,
+    files: list[Path],
+    mapping: Path | None,
+    dry_run: bool,
+    clinics: tuple[str, ...] | None = None,
+) -> dict:
+    """The ingest's outcome as a JSON-ready dict (see the module docstring); ``clinics``:
+    an upload by those clinics' safety officer, every row checked (``ingest.guard``)."""
     try:
-        options = IngestOptions(mapping=load_profile(mapping) if mapping else None)
+        options = IngestOptions(
+            mapping=load_profile(mapping) if mapping else None,
+            filing=ClinicGuard(clinics) if clinics is not None else None,
+        )
         report = ingest_files(db, files, options, dry_run=dry_run)
     except (NeedleWatchError, ValueError) as exc:
         return {"ok": False, "message": str(exc)}
@@ -100,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.files:
         parser.error("give the FILE(s) to ingest, or --event")
     else:
-        outcome = run(args.db, args.files, args.mapping, args.dry_run)
+        clinics = tuple(args.clinic) if args.clinic else None
+        outcome = run(args.db, args.files, args.mapping, args.dry_run, clinics)
     json.dump(outcome, sys.stdout, default=str)
     return 0 if outcome["ok"] else 2
 

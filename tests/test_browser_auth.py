@@ -198,12 +198,11 @@ def test_a_clinic_officer_sees_only_their_clinic_everywhere(
         "csv",
         caught.value.suggested_filename,
     ]
-    # the upload page is an admin's: not in a clinic role's navigation, nor behind its link
+    # a safety officer may upload (their clinics' rows only: tests/test_guard.py)
     nav = app.page.get_by_test_id("stSidebarNavLink").all_inner_texts()
-    assert "Upload" not in [n.strip() for n in nav]
+    assert [n.strip() for n in nav][-2:] == ["Report an event", "Upload"]
     app.open("/upload")
-    assert "Upload an export" not in _text(app)
-    assert app.page.locator('[data-testid="stFileUploader"]').count() == 0
+    assert app.page.locator("h1").inner_text() == "Upload an export"
     app.page.context.close()
 
 
@@ -258,6 +257,9 @@ def test_a_practitioner_files_and_follows_up_an_event_on_their_own_treatment(
         app = _sign_in(browser, url, "practitioner")
         assert app.page.locator("h1").inner_text() == "Report an adverse event"
         assert app.page.get_by_test_id("stSidebarNavLink").count() == 0  # the form alone
+        app.open("/upload")  # not an uploader: the form again
+        assert app.page.locator("h1").inner_text() == "Report an adverse event"
+        app.open("/")
         assert "Signed in as ana@harbour.example · practitioner P017" in _text(app)
         started = time.monotonic()
         _fill(app, "Treatment id", own)

@@ -91,7 +91,9 @@ def test_a_faint_is_filed_then_followed_up_and_a_pneumothorax_needs_more(
         app.open("/report-event")
         _fill(app, "Treatment id", "T3")
         _choose(app, "What happened", "pneumothorax")
-        assert "A serious event: the report also needs the outcome" in _text(app)
+        # (drawn by the rerun the choice starts: waited for, not read at once)
+        app.page.get_by_text("A serious event: the report also needs the outcome").wait_for()
+        app.page.wait_for_selector(IDLE)
         _file(app)
         assert "Not filed: a serious event needs the outcome and whether hospitalised" in _text(app)
         assert app.js_errors == []

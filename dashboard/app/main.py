@@ -34,7 +34,11 @@ def main() -> None:
         return
     auth.identity_sidebar(access)
     drawn: dict[str, sidebar.Context] = {}
-    shown = [*PAGES, *FORM_PAGES, *(ADMIN_PAGES if access.local or "admin" in access.roles else ())]
+    shown = [
+        *PAGES,
+        *FORM_PAGES,
+        *(ADMIN_PAGES if access.local or "admin" in access.roles or access.clinics else ()),
+    ]
     pages = [
         st.Page(lambda p=p: draw_page(p, drawn["ctx"]), title=p.TITLE, url_path=p.SLUG)
         for p in shown

@@ -17,5 +17,6 @@ from dashboard.app.screens import (
 PAGES = (overview, incidence, training, trends, clinics, serious, quality, submissions, reports)
 #: The incident report form: for clinic roles, admins and local mode.
 FORM_PAGES = (report_event,)
-#: Pages for admins (and local mode) only: not in a clinic or body role's navigation.
+#: Upload: for admins, clinic roles (their clinics' rows only) and local mode; not for the
+#: body's analysts or practitioners.
 ADMIN_PAGES = (upload,)

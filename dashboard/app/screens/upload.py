@@ -8,8 +8,9 @@ ingest run and rolled back: rows new, updated and rejected with reasons, downloa
 and the load (the same ingest, committed atomically). Both runs happen in a process of
 their own (``ingest.job``): this process reads the database for every page.
 
-Shown to admins and in local mode: a clinic role's upload would need every row checked
-against its clinics first (the ingest does not yet know whose rows it loads).
+Shown to admins, clinic roles and in local mode. A clinic role's upload is checked row by
+row inside the ingest's transaction (``ingest.guard``): a row of another clinic, or one
+replacing another clinic's row, refuses the whole file.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard.app.auth import csv_download
+from dashboard.app.auth import csv_download, current_access
 from dashboard.app.cache import db_path
 from ingest.errors import NeedleWatchError
 from ingest.kinds import KINDS
@@ -124,8 +125,11 @@ def _job(path: Path, profile: MappingProfile, dry_run: bool) -> dict:
     """``ingest.job`` on the upload through ``profile``, in a process of its own."""
     mapping = path.with_suffix(".mapping.toml")
     mapping.write_text(profile.to_toml(), encoding="utf-8")
+    access = current_access()
+    own = () if access is None or access.local or "admin" in access.roles else access.clinics
+    limits = [a for c in own or () for a in ("--clinic", c)]
     command = [sys.executable, "-m", "ingest.job", "--db", str(db_path()), "--mapping",
-               str(mapping), *(["--dry-run"] if dry_run else []), str(path)]  # fmt: skip
+               str(mapping), *(["--dry-run"] if dry_run else []), *limits, str(path)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
     try:
         return json.loads(done.stdout)
