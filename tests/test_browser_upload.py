@@ -45,6 +45,16 @@ def _wait_for_text(app: App, text: str) -> None:
     app.page.wait_for_selector(IDLE, timeout=LOAD_MS)
 
 
+def _metrics(app: App) -> dict[str, str]:
+    """The four counts of a check or a load, once all four are drawn."""
+    app.page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"stMetric\"]').length >= 4",
+        timeout=LOAD_MS,
+    )
+    app.page.wait_for_selector(IDLE, timeout=LOAD_MS)
+    return app.metrics()
+
+
 def test_an_export_is_mapped_checked_and_loaded_then_loaded_again_by_the_cli(
     browser, base_db: Path, tmp_path: Path, capsys
 ) -> None:
@@ -79,9 +89,9 @@ def test_an_export_is_mapped_checked_and_loaded_then_loaded_again_by_the_cli(
         # check: the whole ingest, rolled back
         app.page.get_by_role("button", name="Check").click()
         _wait_for_text(app, "Checked (nothing written yet)")
-        assert app.metrics() == {"Rows read": "6", "New": "4", "Updated": "0", "Rejected": "2"}
+        assert _metrics(app) == {"Rows read": "6", "New": "4", "Updated": "0", "Rejected": "2"}
+        _wait_for_text(app, "Rejected rows (2)")
         shown = app.page.locator('[data-testid="stApp"]').inner_text()
-        assert "Rejected rows (2)" in shown
         assert "Checked (nothing written yet): pms_appointments.csv (treatments)" in shown
         assert "read through mapping 'harbour_pms' as treatments" in shown  # as it was saved
         assert "needlewatch-upload-" not in shown  # the session's folder is not the reader's
@@ -90,7 +100,7 @@ def test_an_export_is_mapped_checked_and_loaded_then_loaded_again_by_the_cli(
         # load: the same ingest, committed
         app.page.get_by_role("button", name="Load into the database").click()
         _wait_for_text(app, "Loaded:")
-        assert app.metrics() == {"Rows read": "6", "New": "4", "Updated": "0", "Rejected": "2"}
+        assert _metrics(app) == {"Rows read": "6", "New": "4", "Updated": "0", "Rejected": "2"}
         assert app.problems() == []
         context.close()
     assert _count(base_db, new_rows) == 4
