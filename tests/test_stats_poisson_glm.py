@@ -57,7 +57,13 @@ def test_random_designs_agree_with_statsmodels(seed: int, rows: int, columns: in
     theirs = GLM(y, x, family=Poisson(), offset=offset).fit()
     if not ours.converged:  # separation: both give up, neither is an answer
         return
-    assert ours.params == pytest.approx(np.asarray(theirs.params), rel=1e-6, abs=1e-6)
+    # the fitted means agree always; the coefficients where they are identified. A cell
+    # with no events drives a coefficient towards -infinity (quasi-separation): both fits
+    # stop somewhere near -20 on a flat likelihood, at points 1e-4 apart (rows=8,
+    # columns=4, seed=20261121 did), with the same means to 1e-6.
+    assert ours.mu == pytest.approx(np.asarray(theirs.mu), rel=1e-6, abs=1e-8)
+    if np.max(np.abs(theirs.params)) < 10:
+        assert ours.params == pytest.approx(np.asarray(theirs.params), rel=1e-6, abs=1e-6)
 
 
 @pytest.mark.parametrize(
