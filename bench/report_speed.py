@@ -34,7 +34,8 @@ from dashboard_speed import build_database  # noqa: E402
 from dashboard.report.content import build_report  # noqa: E402
 from dashboard.report.figures import report_figures  # noqa: E402
 from dashboard.report.model import ReportRequest  # noqa: E402
-from dashboard.report.pdf import PdfPrinter, chart_html  # noqa: E402
+from dashboard.report.page import chart_html  # noqa: E402
+from dashboard.report.pdf import PdfPrinter  # noqa: E402
 from dashboard.report.render import PDF_HEIGHT, PDF_HEIGHTS, PDF_WIDTH, pdf_html  # noqa: E402
 from dashboard.store.filters import parse_quarter  # noqa: E402
 

@@ -16,13 +16,12 @@ import pytest
 from pypdf import PdfReader
 
 from dashboard.report import pdf
+from dashboard.report.page import PRINT_CSS, chart_html
 from dashboard.report.pdf import (
     CHROMIUM_MISSING,
-    PRINT_CSS,
     ChromiumMissingError,
     PdfPrinter,
     PdfRenderError,
-    chart_html,
     html_to_pdf,
 )
 from ingest.errors import NeedleWatchError

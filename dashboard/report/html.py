@@ -35,7 +35,7 @@ from .html_tables import (
     units_table,
 )
 from .model import Report
-from .pdf import PRINT_CSS
+from .page import PRINT_CSS
 
 TEMPLATES = Path(__file__).parent / "templates"
 SCREEN_CSS = """

@@ -11,10 +11,11 @@ How (:class:`PdfPrinter`): Chromium starts in a background thread with its own e
 blank page that loads plotly.js from the plotly package. That happens while the report's
 queries run. ``print_pdf(html)`` then writes the report into the tab with
 ``document.open/write`` (the window, and with it ``Plotly``, survives), adds plotly.js's
-own stylesheet, waits for every chart (:func:`chart_html`) and the fonts, and calls
+own stylesheet, waits for every chart (``page.chart_html``) and the fonts, and calls
 ``Page.printToPDF`` with the page size and margins of the document's ``@page`` rules.
 
-:data:`PRINT_CSS` is the base stylesheet for report templates: A4 pages with "Page N of
+``page.PRINT_CSS`` (``dashboard.report.page``, beside ``chart_html``) is the base
+stylesheet for report templates: A4 pages with "Page N of
 M" and the report's footer text (``.running-footer``) at the bottom and its title (the
 ``h1``) at the top of every page but the first, tables whose header row repeats on every
 page, zebra rows, right-aligned tabular numbers (``class="num"``), and headings and
@@ -45,11 +46,9 @@ from typing import Any
 from ingest.errors import NeedleWatchError
 
 __all__ = [
-    "PRINT_CSS",
     "ChromiumMissingError",
     "PdfPrinter",
     "PdfRenderError",
-    "chart_html",
     "find_chromium",
     "html_to_pdf",
 ]
@@ -64,91 +63,6 @@ CHART_FAILED = "a chart of the PDF could not be drawn by Plotly: {detail}"
 RESOURCE_FAILED = "the report PDF would fetch {detail}: embed images as data: URIs"
 #: Seconds allowed for Chromium to start, and for one document to be drawn and printed.
 TIMEOUT_S = 90
-
-PRINT_CSS = """
-@page {
-  size: A4;
-  margin: 22mm 18mm 20mm 18mm;
-  @top-left {
-    content: var(--nw-title, "");
-    font-size: 7.5pt; color: #666; vertical-align: bottom; padding-bottom: 3mm;
-  }
-  @bottom-left {
-    content: var(--nw-footer, "");
-    font-size: 7.5pt; color: #666; vertical-align: top; padding-top: 3mm;
-  }
-  @bottom-right {
-    content: "Page " counter(page) " of " counter(pages);
-    font-size: 7.5pt; color: #666; vertical-align: top; padding-top: 3mm;
-    font-variant-numeric: tabular-nums;
-  }
-}
-/* The title page carries the title itself: no running header above it. */
-@page :first {
-  @top-left { content: none; }
-}
-
-html {
-  font-family: "DejaVu Sans", "Liberation Sans", "Helvetica Neue", Arial, sans-serif;
-  font-size: 9.5pt;
-  line-height: 1.4;
-  color: #1b1b1b;
-  /* "fi" as two letters, not the ligature: copied or searched text reads "significant" */
-  font-variant-ligatures: no-common-ligatures;
-}
-body { margin: 0; }
-
-h1, h2, h3 { line-height: 1.2; color: #111; break-after: avoid; }
-h1 {
-  font-size: 18pt; margin: 0 0 2mm;
-}
-h2 {
-  font-size: 13pt; margin: 7mm 0 2.5mm; padding-bottom: 1mm;
-  border-bottom: 0.6pt solid #9aa4ad;
-}
-h3 { font-size: 10.5pt; margin: 5mm 0 1.5mm; }
-/* A page break before a section: <h2 class="new-page"> or <div class="page-break">. */
-.new-page, .page-break { break-before: page; }
-/* Text for the footer's left slot, e.g. <p class="running-footer">NeedleWatch 2026Q3</p>
-   (the printer copies it, and the h1, into --nw-footer and --nw-title). */
-.running-footer { display: none; }
-p { margin: 0 0 2.5mm; orphans: 3; widows: 3; }
-.muted, .note { color: #555; font-size: 8.5pt; }
-
-table {
-  width: 100%;
-  border-collapse: collapse;
-  margin: 2mm 0 5mm;
-  font-size: 8.5pt;
-  line-height: 1.3;
-}
-caption {
-  caption-side: top; text-align: left;
-  font-weight: bold; font-size: 9pt; padding-bottom: 1.5mm;
-}
-/* Repeated at the top (and bottom) of every page the table runs over. */
-thead { display: table-header-group; }
-tfoot { display: table-footer-group; }
-tr { break-inside: avoid; }
-th {
-  text-align: left; vertical-align: bottom; font-weight: bold;
-  padding: 1.2mm 2mm; border-bottom: 0.9pt solid #333; background: #fff;
-}
-td { padding: 0.9mm 2mm; vertical-align: top; border-bottom: 0.3pt solid #dde1e5; }
-tbody tr:nth-child(even) { background: #f2f4f6; }  /* on the row: no seams between cells */
-tfoot td { border-top: 0.9pt solid #333; border-bottom: none; font-weight: bold; }
-/* Numbers: right-aligned, every digit the same width, never wrapped. */
-.num, th.num, td.num {
-  text-align: right;
-  font-variant-numeric: tabular-nums;
-  white-space: nowrap;
-}
-
-figure { break-inside: avoid; margin: 3mm 0 5mm; }
-figure img, img.chart { display: block; max-width: 100%; height: auto; margin: 0 auto; }
-div.chart { break-inside: avoid; margin: 0 auto; }  /* a Plotly chart, drawn at its own size */
-figcaption { font-size: 8pt; color: #444; margin-top: 1.5mm; }
-"""
 
 
 class ChromiumMissingError(NeedleWatchError):
@@ -171,26 +85,6 @@ def find_chromium() -> str | None:
     except Exception:  # an unreadable PATH entry is "not found"
         return None
     return path if path and os.path.isfile(path) else None
-
-
-def chart_html(key: str, figure: Any, width: int, height: int) -> str:
-    """A Plotly figure as a ``div`` and the inline script that draws it at ``width`` x
-    ``height`` CSS pixels, static (no hover, no mode bar), for :meth:`PdfPrinter.print_pdf`
-    (which waits for it). ``key`` names the chart (``id="chart-<key>"``)."""
-    spec = figure.to_plotly_json() if hasattr(figure, "to_plotly_json") else dict(figure)
-    layout = {**spec.get("layout", {}), "width": int(width), "height": int(height)}
-    from plotly.utils import PlotlyJSONEncoder
-
-    data = json.dumps({"data": spec.get("data", []), "layout": layout}, cls=PlotlyJSONEncoder)
-    data = data.replace("</", "<\\/")  # never ends the script element early
-    div_id = json.dumps(f"chart-{key}")
-    return (
-        f'<div class="chart" id="chart-{key}" style="width: {int(width)}px; '
-        f'height: {int(height)}px"></div>\n<script>(function () {{ var f = {data}; '
-        "var charts = (window.__nwCharts = window.__nwCharts || []); "
-        f"try {{ charts.push(Plotly.newPlot({div_id}, f.data, f.layout, "
-        "{staticPlot: true})); } catch (e) { charts.push(Promise.reject(e)); } })();</script>"
-    )
 
 
 #: Run in the tab once plotly.js has loaded: keep the stylesheet it inserted (document.open
@@ -372,7 +266,7 @@ class PdfPrinter:
             raise _translate_start_error(exc) from None
 
     def print_pdf(self, html: str) -> bytes:
-        """The PDF bytes of ``html`` (a complete document, charts by :func:`chart_html`).
+        """The PDF bytes of ``html`` (a complete document, charts by ``page.chart_html``).
 
         Raises :class:`PdfRenderError` when a chart cannot be drawn, the document refers to
         a URL other than data: or file:, or Chromium fails.
@@ -446,7 +340,7 @@ def html_to_pdf(
     """The PDF bytes of ``html`` (a complete document), printed by Chromium.
 
     ``stylesheets``: CSS strings put before the document's own styles (which override
-    them), e.g. ``[PRINT_CSS]`` for an HTML without styles. ``printer``: a started
+    them), e.g. ``[page.PRINT_CSS]`` for an HTML without styles. ``printer``: a started
     :class:`PdfPrinter`, left open for the caller; one is started and closed here otherwise.
     """
     if stylesheets:

@@ -77,7 +77,8 @@ def render(report: Report, fmt: str, printer=None) -> bytes:
 
         return render_html(report, _plotly_html(figures), get_plotlyjs()).encode("utf-8")
     if fmt == "pdf":
-        from .pdf import chart_html, html_to_pdf
+        from .page import chart_html
+        from .pdf import html_to_pdf
 
         tags = {
             k: chart_html(k, figure, PDF_WIDTH, PDF_HEIGHTS.get(k, PDF_HEIGHT))
@@ -88,7 +89,7 @@ def render(report: Report, fmt: str, printer=None) -> bytes:
 
 
 def pdf_html(report: Report, tags: dict[str, str]) -> str:
-    """The PDF's HTML: charts as ``tags`` (``pdf.chart_html``), the serious events of page 1 and the
+    """The PDF's HTML: charts as ``tags`` (``page.chart_html``), the serious events of page 1 and the
     listing capped (``settings.PDF_SERIOUS_ROWS``, ``PDF_LISTING_ROWS``), the rest counted
     in notes that point to the XLSX and HTML editions."""
     from .html import render_html
