@@ -36,18 +36,24 @@ def hmac_pads(secret_hex: str) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
+#: A treatment row's clinic_id until ``ingest.load._fill_clinics`` sets it ('' is never
+#: an id: the scan turns a blank into NULL).
+CLINIC_TO_FILL = ""
+
+
 def target_select(kind: Kind, opts: ParseOptions) -> list[str]:
-    """SQL expressions, in the target table's column order (run_id excluded)."""
+    """SQL expressions, in the target table's column order (run_id excluded).
+
+    A treatment without a clinic_id is inserted with ``CLINIC_TO_FILL``, which an UPDATE
+    of those rows alone replaces by the clinic of the profile in force on its date: as a
+    correlated subquery here, DuckDB would decorrelate that lookup into a join of every
+    row, however few need it (6.4 s of a 5-million-row load).
+    """
     exprs = []
     for col in kind.columns:
         parsed = parsed_ref(col)
         if kind.name == "treatments" and col.name == "clinic_id":
-            date = parsed_ref(kind.column("treatment_date"))
-            exprs.append(  # the clinic of the profile in force on the treatment's date
-                "coalesce(src.clinic_id, (SELECT p.clinic_id FROM practitioner_profiles p "
-                f"WHERE p.practitioner_id = src.practitioner_id AND src.{date} >= p.valid_from "
-                f"AND src.{date} < p.valid_to))"
-            )
+            exprs.append(f"coalesce(src.clinic_id, '{CLINIC_TO_FILL}')")
         elif col.type == "patient":
             exprs.append("pk.patient_key")
         elif col.type == "event_type":
@@ -63,6 +69,23 @@ def target_select(kind: Kind, opts: ParseOptions) -> list[str]:
     return exprs
 
 
+def trimmed(column: str) -> str:
+    """``nullif(trim(column), '')``: DuckDB's trim strips Unicode space separators (not
+    tabs or line breaks) from both ends, and '' becomes NULL.
+
+    trim itself runs only for a value that starts or ends with a space or holds a
+    character beyond ASCII, where it could strip something: it decodes every character
+    of every value, and on 12 columns of 5 million rows that cost 1.2 s more than this
+    byte test. Checked equal to ``nullif(trim(c), '')`` for every Unicode character
+    leading, trailing and alone (tests/test_ingest_trim.py).
+    """
+    c = column
+    return (
+        f"CASE WHEN {c} = '' THEN NULL WHEN starts_with({c}, ' ') OR ends_with({c}, ' ') "
+        f"OR strlen({c}) <> length({c}) THEN nullif(trim({c}), '') ELSE {c} END"
+    )
+
+
 def scan_sql(source: Source, *, numbered: bool = False, typed: ParseOptions | None = None) -> str:
     """The source as text, aliased ``src``: trimmed, '' -> NULL, canonical column names.
 
@@ -74,7 +97,7 @@ def scan_sql(source: Source, *, numbered: bool = False, typed: ParseOptions | No
     ``profile_refs`` must exist).
     """
     cols = [
-        f"nullif(trim({c}), '') AS {c}" if c in source.columns else f"NULL::VARCHAR AS {c}"
+        f"{trimmed(c)} AS {c}" if c in source.columns else f"NULL::VARCHAR AS {c}"
         for c in source.kind.names
     ]
     if source.row_column:
@@ -134,12 +157,22 @@ def named(source: Source, params: dict, sql: str) -> dict[str, object]:
 
 
 def insert_sql(
-    source: Source, checks: list[Check], opts: ParseOptions, params: dict, *, last_only: bool
+    source: Source,
+    checks: list[Check],
+    opts: ParseOptions,
+    params: dict,
+    *,
+    last_only: bool,
 ) -> str:
     """INSERT of every row that passes all checks, typed, into the target table.
 
     ``last_only`` keeps only the last row of each id in file order (numbered scan, one
     thread); otherwise rows go in whatever order the parallel scan delivers them.
+
+    A blank row fails the check that its id is present, so the blank test is left out
+    whenever that check is there (always, for a file that passed the header check): as a
+    filter DuckDB pushes it below the trimming projection and trims every column twice
+    more (2.5-5 s of a 5-million-row load).
     """
     kind = source.kind
     exprs = target_select(kind, opts)
@@ -155,7 +188,9 @@ def insert_sql(
             "LEFT JOIN term_map tm ON tm.raw = src.event_type "
             "LEFT JOIN severity_map sm ON sm.raw = lower(src.severity)"
         )
-    good = f"NOT {blank_sql(source)} AND NOT {failed_sql(checks)}"
+    good = f"NOT {failed_sql(checks)}"
+    if not any(c.predicate == f"{kind.id_column} IS NULL" for c in checks):
+        good = f"NOT {blank_sql(source)} AND {good}"
     last = ""
     if last_only:
         last = f"QUALIFY row_number() OVER (PARTITION BY {kind.id_column} ORDER BY _k DESC) = 1"
