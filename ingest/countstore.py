@@ -38,6 +38,7 @@ answers a period that starts or ends inside a month, and recounts everything
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 
 import duckdb
@@ -161,9 +162,22 @@ def _count(
             + ", ".join(f"$sign * {c}" for c in counts)
             + f" FROM ({counts_sql(table, 'true', rows=rows, events=events or EVENTS)})"
         )
-        con.execute(
-            sql, {"sign": sign, **{k: v for k, v in (params or {}).items() if f"${k}" in sql}}
-        )
+        # one thread for the events: their GROUPING SETS per treatment and the join back
+        # to the treatments' keys, on two threads, ran out of the ingest's 1.2 GB now and
+        # then on a first load of 10 million treatments with their events (4 of 16 runs;
+        # none of 8 on one thread, where it takes 14-18 s instead of 6)
+        single = table == "counts_events"
+        if single:
+            threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+            con.execute("SET threads = 1")
+        try:
+            con.execute(
+                sql, {"sign": sign, **{k: v for k, v in (params or {}).items() if f"${k}" in sql}}
+            )
+        finally:  # after a failed statement the batch is rolled back anyway
+            if single:
+                with suppress(duckdb.Error):
+                    con.execute(f"SET threads = {int(threads)}")
 
 
 def note_touched(con: duckdb.DuckDBPyConnection, kind: str, run_id: int, today: date) -> None:

@@ -377,6 +377,10 @@ def load_source(
     ).fetchone()[0]
     if n_ids != inserted:  # an id repeats within the file: its last row wins
         _keep_last_versions(con, source, checks, opts, params, progress)
+    # the patient keys (a temp table of one row per distinct patient id, 2 million at 10
+    # million treatments) are read by nothing after the inserts: not kept for the counts
+    # and the next file
+    con.execute("DROP TABLE IF EXISTS pkeys")
     if had_rows[0]:
         _set_aside_replaced(con, kind, run_id)
     else:
