@@ -179,6 +179,34 @@ def test_a_change_and_its_treatments_in_one_batch_band_by_date(
         assert filter_options(con).professions == ("chiropractor", "osteopath", "physiotherapist")
 
 
+def test_a_file_without_clinic_ids_takes_each_date_s_clinic_even_for_a_repeated_id(
+    base_db: Path, tmp_path: Path
+) -> None:
+    """No clinic_id column at all, and T9 twice (its last row wins, loaded again through
+    the numbered path): every treatment takes the clinic of the profile in force on its
+    date, and no count is kept under a blank clinic."""
+    change = _csv(tmp_path, "p.csv", PRACTITIONER_HEADER, "P3,C02,osteopath,80,,2025-09-01")
+    treatments = _csv(
+        tmp_path,
+        "t.csv",
+        "treatment_id,treatment_date,practitioner_id,body_region,ultrasound_guided",
+        "T9,2025-08-01,P3,gluteals,no",
+        "T8,2025-08-31,P3,gluteals,no",
+        "T9,2025-09-02,P3,gluteals,no",  # replaces the first T9: after the change
+    )
+    assert _ingest(base_db, change, treatments).rows_rejected == 0
+    assert _query(
+        base_db,
+        "SELECT treatment_id, treatment_date, clinic_id FROM treatments "
+        "WHERE treatment_id IN ('T8', 'T9') ORDER BY 1",
+    ) == [("T8", date(2025, 8, 31), "C01"), ("T9", date(2025, 9, 2), "C02")]
+    assert _query(
+        base_db,
+        "SELECT clinic_id, sum(treatments) FROM counts_treatments "
+        "WHERE month >= DATE '2025-08-01' GROUP BY 1 ORDER BY 1",
+    ) == [("C01", 1), ("C02", 1)]
+
+
 def test_a_change_without_effective_from_holds_from_the_ingest_date(
     base_db: Path, tmp_path: Path
 ) -> None:
