@@ -49,11 +49,13 @@ def cli_seconds(db: Path, args: list[str], repeat: int) -> list[float]:
         for _ in range(repeat):
             out = Path(folder) / "q.pdf"
             started = time.perf_counter()
-            subprocess.run(
+            done = subprocess.run(
                 [sys.executable, "-m", "needlewatch.cli", "report", "--db", str(db),
                  "--out", str(out), *args],
-                check=True, capture_output=True,
+                capture_output=True, text=True,
             )  # fmt: skip
+            if done.returncode != 0:
+                sys.exit(f"report {' '.join(args)} failed ({done.returncode}): {done.stderr}")
             times.append(time.perf_counter() - started)
     return times
 

@@ -6,6 +6,7 @@ under NEEDLEWATCH_CI=1 (see tests/needs.py).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import struct
@@ -117,6 +118,72 @@ def test_charts_are_drawn_by_plotly_as_vectors_through_one_browser(count_starts)
     assert sum(len(page.images) for page in reader.pages) == 0, "vectors, not screenshots"
     assert len(count_starts) == 1, "one Chromium for the whole document"
     assert count_starts[0] == {"headless": True, "enable_extensions": False}
+
+
+class _FakeTab:
+    """A DevTools tab whose page answers "is plotly.js there?" from a script of answers."""
+
+    def __init__(self, answers: list[str]):
+        self.answers, self.asked = list(answers), 0
+
+    def subscribe(self, name, handler):
+        pass
+
+    def subscribe_once(self, name):
+        done = asyncio.get_running_loop().create_future()
+        done.set_result({})  # the load event: at once, as if the start tab's own
+        return done
+
+    async def send_command(self, command, params=None):
+        if command != "Runtime.evaluate":
+            return {"result": {}}
+        self.asked += 1
+        return {"result": {"result": {"type": "string", "value": self.answers.pop(0)}}}
+
+
+class _FakeBrowser:
+    def __init__(self, tab: _FakeTab):
+        self.tab = tab
+
+    async def open(self):
+        pass
+
+    def get_tab(self):
+        return self.tab
+
+    async def close(self):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("answers", "asked", "fails"),
+    [
+        (["object"], 1, False),
+        (["loading", "loading", "object"], 3, False),  # not loaded yet: asked again
+        (["loading", "undefined"], 2, True),  # loaded without plotly.js: at once
+    ],
+)
+def test_the_printer_waits_for_its_page_and_plotly(
+    monkeypatch: pytest.MonkeyPatch, answers: list[str], asked: int, fails: bool
+):
+    """Three `needlewatch report` runs at once failed 5 times in 18 with "plotly.js did not
+    load": the printer asked once, on the first load event, before its page had plotly.js.
+    It now asks every 50 ms until its own page has loaded (the page says "loading" until
+    then), and fails at once only when that page has loaded without plotly.js."""
+    tab = _FakeTab(answers)
+    monkeypatch.setattr(pdf, "find_chromium", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(pdf, "_start_browser", lambda **kw: _FakeBrowser(tab))
+    printer = pdf.PdfPrinter(timeout=10)
+    printer.start()
+    try:
+        if fails:
+            with pytest.raises(PdfRenderError, match="plotly.js did not load"):
+                printer._tab()
+        else:
+            assert printer._tab() is tab
+    finally:
+        printer.close()
+    assert tab.asked == asked
 
 
 def test_chart_html_draws_at_the_size_asked_whatever_the_figure_says():

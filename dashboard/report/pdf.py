@@ -90,11 +90,16 @@ def find_chromium() -> str | None:
 #: Run in the tab once plotly.js has loaded: keep the stylesheet it inserted (document.open
 #: drops the old document's styles, and Plotly inserts them only once).
 _KEEP_PLOTLY_CSS = """
-window.__nwPlotlyCss = Array.from(document.styleSheets)
-  .flatMap((sheet) => Array.from(sheet.cssRules).map((rule) => rule.cssText))
-  .join("\\n");
-typeof Plotly
+(() => {
+  if (location.href !== %s || document.readyState !== "complete") return "loading";
+  window.__nwPlotlyCss = Array.from(document.styleSheets)
+    .flatMap((sheet) => Array.from(sheet.cssRules).map((rule) => rule.cssText))
+    .join("\\n");
+  return typeof Plotly;
+})()
 """
+#: How long the printer's page may take to load plotly.js (asked every 50 ms).
+PLOTLY_WAIT_S = 30.0
 
 #: Writes the document into the tab and resolves when every chart and font is ready, with
 #: the URLs the document refers to that are neither data: nor file: (never fetched).
@@ -233,11 +238,20 @@ class PdfPrinter:
             _checked(await tab.send_command("Page.enable"))
             _checked(await tab.send_command("Page.navigate", params={"url": index}))
             await loaded
-            result = _checked(await tab.send_command(
-                "Runtime.evaluate", params={"expression": _KEEP_PLOTLY_CSS, "returnByValue": True}
-            ))  # fmt: skip
-            if result.get("result", {}).get("value") != "object":
-                raise PdfRenderError(CHROMIUM_FAILED.format(detail="plotly.js did not load"))
+            # the load event may be the start tab's own blank page (two reports starting
+            # at once showed it): ask the page until it is ours, loaded, with plotly.js
+            keep = _KEEP_PLOTLY_CSS % json.dumps(index)
+            deadline = asyncio.get_running_loop().time() + PLOTLY_WAIT_S
+            while True:
+                result = _checked(await tab.send_command(
+                    "Runtime.evaluate", params={"expression": keep, "returnByValue": True}
+                ))  # fmt: skip
+                value = result.get("result", {}).get("value")
+                if value == "object":
+                    break
+                if value != "loading" or asyncio.get_running_loop().time() > deadline:
+                    raise PdfRenderError(CHROMIUM_FAILED.format(detail="plotly.js did not load"))
+                await asyncio.sleep(0.05)
         except BaseException:
             with contextlib.suppress(Exception):
                 await browser.close()
