@@ -164,7 +164,7 @@ def _count(
         )
         # one thread for the events: their GROUPING SETS per treatment and the join back
         # to the treatments' keys, on two threads, ran out of the ingest's 1.2 GB now and
-        # then on a first load of 10 million treatments with their events (4 of 16 runs;
+        # then on a first load of 10 million treatments with their events (4 of 15 runs;
         # none of 8 on one thread, where it takes 14-18 s instead of 6)
         single = table == "counts_events"
         if single:
