@@ -177,7 +177,7 @@ def _count(
         finally:  # after a failed statement the batch is rolled back anyway
             if single:
                 with suppress(duckdb.Error):
-                    con.execute(f"SET threads = {int(threads)}")
+                    con.execute("SET threads = ?", [threads])
 
 
 def note_touched(con: duckdb.DuckDBPyConnection, kind: str, run_id: int, today: date) -> None:

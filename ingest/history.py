@@ -42,10 +42,11 @@ PROFILE_VALUES = ("clinic_id", "profession", "dn_training_hours", "years_dn_expe
 
 #: Each treatment ``t`` with the practitioner profile ``p`` in force on its date: the
 #: join every read of practitioner attributes beside treatments goes through.
-PROFILE_JOIN = (
-    "JOIN practitioner_profiles p ON p.practitioner_id = t.practitioner_id "
+PROFILE_IN_FORCE = (
+    "p.practitioner_id = t.practitioner_id "
     "AND t.treatment_date >= p.valid_from AND t.treatment_date < p.valid_to"
 )
+PROFILE_JOIN = f"JOIN practitioner_profiles p ON {PROFILE_IN_FORCE}"
 
 #: The latest profile of each practitioner in ``practitioner_history`` (a first profile's
 #: NULL effective_from sorts before every date).

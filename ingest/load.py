@@ -2,7 +2,9 @@
 
     file --scan (parallel): distinct patient ids--> pkeys (HMAC), treatments only
          --scan (parallel): checks as a WHERE filter--> good rows, typed, appended
-         --count(*) (parallel)--> did that leave rows behind?
+            (treatments: a blank clinic filled after, ingest.treatment_steps)
+         --count(*) (parallel; treatments: counted with their patient ids)--> did that
+            leave rows behind?
          --only then, numbered scan (one thread)--> bad, errs (column, value, reason)
          --only if an id repeats in the file--> redo the insert keeping its last row
          --> earlier versions of the same ids moved to ``old``
@@ -24,25 +26,23 @@ import duckdb
 from .blanks import note_blanks
 from .countstore import note_touched
 from .errors import EncodingProblemError, IngestBookkeepingError
-from .history import PROFILE_JOIN, prepare_profile_refs
+from .history import prepare_profile_refs
 from .kinds import Kind
 from .linebreaks import MARKER
 from .loadsql import (
-    CLINIC_TO_FILL,
     blank_sql,
-    hmac_pads,
     insert_sql,
     mask_sql,
     named,
     reason_sql,
     scan_sql,
-    trimmed,
     used,
 )
 from .progress import Progress, run
 from .readers import Source
 from .rejects import RejectGroup, record_rejects, reject_groups
 from .terms import load_mapping_tables
+from .treatment_steps import fill_clinics, patient_keys
 from .validate import Check, ParseOptions, all_checks, bare_cr_checks
 
 
@@ -63,41 +63,6 @@ class RunResult:
     reject_groups: tuple[RejectGroup, ...]
 
 
-def _patient_keys(
-    con: duckdb.DuckDBPyConnection, source: Source, params: dict, progress: Progress | None
-) -> int | None:
-    """pkeys(patient_id, n, patient_key): HMAC-SHA256 of each *distinct* patient_id, and
-    how many records name it; returns the records the scan delivered (None: no column).
-
-        src.patient_id (N rows, ~N/5 distinct) -> pkeys (one row per distinct id, and
-        one for the records without an id: patient_key NULL; sum(n) = N)
-
-    HMAC(k, m) = SHA256((k ^ opad) || SHA256((k ^ ipad) || m)) (RFC 2104), with the
-    per-database secret k. Hashing distinct ids and joining costs a third of hashing
-    every row. The raw id never reaches the database file: pkeys is a temp table.
-    sum(n) counts the records as ``_count_records`` would, without a scan of its own
-    (0.45 s of a 5-million-row load).
-    """
-    secret = con.execute("SELECT value FROM meta WHERE key = 'patient_key_secret'").fetchone()
-    params["ipad"], params["opad"] = hmac_pads(secret[0])
-    if "patient_id" not in source.columns:  # an optional column: no ids to key
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE pkeys (patient_id VARCHAR, n BIGINT, patient_key VARCHAR)"
-        )
-        return None
-    # the file's patient_id column alone, trimmed as scan_sql trims it: the whole scan
-    # trims every column first (0.8 s more for 5 million rows)
-    ids = f"(SELECT {trimmed('patient_id')} AS patient_id FROM {source.relation})"
-    sql = (
-        "CREATE OR REPLACE TEMP TABLE pkeys AS SELECT patient_id, n, "
-        "CASE WHEN patient_id IS NOT NULL THEN "
-        "sha256($opad || unhex(sha256($ipad || encode(patient_id)))) END AS patient_key "
-        f"FROM (SELECT patient_id, count(*) AS n FROM {ids} src GROUP BY patient_id)"
-    )
-    run(con, sql, named(source, params, sql), progress, "keying patient ids")
-    return int(con.execute("SELECT coalesce(sum(n), 0) FROM pkeys").fetchone()[0])
-
-
 def _insert_good(
     con: duckdb.DuckDBPyConnection,
     source: Source,
@@ -116,47 +81,15 @@ def _insert_good(
     """
     records = None
     if source.kind.name == "treatments":
-        records = _patient_keys(con, source, params, progress)
+        records = patient_keys(con, source, params, progress)
     params["run_id"] = run_id
     sql = insert_sql(source, checks, opts, params, last_only=False)
     result = run(con, sql, named(source, params, sql), progress, "checking and loading rows")
     inserted = int(result.fetchone()[0])
-    _fill_clinics(con, source, run_id)
+    fill_clinics(con, source, run_id)
     if records is None:
         records = _count_records(con, source, progress)
     return inserted, records
-
-
-def _fill_clinics(con: duckdb.DuckDBPyConnection, source: Source, run_id: int) -> None:
-    """Treatments inserted without a clinic_id take the clinic of the practitioner's
-    profile in force on the treatment's date.
-
-        treatments (this run, clinic_id = CLINIC_TO_FILL) --UPDATE joined to the profile
-        in force--> the profile's clinic_id
-
-    Only those rows are joined (``loadsql.target_select`` says why). Every known
-    practitioner has a profile on every date (the first one holds from 0001-01-01), so a
-    row left unfilled is a bug, never a guess.
-    """
-    if source.kind.name != "treatments":
-        return
-    to_fill = con.execute(
-        "SELECT count(*) FROM treatments WHERE run_id = ? AND clinic_id = ?",
-        [run_id, CLINIC_TO_FILL],
-    ).fetchone()[0]
-    if not to_fill:
-        return
-    join = PROFILE_JOIN.replace("JOIN practitioner_profiles p ON ", "")
-    filled = con.execute(
-        "UPDATE treatments t SET clinic_id = p.clinic_id FROM practitioner_profiles p "
-        f"WHERE t.run_id = $r AND t.clinic_id = $fill AND {join}",
-        {"r": run_id, "fill": CLINIC_TO_FILL},
-    ).fetchone()[0]
-    if filled != to_fill:
-        raise IngestBookkeepingError(
-            f"{source.label}: {to_fill - filled} treatment(s) without a clinic_id found no "
-            "profile of their practitioner; nothing was written, please report this as a bug"
-        )
 
 
 def _keep_last_versions(
@@ -175,7 +108,7 @@ def _keep_last_versions(
     con.execute(f"DELETE FROM {source.kind.table} WHERE run_id = ?", [params["run_id"]])
     sql = insert_sql(source, checks, opts, params, last_only=True)
     run(con, sql, named(source, params, sql), progress, "keeping the last row of repeated ids")
-    _fill_clinics(con, source, params["run_id"])
+    fill_clinics(con, source, params["run_id"])
 
 
 def _collect_reader_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> None:

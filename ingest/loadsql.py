@@ -36,7 +36,7 @@ def hmac_pads(secret_hex: str) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
-#: A treatment row's clinic_id until ``ingest.load._fill_clinics`` sets it ('' is never
+#: A treatment row's clinic_id until ``ingest.treatment_steps.fill_clinics`` sets it ('' is never
 #: an id: the scan turns a blank into NULL).
 CLINIC_TO_FILL = ""
 
@@ -44,7 +44,8 @@ CLINIC_TO_FILL = ""
 def target_select(kind: Kind, opts: ParseOptions) -> list[str]:
     """SQL expressions, in the target table's column order (run_id excluded).
 
-    A treatment without a clinic_id is inserted with ``CLINIC_TO_FILL``, which an UPDATE
+    A treatment without a clinic_id is inserted with ``CLINIC_TO_FILL`` (``$clinic_to_fill``,
+    bound by ``insert_sql``), which an UPDATE
     of those rows alone replaces by the clinic of the profile in force on its date: as a
     correlated subquery here, DuckDB would decorrelate that lookup into a join of every
     row, however few need it (6.4 s of a 5-million-row load).
@@ -53,7 +54,7 @@ def target_select(kind: Kind, opts: ParseOptions) -> list[str]:
     for col in kind.columns:
         parsed = parsed_ref(col)
         if kind.name == "treatments" and col.name == "clinic_id":
-            exprs.append(f"coalesce(src.clinic_id, '{CLINIC_TO_FILL}')")
+            exprs.append("coalesce(src.clinic_id, $clinic_to_fill)")
         elif col.type == "patient":
             exprs.append("pk.patient_key")
         elif col.type == "event_type":
@@ -178,6 +179,7 @@ def insert_sql(
     exprs = target_select(kind, opts)
     joins = ""
     if kind.name == "treatments":
+        params["clinic_to_fill"] = CLINIC_TO_FILL
         joins = "LEFT JOIN pkeys pk ON pk.patient_id = src.patient_id"
     elif kind.name == "adverse_events":
         params["always_serious"] = sorted(ALWAYS_SERIOUS)

@@ -33,6 +33,18 @@ def _text(app: App) -> str:
     return app.page.locator('[data-testid="stApp"]').inner_text()
 
 
+def _follow_up(app: App, path: str, event_id: str, outcome: str) -> None:
+    """File a follow-up of ``event_id`` from the form at ``path``: the event picked from
+    the reporter's own, its history shown, an outcome added; version 2 is filed."""
+    app.open(path)
+    _choose(app, "Event", event_id)
+    app.page.get_by_text(f"History of {event_id}").wait_for()
+    app.page.wait_for_selector(IDLE)
+    _fill(app, "Outcome (resolved, ongoing, referred...)", outcome)
+    _file(app)
+    assert f"Filed: event {event_id}, version 2." in _text(app)
+
+
 def _choose(app: App, label: str, option: str) -> None:
     app.page.get_by_label(label, exact=True).click()
     app.page.get_by_role("option", name=option, exact=True).click()
@@ -78,13 +90,7 @@ def test_a_faint_is_filed_then_followed_up_and_a_pneumothorax_needs_more(
         assert "Filed: event F-" in text and "version 1." in text, text[-600:]
         event_id = text.split("Filed: event ")[1].split(",")[0]
         # the follow-up: the event picked from the reporter's own, its history shown
-        app.open("/report-event")
-        _choose(app, "Event", event_id)
-        app.page.get_by_text(f"History of {event_id}").wait_for()
-        app.page.wait_for_selector(IDLE)
-        _fill(app, "Outcome (resolved, ongoing, referred...)", "referred to GP")
-        _file(app)
-        assert f"Filed: event {event_id}, version 2." in _text(app)
+        _follow_up(app, "/report-event", event_id, "referred to GP")
         app.screenshot("report-event-follow-up")
         assert app.problems() == []
         # a pneumothorax without hospitalisation: refused, saying what to add
